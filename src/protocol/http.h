@@ -1,0 +1,61 @@
+#pragma once
+// A strict HTTP/1.1 request head parser and response writer (RFC 9110/9112), enough for the
+// WebSocket upgrade (handshake.h) and for serving static files. Sans-I/O: it reads a head that
+// the caller has already collected and returns views into it.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace duplex::protocol {
+
+inline constexpr size_t kMaxHeadSize = 8 * 1024;  // larger heads get 431
+
+struct Header {
+  std::string_view name;
+  std::string_view value;  // optional whitespace around it removed
+};
+
+struct HttpRequest {
+  std::string_view method;
+  std::string_view target;  // as sent: path plus optional "?query"
+  std::string_view path;    // target up to '?'
+  std::string_view query;   // after '?', without it; empty when absent
+  int versionMinor = 1;     // HTTP/1.<minor>
+  std::vector<Header> headers;
+
+  // First header with that name (case-insensitive); empty view when absent.
+  std::string_view header(std::string_view name) const;
+  size_t headerCount(std::string_view name) const;
+};
+
+// A refusal: the status to answer with, a message naming what was wrong, and any headers the
+// status requires (426 needs Sec-WebSocket-Version or Upgrade, 405 needs Allow).
+struct HttpError {
+  int status = 400;
+  std::string message;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Length of the head (request line + headers + the empty line) if `data` holds a complete one,
+// 0 if more bytes are needed. The caller answers 431 once 0 comes back for kMaxHeadSize bytes.
+size_t findHeadEnd(std::string_view data);
+
+// Parses a complete head (as delimited by findHeadEnd). Returns false and fills `error` (400 for
+// bad syntax, 505 for a version other than HTTP/1.x) when it is malformed.
+bool parseRequest(std::string_view head, HttpRequest& out, HttpError& error);
+
+// Case-insensitive ASCII comparison, and "does this comma-separated token list hold `token`"
+// (for Connection: keep-alive, Upgrade and the like; RFC 9110 5.6.1).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+bool hasToken(std::string_view list, std::string_view token);
+
+std::string_view statusText(int status);
+
+// "HTTP/1.1 <status> <text>\r\n" + headers + Content-Length + blank line + body.
+std::string writeResponse(int status, const std::vector<std::pair<std::string, std::string>>& headers,
+                          std::string_view body, bool keepAlive = false);
+// An error as a short text/plain response whose body is the message; always Connection: close.
+std::string writeErrorResponse(const HttpError& error);
+
+}  // namespace duplex::protocol
