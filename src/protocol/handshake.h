@@ -12,9 +12,9 @@ namespace duplex::protocol {
 
 // What a valid upgrade request asks for (views into the request's head).
 struct UpgradeRequest {
-  std::string_view key;         // Sec-WebSocket-Key
-  std::string_view origin;      // Origin, empty when absent (non-browser clients)
-  std::vector<std::string_view> protocols;  // Sec-WebSocket-Protocol tokens, in offer order
+  std::string_view key;                      // Sec-WebSocket-Key
+  std::string_view origin;                   // Origin, empty when absent (non-browser clients)
+  std::vector<std::string_view> protocols;   // Sec-WebSocket-Protocol tokens, in offer order
   std::vector<std::string_view> extensions;  // each Sec-WebSocket-Extensions header line
 };
 
@@ -37,8 +37,8 @@ std::string writeUpgradeResponse(std::string_view key, std::string_view protocol
 // key is their base64 (RFC 6455 4.1).
 std::string makeClientKey(std::span<const uint8_t, 16> nonce16);
 struct ClientRequest {
-  std::string_view host;   // "host:port" as it goes into Host
-  std::string_view path;   // path plus query, starting with '/'
+  std::string_view host;  // "host:port" as it goes into Host
+  std::string_view path;  // path plus query, starting with '/'
   std::string_view key;
   std::vector<std::string_view> protocols;
   std::string_view extensions;

@@ -45,6 +45,24 @@ size_t findHeadEnd(std::string_view data);
 // bad syntax, 505 for a version other than HTTP/1.x) when it is malformed.
 bool parseRequest(std::string_view head, HttpRequest& out, HttpError& error);
 
+// A response head, for the client side of the handshake.
+struct HttpResponse {
+  int versionMinor = 1;
+  int status = 0;
+  std::string_view reason;
+  std::vector<Header> headers;
+
+  std::string_view header(std::string_view name) const;
+  size_t headerCount(std::string_view name) const;
+};
+
+// Parses a complete response head ("HTTP/1.x NNN reason", headers, empty line) with the same
+// strictness as parseRequest. Returns false and a message saying what was wrong.
+bool parseResponse(std::string_view head, HttpResponse& out, std::string& error);
+
+// RFC 9110 5.6.2: the characters a token (method, header name) may hold.
+bool isToken(std::string_view s);
+
 // Case-insensitive ASCII comparison, and "does this comma-separated token list hold `token`"
 // (for Connection: keep-alive, Upgrade and the like; RFC 9110 5.6.1).
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
@@ -53,7 +71,8 @@ bool hasToken(std::string_view list, std::string_view token);
 std::string_view statusText(int status);
 
 // "HTTP/1.1 <status> <text>\r\n" + headers + Content-Length + blank line + body.
-std::string writeResponse(int status, const std::vector<std::pair<std::string, std::string>>& headers,
+std::string writeResponse(int status,
+                          const std::vector<std::pair<std::string, std::string>>& headers,
                           std::string_view body, bool keepAlive = false);
 // An error as a short text/plain response whose body is the message; always Connection: close.
 std::string writeErrorResponse(const HttpError& error);

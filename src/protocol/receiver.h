@@ -26,7 +26,7 @@ enum class Role : uint8_t { Server, Client };
 
 // Per route or per client, shared by many connections (kept out of the per-connection state).
 struct ReceiverConfig {
-  Role role = Role::Server;         // a server requires masked frames, a client unmasked ones
+  Role role = Role::Server;           // a server requires masked frames, a client unmasked ones
   uint64_t maxMessageSize = 1 << 20;  // a larger message fails with 1009 MessageTooBig
   uint64_t maxFrameSize = 1 << 20;    // a larger single frame fails with 1009 too
 };
@@ -37,8 +37,9 @@ struct Event {
     Message,   // a whole data message in `payload`, of type `opcode`
     Ping,      // `payload` is the ping's application data (answer with a pong carrying it)
     Pong,
-    Close,     // peer's close frame: `code` (1005 NoStatus when it carried none) and `payload` = reason
-    Error,     // a violation: close with `code`; `payload` says why (usable as the close reason)
+    Close,  // peer's close frame: `code` (1005 NoStatus when it carried none) and `payload` =
+            // reason
+    Error,  // a violation: close with `code`; `payload` says why (usable as the close reason)
   };
   Kind kind = Kind::NeedMore;
   Opcode opcode = Opcode::Text;
@@ -69,21 +70,36 @@ class Receiver {
   // Bytes held between calls (partial frame, fragments). For memory accounting and tests.
   size_t bufferedBytes() const;
 
+  // Back to the state of a new Receiver (compression setting kept), dropping any partial
+  // frame or message and a failure.
+  void reset();
+
  private:
-  Event fail(uint16_t code, std::string_view why);
-  // ... state: see receiver.cpp. Kept small: it lives in every connection.
-  struct Spill;                     // partial header / control payload / message fragments
-  std::unique_ptr<Spill> spill_;    // null while nothing spans calls
-  uint64_t frameRemaining_ = 0;     // payload bytes of the current frame still to come
+  struct Spill;  // partial header, partial control payload, fragments of the open message
+
+  Event fail(uint8_t violation);
+  Event failure() const;
+  Event controlEvent(Opcode op, std::string_view payload);
+  uint8_t checkStart(uint8_t b0, uint8_t b1, const ReceiverConfig& config) const;
+  uint8_t startFrame(const uint8_t* header, const ReceiverConfig& config);
+  Spill& spill();
+  bool idle() const;
+
+  // State, kept small (a static_assert in receiver.cpp holds it to 48 bytes): it lives in
+  // every connection. All that spans calls beyond these words lives in the Spill.
+  std::unique_ptr<Spill> spill_;  // null while nothing spans calls
+  uint64_t frameRemaining_ = 0;   // payload bytes of the current frame still to come
   uint8_t maskKey_[4] = {};
   uint8_t maskOffset_ = 0;
-  uint8_t frameOpcode_ = 0;         // opcode of the frame whose payload is arriving
-  uint8_t messageOpcode_ = 0;       // Text/Binary while a fragmented message is open, else 0
-  bool inPayload_ = false;
+  uint8_t frameOpcode_ = 0;    // opcode of the frame whose payload is arriving
+  uint8_t messageOpcode_ = 0;  // Text/Binary while a data message is being collected
+  uint8_t failure_ = 0;        // index of the violation once failed, 0 while healthy
+  bool inPayload_ = false;     // the header is parsed; payload bytes are arriving
   bool frameFin_ = false;
+  bool frameRsv1_ = false;
   bool messageCompressed_ = false;
   bool compressionAllowed_ = false;
-  Utf8Validator utf8_;
+  Utf8Validator utf8_;  // state of the open text message
 };
 
 }  // namespace duplex::protocol

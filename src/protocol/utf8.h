@@ -13,7 +13,9 @@ class Utf8Validator {
  public:
   // Feeds the next bytes. Returns false once the input can no longer be valid UTF-8.
   bool feed(const uint8_t* data, size_t size);
-  bool feed(std::string_view s) { return feed(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+  bool feed(std::string_view s) {
+    return feed(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  }
   // True when everything fed so far ends on a character boundary (no partial sequence).
   bool complete() const { return state_ == 0; }
   void reset() { state_ = 0; }
