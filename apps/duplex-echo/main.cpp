@@ -1,0 +1,119 @@
+// duplex-echo: echoes every message, text or binary, on any path. The server that tests,
+// benchmarks and conformance runs (Autobahn|Testsuite) talk to. With --broadcast, every message
+// received on a path goes to every connection on that path instead, the sender included.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "server/app.h"
+
+namespace {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 9001;
+  uint64_t maxMessage = 16 << 20;  // Autobahn's 9.* cases send up to 16 MiB
+  uint32_t handshakeTimeout = 10;
+  uint32_t idleTimeout = 0;
+  size_t maxBackpressure = 64 << 20;
+  bool broadcast = false;
+};
+
+[[noreturn]] void usage(int status) {
+  std::fprintf(status ? stderr : stdout,
+               "usage: duplex-echo [--host 127.0.0.1] [--port 9001] [--max-message BYTES]\n"
+               "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
+               "                   [--max-backpressure BYTES] [--broadcast]\n");
+  std::exit(status);
+}
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage(2);
+      return argv[++i];
+    };
+    if (arg == "--host")
+      options.host = value();
+    else if (arg == "--port")
+      options.port = static_cast<uint16_t>(std::atoi(value()));
+    else if (arg == "--max-message")
+      options.maxMessage = std::strtoull(value(), nullptr, 10);
+    else if (arg == "--handshake-timeout")
+      options.handshakeTimeout = static_cast<uint32_t>(std::atoi(value()));
+    else if (arg == "--idle-timeout")
+      options.idleTimeout = static_cast<uint32_t>(std::atoi(value()));
+    else if (arg == "--max-backpressure")
+      options.maxBackpressure = std::strtoull(value(), nullptr, 10);
+    else if (arg == "--broadcast")
+      options.broadcast = true;
+    else if (arg == "--help" || arg == "-h")
+      usage(0);
+    else
+      usage(2);
+  }
+  return options;
+}
+
+// --broadcast: the connections of each path.
+struct Rooms {
+  std::unordered_map<std::string, std::vector<duplex::WebSocket*>> members;
+
+  void join(duplex::WebSocket& ws, std::string path) {
+    members[path].push_back(&ws);
+    ws.data() = std::move(path);
+  }
+  void leave(duplex::WebSocket& ws) {
+    auto& list = members[ws.data<std::string>()];
+    std::erase(list, &ws);
+  }
+  void publish(duplex::WebSocket& from, std::string_view data, duplex::Opcode opcode) {
+    for (duplex::WebSocket* member : members[from.data<std::string>()]) member->send(data, opcode);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options = parse(argc, argv);
+  try {
+    duplex::AppOptions appOptions;
+    appOptions.handshakeTimeoutSeconds = options.handshakeTimeout;
+    duplex::App app(appOptions);
+    Rooms rooms;
+
+    duplex::WebSocketBehavior behavior;
+    behavior.maxMessageSize = options.maxMessage;
+    behavior.maxBackpressure = options.maxBackpressure;
+    behavior.idleTimeoutSeconds = options.idleTimeout;
+    if (options.broadcast) {
+      behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
+        rooms.join(ws, std::string(request.path()));
+      };
+      behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
+        rooms.publish(ws, data, op);
+      };
+      behavior.close = [&](duplex::WebSocket& ws, uint16_t, std::string_view) { rooms.leave(ws); };
+    } else {
+      behavior.message = [](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
+        ws.send(data, op);
+      };
+    }
+    app.ws("/*", std::move(behavior));
+    app.listen(options.host, options.port);
+    std::printf("duplex-echo listening on ws://%s:%u\n", options.host.c_str(), app.port());
+    std::fflush(stdout);
+    app.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-echo: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

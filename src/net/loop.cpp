@@ -1,0 +1,300 @@
+#include "net/loop.h"
+
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include "net/socket.h"
+
+namespace duplex::net {
+namespace {
+
+uint64_t monotonicMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+[[noreturn]] void throwErrno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+bool laterDue(const auto& a, const auto& b) {
+  return a.due > b.due;
+}
+
+}  // namespace
+
+// The eventfd that post() writes to so a sleeping epoll_wait returns.
+class Loop::Waker final : public Pollable {
+ public:
+  explicit Waker(Loop& loop) : loop_(loop), fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throwErrno("eventfd");
+    loop_.add(fd_, EPOLLIN, this);
+  }
+  ~Waker() { close(fd_); }
+  void wake() {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+  }
+  void onEvents(uint32_t) override {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);
+  }
+
+ private:
+  Loop& loop_;
+  int fd_;
+};
+
+class Loop::SignalWatcher final : public Pollable {
+ public:
+  explicit SignalWatcher(Loop& loop) : loop_(loop) { sigemptyset(&mask_); }
+  ~SignalWatcher() {
+    if (fd_ >= 0) close(fd_);
+  }
+  void watch(int signal, std::function<void()> handler) {
+    sigaddset(&mask_, signal);
+    pthread_sigmask(SIG_BLOCK, &mask_, nullptr);
+    int fd = signalfd(fd_, &mask_, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) throwErrno("signalfd");
+    if (fd_ < 0) loop_.add(fd, EPOLLIN, this);
+    fd_ = fd;
+    handlers_.emplace_back(signal, std::move(handler));
+  }
+  void onEvents(uint32_t) override {
+    signalfd_siginfo info;
+    while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      for (auto& [signal, handler] : handlers_) {
+        if (static_cast<uint32_t>(signal) == info.ssi_signo) handler();
+      }
+    }
+  }
+
+ private:
+  Loop& loop_;
+  int fd_ = -1;
+  sigset_t mask_;
+  std::vector<std::pair<int, std::function<void()>>> handlers_;
+};
+
+Loop::Loop() : epollFd_(epoll_create1(EPOLL_CLOEXEC)), readBuffer_(new uint8_t[kReadBufferSize]) {
+  if (epollFd_ < 0) throwErrno("epoll_create1");
+  nowMs_ = startMs_ = monotonicMs();
+  waker_ = std::make_unique<Waker>(*this);
+  // One sweep a second checks every socket's deadline: per-connection timeouts then cost four
+  // bytes each instead of a timer object each (uWebSockets sweeps the same way).
+  sweepTimer_ = setInterval(1000, [this] { sweepDeadlines(); });
+}
+
+Loop::~Loop() {
+  // Sockets still open when the loop dies are closed without ceremony.
+  while (sockets_) sockets_->closeNow();
+  destroyClosed();
+  for (OutQueue* queue : spareQueues_) delete queue;
+  signals_.reset();
+  waker_.reset();
+  close(epollFd_);
+}
+
+void Loop::add(int fd, uint32_t events, Pollable* target) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = target;
+  if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) != 0) throwErrno("epoll_ctl(ADD)");
+}
+
+void Loop::modify(int fd, uint32_t events, Pollable* target) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = target;
+  if (epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev) != 0) throwErrno("epoll_ctl(MOD)");
+}
+
+void Loop::remove(int fd) {
+  epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+Loop::TimerId Loop::setTimeout(uint64_t delayMs, std::function<void()> callback) {
+  TimerId id = nextTimerId_++;
+  timerCallbacks_.emplace(id, std::move(callback));
+  timerHeap_.push_back({monotonicMs() + delayMs, id, 0});
+  std::push_heap(timerHeap_.begin(), timerHeap_.end(), laterDue<Timer, Timer>);
+  return id;
+}
+
+Loop::TimerId Loop::setInterval(uint64_t periodMs, std::function<void()> callback) {
+  TimerId id = setTimeout(periodMs, std::move(callback));
+  for (Timer& t : timerHeap_) {
+    if (t.id == id) t.period = periodMs;
+  }
+  return id;
+}
+
+void Loop::cancelTimer(TimerId id) {
+  timerCallbacks_.erase(id);
+}
+
+void Loop::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(postedMutex_);
+    posted_.push_back(std::move(task));
+  }
+  waker_->wake();
+}
+
+void Loop::onSignal(int signal, std::function<void()> handler) {
+  if (!signals_) signals_ = std::make_unique<SignalWatcher>(*this);
+  signals_->watch(signal, std::move(handler));
+}
+
+void Loop::run() {
+  stopping_ = false;
+  constexpr int kMaxEvents = 1024;
+  epoll_event events[kMaxEvents];
+  while (!stopping_) {
+    int n = epoll_wait(epollFd_, events, kMaxEvents, nextTimeoutMs());
+    if (n < 0 && errno != EINTR) throwErrno("epoll_wait");
+    updateClock();
+    for (int i = 0; i < n; ++i) {
+      static_cast<Pollable*>(events[i].data.ptr)->onEvents(events[i].events);
+    }
+    runTimers();
+    runPosted();
+    flushDirty();
+    destroyClosed();
+  }
+}
+
+void Loop::updateClock() {
+  nowMs_ = monotonicMs();
+}
+
+int Loop::nextTimeoutMs() const {
+  if (dirty_ || !closed_.empty()) return 0;
+  if (timerHeap_.empty()) return -1;
+  uint64_t now = monotonicMs();
+  uint64_t due = timerHeap_.front().due;
+  return due <= now ? 0 : static_cast<int>(std::min<uint64_t>(due - now, 60000));
+}
+
+void Loop::runTimers() {
+  while (!timerHeap_.empty() && timerHeap_.front().due <= nowMs_) {
+    std::pop_heap(timerHeap_.begin(), timerHeap_.end(), laterDue<Timer, Timer>);
+    Timer timer = timerHeap_.back();
+    timerHeap_.pop_back();
+    auto it = timerCallbacks_.find(timer.id);
+    if (it == timerCallbacks_.end()) continue;  // cancelled
+    if (timer.period) {
+      timerHeap_.push_back({nowMs_ + timer.period, timer.id, timer.period});
+      std::push_heap(timerHeap_.begin(), timerHeap_.end(), laterDue<Timer, Timer>);
+      it->second();  // may cancel itself; `it` is not used afterwards
+    } else {
+      auto callback = std::move(it->second);
+      timerCallbacks_.erase(it);
+      callback();
+    }
+  }
+}
+
+void Loop::runPosted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(postedMutex_);
+    if (posted_.empty()) return;
+    tasks.swap(posted_);
+  }
+  for (auto& task : tasks) task();
+}
+
+void Loop::attach(Socket* socket) {
+  socket->next_ = sockets_;
+  if (sockets_) sockets_->prev_ = socket;
+  sockets_ = socket;
+  ++socketCount_;
+}
+
+void Loop::detach(Socket* socket) {
+  if (socket->prev_)
+    socket->prev_->next_ = socket->next_;
+  else
+    sockets_ = socket->next_;
+  if (socket->next_) socket->next_->prev_ = socket->prev_;
+  socket->prev_ = socket->next_ = nullptr;
+  --socketCount_;
+  closed_.push_back(socket);
+}
+
+std::vector<Socket*> Loop::sockets() const {
+  std::vector<Socket*> all;
+  for (Socket* s = sockets_; s; s = s->next_) all.push_back(s);
+  return all;
+}
+
+void Loop::markDirty(Socket* socket) {
+  if (socket->inDirtyList_) return;
+  socket->inDirtyList_ = true;
+  socket->nextDirty_ = dirty_;
+  dirty_ = socket;
+}
+
+void Loop::flushDirty() {
+  // A flush may queue more (a socket's onDrain sends): loop until nothing is dirty.
+  while (dirty_) {
+    Socket* list = dirty_;
+    dirty_ = nullptr;
+    while (list) {
+      Socket* socket = list;
+      list = socket->nextDirty_;
+      socket->nextDirty_ = nullptr;
+      socket->inDirtyList_ = false;
+      if (!socket->isClosed()) socket->flush();
+    }
+  }
+}
+
+OutQueue* Loop::acquireQueue() {
+  if (spareQueues_.empty()) return new OutQueue(buffers_);
+  OutQueue* queue = spareQueues_.back();
+  spareQueues_.pop_back();
+  return queue;
+}
+
+void Loop::releaseQueue(OutQueue* queue) {
+  queue->clear();
+  if (spareQueues_.size() < 1024)
+    spareQueues_.push_back(queue);
+  else
+    delete queue;
+}
+
+void Loop::sweepDeadlines() {
+  uint32_t now = nowTick();
+  // onTimeout may close sockets (which unlinks them): remember the next one first.
+  for (Socket* s = sockets_; s;) {
+    Socket* next = s->next_;
+    if (!s->isClosed() && s->deadline_ && s->deadline_ <= now) {
+      s->deadline_ = 0;
+      s->deadlinePassed();
+    }
+    s = next;
+  }
+}
+
+void Loop::destroyClosed() {
+  while (!closed_.empty()) {
+    std::vector<Socket*> batch;
+    batch.swap(closed_);
+    for (Socket* socket : batch) delete socket;
+  }
+}
+
+}  // namespace duplex::net

@@ -1,0 +1,117 @@
+#pragma once
+// One event loop per thread: epoll, timers, cross-thread tasks, signals, and the end-of-iteration
+// flush that turns everything sent to a socket during one iteration into one syscall ("corking").
+// Several loops may run on several threads; nothing here is global.
+#include <sys/epoll.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "net/out_queue.h"
+#include "net/pollable.h"
+
+namespace duplex::net {
+
+class Socket;
+
+class Loop {
+ public:
+  // Reads land in one buffer shared by every socket of the loop (uWebSockets does the same):
+  // an idle connection then costs no receive buffer of its own.
+  static constexpr size_t kReadBufferSize = 512 * 1024;
+
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // Runs until stop() is called (from a callback or through post()).
+  void run();
+  void stop() { stopping_ = true; }
+
+  // epoll registration (level-triggered).
+  void add(int fd, uint32_t events, Pollable* target);
+  void modify(int fd, uint32_t events, Pollable* target);
+  void remove(int fd);
+
+  // Timers: for rare, loop-wide events (shutdown deadlines, the timeout sweep, app timers).
+  // Per-connection timeouts use Socket deadlines instead, which cost no timer each.
+  using TimerId = uint64_t;
+  TimerId setTimeout(uint64_t delayMs, std::function<void()> callback);
+  TimerId setInterval(uint64_t periodMs, std::function<void()> callback);
+  void cancelTimer(TimerId id);
+
+  // Thread-safe: runs `task` on this loop's thread soon (wakes the loop through an eventfd).
+  void post(std::function<void()> task);
+
+  // Runs `handler` on this loop when the process receives `signal` (through a signalfd; the
+  // signal is blocked for the calling thread, so install these before starting other threads).
+  void onSignal(int signal, std::function<void()> handler);
+
+  // Milliseconds on the monotonic clock, read once per iteration.
+  uint64_t nowMs() const { return nowMs_; }
+  // Whole seconds since the loop started: the unit of socket deadlines.
+  uint32_t nowTick() const { return static_cast<uint32_t>((nowMs_ - startMs_) / 1000) + 1; }
+
+  uint8_t* readBuffer() { return readBuffer_.get(); }
+  BufferPool& buffers() { return buffers_; }
+
+  // Socket bookkeeping (used by Socket).
+  void attach(Socket* socket);
+  void detach(Socket* socket);  // closed: unlinked now, deleted at the end of the iteration
+  void markDirty(Socket* socket);
+  OutQueue* acquireQueue();
+  void releaseQueue(OutQueue* queue);
+  size_t socketCount() const { return socketCount_; }
+  // A snapshot of the live sockets (for shutdown; not for hot paths).
+  std::vector<Socket*> sockets() const;
+
+ private:
+  struct Timer {
+    uint64_t due;
+    uint64_t id;
+    uint64_t period;  // 0 for one-shot
+  };
+  class Waker;
+  class SignalWatcher;
+
+  void updateClock();
+  int nextTimeoutMs() const;
+  void runTimers();
+  void runPosted();
+  void flushDirty();
+  void sweepDeadlines();
+  void destroyClosed();
+
+  int epollFd_ = -1;
+  bool stopping_ = false;
+  uint64_t nowMs_ = 0;
+  uint64_t startMs_ = 0;
+  std::unique_ptr<uint8_t[]> readBuffer_;
+  BufferPool buffers_;
+  std::vector<OutQueue*> spareQueues_;
+
+  // Intrusive list of live sockets (for the deadline sweep and shutdown), the dirty list and
+  // the sockets waiting for deletion.
+  Socket* sockets_ = nullptr;
+  size_t socketCount_ = 0;
+  Socket* dirty_ = nullptr;
+  std::vector<Socket*> closed_;
+
+  std::vector<Timer> timerHeap_;                                        // min-heap on due
+  std::unordered_map<uint64_t, std::function<void()>> timerCallbacks_;  // cancelled: erased
+  uint64_t nextTimerId_ = 1;
+  TimerId sweepTimer_ = 0;
+
+  std::unique_ptr<Waker> waker_;
+  std::mutex postedMutex_;
+  std::vector<std::function<void()>> posted_;
+  std::unique_ptr<SignalWatcher> signals_;
+};
+
+}  // namespace duplex::net

@@ -1,0 +1,158 @@
+#include "net/socket.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/address.h"
+
+namespace duplex::net {
+
+Socket::Socket(Loop& loop, int fd) : loop_(&loop), fd_(fd) {
+  loop.attach(this);
+  loop.add(fd_, EPOLLIN, this);
+}
+
+Socket::~Socket() {
+  if (out_) loop_->releaseQueue(out_);
+}
+
+uint8_t* Socket::reserve(size_t size) {
+  if (!out_) out_ = loop_->acquireQueue();
+  loop_->markDirty(this);
+  return out_->append(size);
+}
+
+void Socket::write(std::string_view bytes) {
+  if (bytes.empty() || isClosed()) return;
+  std::memcpy(reserve(bytes.size()), bytes.data(), bytes.size());
+}
+
+void Socket::writeShared(Chunk* chunk, uint32_t offset, uint32_t size) {
+  if (size == 0 || isClosed()) return;
+  if (!out_) out_ = loop_->acquireQueue();
+  loop_->markDirty(this);
+  out_->appendShared(chunk, offset, size);
+}
+
+void Socket::setDeadline(uint32_t secondsFromNow) {
+  deadline_ = secondsFromNow ? loop_->nowTick() + secondsFromNow : 0;
+}
+
+std::string Socket::remoteAddress() const {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (isClosed() || getpeername(fd_, reinterpret_cast<sockaddr*>(&storage), &length) != 0)
+    return {};
+  return formatAddress(reinterpret_cast<const sockaddr*>(&storage));
+}
+
+void Socket::onEvents(uint32_t events) {
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+    readOnce();
+    if (isClosed()) return;
+  }
+  if (events & EPOLLOUT) {
+    flush();
+    if (!isClosed() && !out_ && !closeAfterFlush_) onDrain();
+  }
+}
+
+void Socket::readOnce() {
+  // Level-triggered: one read per wakeup keeps the loop fair between busy sockets; what is left
+  // in the kernel wakes us again on the next epoll_wait.
+  uint8_t* buffer = loop_->readBuffer();
+  ssize_t n = ::recv(fd_, buffer, Loop::kReadBufferSize, 0);
+  if (n > 0) {
+    if (lingering_) return;  // discarding what a closing peer still sends
+    onData(std::span<uint8_t>(buffer, static_cast<size_t>(n)));
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  int error = n == 0 ? 0 : errno;
+  if (lingering_) {
+    closeNow();
+    return;
+  }
+  onEnd(error);
+}
+
+void Socket::flush() {
+  if (isClosed()) return;
+  while (out_ && !out_->empty()) {
+    constexpr int kMaxIov = 64;
+    iovec iov[kMaxIov];
+    int count = out_->gather(iov, kMaxIov);
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(count);
+    // MSG_NOSIGNAL: a peer that vanished must give us EPIPE, not kill the process with SIGPIPE.
+    ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      // The peer is gone; the read side will report it. Drop what cannot be delivered.
+      out_->clear();
+      break;
+    }
+    out_->consume(static_cast<size_t>(n));
+    size_t offered = 0;
+    for (int i = 0; i < count; ++i) offered += iov[i].iov_len;
+    if (static_cast<size_t>(n) < offered) break;  // the kernel's buffer is full
+  }
+  if (out_ && out_->empty()) {
+    loop_->releaseQueue(out_);
+    out_ = nullptr;
+  }
+  if (!out_ && closeAfterFlush_) {
+    closeAfterFlush_ = false;
+    ::shutdown(fd_, SHUT_WR);
+    lingering_ = true;
+    setDeadline(lingerSeconds_);
+  }
+  updateInterest();
+}
+
+void Socket::updateInterest() {
+  bool want = out_ != nullptr;
+  if (want == wantWritable_ || isClosed()) return;
+  wantWritable_ = want;
+  loop_->modify(fd_, want ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
+}
+
+void Socket::closeGracefully(uint32_t lingerSeconds) {
+  if (isClosed() || lingering_) return;
+  closeAfterFlush_ = true;
+  lingerSeconds_ = lingerSeconds ? lingerSeconds : 1;
+  loop_->markDirty(this);  // the flush at the end of the iteration sends FIN
+}
+
+void Socket::deadlinePassed() {
+  if (lingering_ || closeAfterFlush_) {
+    closeNow();  // the peer never closed (or never read): stop waiting for it
+  } else {
+    onTimeout();
+  }
+}
+
+void Socket::closeNow(bool reset) {
+  if (isClosed()) return;
+  if (reset) {
+    linger option{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof option);
+  }
+  loop_->remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  if (out_) {
+    loop_->releaseQueue(out_);
+    out_ = nullptr;
+  }
+  loop_->detach(this);
+  onClosed();
+}
+
+}  // namespace duplex::net

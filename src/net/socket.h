@@ -1,0 +1,89 @@
+#pragma once
+// A non-blocking TCP socket on a Loop: reads land in the loop's shared buffer and are handed to
+// the subclass; writes are queued and leave in one syscall per loop iteration (corking), and what
+// the kernel does not take stays queued (backpressure). Knows nothing of WebSockets.
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "net/loop.h"
+#include "net/pollable.h"
+
+namespace duplex::net {
+
+class Socket : public Pollable {
+ public:
+  Socket(Loop& loop, int fd);
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  Loop& loop() const { return *loop_; }
+  int fd() const { return fd_; }
+  bool isClosed() const { return fd_ < 0; }
+
+  // Room for `size` bytes at the end of the send queue, to be filled before control returns to
+  // the loop. The socket is flushed at the end of the loop iteration.
+  uint8_t* reserve(size_t size);
+  void write(std::string_view bytes);
+  // Queues part of a shared chunk (a broadcast frame) without copying it.
+  void writeShared(Chunk* chunk, uint32_t offset, uint32_t size);
+  // Bytes queued and not yet accepted by the kernel.
+  size_t bufferedAmount() const { return out_ ? out_->size() : 0; }
+
+  // Sends what is queued, then half-closes (FIN) and waits up to `lingerSeconds` for the peer
+  // to close its side, discarding what it still sends; then closes. Closing right away with
+  // unread input would make the kernel answer with RST, which can destroy our last bytes
+  // (an HTTP error, a close frame) before the peer reads them.
+  void closeGracefully(uint32_t lingerSeconds);
+  // Closes now; queued bytes are lost. `reset` sends RST instead of FIN (SO_LINGER 0).
+  void closeNow(bool reset = false);
+
+  // "ip:port" of the peer (getpeername, computed on demand: nothing stored per connection).
+  std::string remoteAddress() const;
+
+  // Deadline in Loop ticks (seconds); 0 = none. onTimeout fires once it has passed.
+  void setDeadline(uint32_t secondsFromNow);
+  void clearDeadline() { deadline_ = 0; }
+
+  void onEvents(uint32_t events) final;
+
+ protected:
+  virtual ~Socket();
+  // Bytes arrived; they sit in the loop's shared read buffer and are only valid during the call
+  // (mutable, so a parser may unmask in place).
+  virtual void onData(std::span<uint8_t> data) = 0;
+  // The peer closed its side or the connection failed (`error` is an errno, 0 for EOF).
+  virtual void onEnd(int error) = 0;
+  virtual void onTimeout() {}
+  // The send queue emptied after backpressure.
+  virtual void onDrain() {}
+  // Called exactly once when the socket is closed, before it is deleted at the end of the
+  // iteration. Subclasses report the end of the connection here.
+  virtual void onClosed() {}
+
+ private:
+  friend class Loop;
+  void flush();
+  void readOnce();
+  void updateInterest();
+  void deadlinePassed();
+
+  Loop* loop_;
+  int fd_;
+  uint32_t deadline_ = 0;
+  bool wantWritable_ = false;
+  bool inDirtyList_ = false;
+  bool closeAfterFlush_ = false;  // closeGracefully pending: shut down once the queue drains
+  bool lingering_ = false;        // write side shut down; discarding input until EOF
+  uint32_t lingerSeconds_ = 0;
+  OutQueue* out_ = nullptr;  // from the loop's pool while something is queued
+  Socket* prev_ = nullptr;   // Loop's list of live sockets
+  Socket* next_ = nullptr;
+  Socket* nextDirty_ = nullptr;
+};
+
+}  // namespace duplex::net

@@ -1,0 +1,98 @@
+#include "server/app.h"
+
+#include <unistd.h>
+
+#include <csignal>
+
+#include "server/app_impl.h"
+#include "server/server_connection.h"
+
+namespace duplex {
+
+App::App(AppOptions options)
+    : ownedLoop_(std::make_unique<net::Loop>()),
+      loop_(ownedLoop_.get()),
+      impl_(std::make_unique<Impl>(*loop_, options)) {}
+
+App::App(net::Loop& loop, AppOptions options)
+    : loop_(&loop), impl_(std::make_unique<Impl>(loop, options)) {}
+
+App::~App() {
+  impl_->listeners.clear();
+  // Connections point at our routes: they must not outlive us.
+  for (net::Socket* socket : loop_->sockets()) {
+    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) connection->closeNow();
+  }
+  if (impl_->shutdownTimer) loop_->cancelTimer(impl_->shutdownTimer);
+  // Deleting closed sockets runs their destructors, which still report to impl_.
+  ownedLoop_.reset();
+}
+
+App& App::ws(std::string pattern, WebSocketBehavior behavior) {
+  impl_->wsRoutes.add(std::move(pattern), std::move(behavior));
+  return *this;
+}
+
+App& App::get(std::string pattern, HttpHandler handler) {
+  impl_->httpRoutes.add(std::move(pattern), std::move(handler));
+  return *this;
+}
+
+App& App::listen(std::string_view host, uint16_t port) {
+  Impl* impl = impl_.get();
+  impl_->listeners.push_back(
+      std::make_unique<net::Listener>(*loop_, host, port, [impl](int fd) { impl->accept(fd); }));
+  return *this;
+}
+
+uint16_t App::port() const {
+  return impl_->listeners.empty() ? 0 : impl_->listeners.front()->port();
+}
+
+size_t App::connectionCount() const {
+  return impl_->connections;
+}
+
+void App::run() {
+  if (impl_->options.handleSignals) {
+    loop_->onSignal(SIGINT, [this] { shutdown(); });
+    loop_->onSignal(SIGTERM, [this] { shutdown(); });
+  }
+  loop_->run();
+}
+
+void App::shutdown() {
+  Impl& impl = *impl_;
+  if (impl.shuttingDown) return;
+  impl.shuttingDown = true;
+  for (auto& listener : impl.listeners) listener->close();
+  for (net::Socket* socket : loop_->sockets()) {
+    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) connection->goAway();
+  }
+  impl.shutdownTimer = loop_->setTimeout(impl.options.shutdownTimeoutSeconds * 1000ull, [this] {
+    impl_->shutdownTimer = 0;
+    for (net::Socket* socket : loop_->sockets()) {
+      if (auto* connection = dynamic_cast<ServerConnection*>(socket)) connection->closeNow();
+    }
+  });
+  if (impl.connections == 0) loop_->stop();
+}
+
+void App::Impl::accept(int fd) {
+  if (shuttingDown) {
+    ::close(fd);
+    return;
+  }
+  new ServerConnection(loop, fd, *this);  // owned by the loop from now on
+}
+
+void App::Impl::connectionGone() {
+  --connections;
+  if (shuttingDown && connections == 0) {
+    if (shutdownTimer) loop.cancelTimer(shutdownTimer);
+    shutdownTimer = 0;
+    loop.stop();
+  }
+}
+
+}  // namespace duplex

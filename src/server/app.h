@@ -1,0 +1,69 @@
+#pragma once
+// The face users see: routes, listening, running. An echo server is
+//
+//   duplex::App app;
+//   app.ws("/*", {.message = [](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
+//     ws.send(data, op);
+//   }});
+//   app.listen("127.0.0.1", 9001).run();
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/listener.h"
+#include "net/loop.h"
+#include "server/behavior.h"
+#include "server/http_route.h"
+#include "server/websocket.h"
+
+namespace duplex {
+
+struct AppOptions {
+  // Time a client has to send its complete handshake (slowloris defence).
+  uint32_t handshakeTimeoutSeconds = 10;
+  // On SIGINT/SIGTERM: send every WebSocket close 1001 and return from run() once all are
+  // closed or this many seconds have passed.
+  bool handleSignals = true;
+  uint32_t shutdownTimeoutSeconds = 5;
+};
+
+class App {
+ public:
+  explicit App(AppOptions options = {});
+  // Runs on a loop the caller owns (several apps, or an app beside clients, on one loop).
+  App(net::Loop& loop, AppOptions options = {});
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Route patterns: an exact path ("/chat"), a prefix ending in "*" ("/rooms/*"), or "/*"
+  // for everything. Exact routes win over prefixes, longer prefixes over shorter ones.
+  App& ws(std::string pattern, WebSocketBehavior behavior);
+  App& get(std::string pattern, HttpHandler handler);
+
+  // Binds and listens; throws std::system_error / std::runtime_error naming the address when it
+  // cannot. Port 0 picks a free port (see port()).
+  App& listen(std::string_view host, uint16_t port);
+  uint16_t port() const;
+
+  // Runs the loop until shutdown() (or a signal, see AppOptions) has closed every connection.
+  void run();
+  // Stops accepting, sends close 1001 to every WebSocket, and ends run() once they are closed
+  // or the deadline has passed (then the rest are dropped).
+  void shutdown();
+
+  net::Loop& loop() { return *loop_; }
+  size_t connectionCount() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<net::Loop> ownedLoop_;
+  net::Loop* loop_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace duplex

@@ -1,0 +1,29 @@
+#pragma once
+// App's private state, shared with ServerConnection.
+#include <memory>
+#include <vector>
+
+#include "net/listener.h"
+#include "server/app.h"
+#include "server/routes.h"
+
+namespace duplex {
+
+class ServerConnection;
+
+struct App::Impl {
+  net::Loop& loop;
+  AppOptions options;
+  RouteTable<WebSocketBehavior> wsRoutes;
+  RouteTable<HttpHandler> httpRoutes;
+  std::vector<std::unique_ptr<net::Listener>> listeners;
+  size_t connections = 0;
+  bool shuttingDown = false;
+  net::Loop::TimerId shutdownTimer = 0;
+
+  Impl(net::Loop& l, AppOptions o) : loop(l), options(o) {}
+  void accept(int fd);
+  void connectionGone();
+};
+
+}  // namespace duplex

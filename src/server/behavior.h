@@ -1,0 +1,50 @@
+#pragma once
+// What a WebSocket route does (the handler API) and the limits it enforces. Everything has a safe
+// default, so the smallest route is `{.message = ...}`.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/close_code.h"
+#include "protocol/opcode.h"
+
+namespace duplex {
+
+class WebSocket;
+class Request;
+
+struct WebSocketBehavior {
+  // Before the 101: return 0 to accept the upgrade, or an HTTP status (401, 403, 503...) to
+  // refuse it. Runs after the handshake itself was found valid.
+  std::function<int(const Request&)> accept;
+  // The connection is open. `request` (path, query, headers, ...) is valid during this call only:
+  // copy what you need into ws.data().
+  std::function<void(WebSocket&, const Request&)> open;
+  // A whole message (fragments reassembled, UTF-8 of text already validated). `data` is valid
+  // during the call only.
+  std::function<void(WebSocket&, std::string_view data, Opcode opcode)> message;
+  // Called once when the connection is over: the code and reason the peer sent, the code we
+  // failed the connection with (1002, 1007, 1009...), or 1006 Abnormal when TCP just ended.
+  std::function<void(WebSocket&, uint16_t code, std::string_view reason)> close;
+  // The send queue emptied after the kernel had pushed back (see bufferedAmount()).
+  std::function<void(WebSocket&)> drain;
+  std::function<void(WebSocket&, std::string_view payload)> ping;  // pong is sent for you
+  std::function<void(WebSocket&, std::string_view payload)> pong;
+
+  // Subprotocols we speak, in our order of preference; the first one the client also offers is
+  // chosen (RFC 6455 4.2.2). A client offering only others gets no Sec-WebSocket-Protocol.
+  std::vector<std::string> subprotocols;
+
+  uint64_t maxMessageSize = 1 << 20;  // larger messages close the connection with 1009
+  uint64_t maxFrameSize = 0;          // 0 = same as maxMessageSize
+  // A peer that never reads: once more than this is queued for it, the next send drops the
+  // connection instead of letting memory grow.
+  size_t maxBackpressure = 4 << 20;
+  uint32_t idleTimeoutSeconds = 120;  // 0 = never; with autoPing a ping goes first
+  bool autoPing = true;
+  uint32_t closeTimeoutSeconds = 5;  // how long we wait for the peer's close frame / TCP close
+};
+
+}  // namespace duplex

@@ -1,0 +1,37 @@
+#pragma once
+// A connection accepted by an App: HTTP until it upgrades (serving plain GET routes on the way,
+// with keep-alive), then a WebSocket.
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "server/app.h"
+#include "server/websocket.h"
+
+namespace duplex {
+
+class ServerConnection final : public WebSocket {
+ public:
+  ServerConnection(net::Loop& loop, int fd, App::Impl& app);
+  ~ServerConnection() override;
+
+  // Shutdown: close 1001 when open, otherwise just end the HTTP exchange.
+  void goAway();
+
+ private:
+  bool onHandshakeData(std::span<uint8_t>& data) override;
+  // Handles one complete head; true when the connection became a WebSocket.
+  bool handleHead(std::string_view head);
+  bool upgrade(const protocol::HttpRequest& http, const WebSocketBehavior& behavior,
+               std::string_view wildcard);
+  void serveHttp(const protocol::HttpRequest& http, const HttpHandler& handler,
+                 std::string_view wildcard);
+  void refuse(const protocol::HttpError& error);
+
+  App::Impl* app_;
+  std::unique_ptr<std::string> pending_;  // an incomplete head spanning reads; freed once used
+  bool refused_ = false;
+};
+
+}  // namespace duplex

@@ -1,0 +1,107 @@
+#pragma once
+// One WebSocket connection, the object handlers receive. Role-neutral: the server's connections
+// and the client's share it; the protocol itself lives in protocol::Receiver (reading) and
+// protocol/frame.h (writing); this class adds the socket, the close handshake, timeouts and
+// backpressure. Kept small on purpose: thousands of idle ones should cost little memory.
+#include <any>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "net/socket.h"
+#include "protocol/close_code.h"
+#include "protocol/opcode.h"
+#include "protocol/receiver.h"
+#include "server/behavior.h"
+
+namespace duplex {
+
+class WebSocket : public net::Socket {
+ public:
+  // Queues one message (a single frame); it leaves with everything else sent to this socket in
+  // the same loop iteration. Returns false when it was not queued: the connection is closing or
+  // closed, or the peer stopped reading and the queue passed maxBackpressure (the connection is
+  // then dropped).
+  bool send(std::string_view data, Opcode opcode = Opcode::Text);
+  bool sendText(std::string_view data) { return send(data, Opcode::Text); }
+  bool sendBinary(std::string_view data) { return send(data, Opcode::Binary); }
+  // One fragment of a message sent in pieces: the first carries Text/Binary, the others
+  // Continuation; `fin` ends the message.
+  bool sendFragment(std::string_view data, Opcode opcode, bool fin);
+  bool ping(std::string_view payload = {});
+
+  // Starts the closing handshake (RFC 6455 7.1.2): sends a close frame, stops delivering
+  // messages, and ends the connection when the peer answers or closeTimeoutSeconds pass.
+  void close(uint16_t code = 1000, std::string_view reason = {});
+  void close(CloseCode code, std::string_view reason = {}) {
+    close(static_cast<uint16_t>(code), reason);
+  }
+  // Drops the connection at once, without a closing handshake (the close handler gets 1006).
+  void terminate(std::string_view reason = {});
+
+  bool isOpen() const { return state_ == State::Open; }
+  // Per-connection data of the application's choosing.
+  std::any& data() { return userData_; }
+  template <class T>
+  T& data() {
+    return std::any_cast<T&>(userData_);
+  }
+  const WebSocketBehavior& behavior() const { return *behavior_; }
+  using net::Socket::bufferedAmount;
+  using net::Socket::remoteAddress;
+
+ protected:
+  enum class State : uint8_t {
+    Handshake,  // HTTP phase: request (server) or response (client) not complete yet
+    Open,
+    Closing,   // we sent a close frame and wait for the peer's
+    Finished,  // close frames exchanged (or the connection failed): waiting for TCP to end
+  };
+
+  WebSocket(net::Loop& loop, int fd, protocol::Role role);
+  ~WebSocket() override;
+
+  // HTTP phase, implemented by the server and client connections. Consumes the head from the
+  // front of `data` and returns true once the WebSocket is open (then what is left in `data` are
+  // the first frames); returns false while more is needed or when the connection was refused.
+  virtual bool onHandshakeData(std::span<uint8_t>& data) = 0;
+  // Handshake phase timed out (slowloris, an unresponsive server).
+  virtual void onHandshakeTimeout() { closeNow(); }
+  // Handshake phase ended by the peer.
+  virtual void onHandshakeEnd(int /*error*/) { closeNow(); }
+
+  // Switches to the Open state with this route's behavior; called by subclasses.
+  void open(const WebSocketBehavior& behavior);
+  void processFrames(std::span<uint8_t> data);
+
+  State state_ = State::Handshake;
+
+ private:
+  void onData(std::span<uint8_t> data) final;
+  void onEnd(int error) final;
+  void onTimeout() final;
+  void onDrain() final;
+  void onClosed() final;
+
+  bool writeFrame(Opcode opcode, std::string_view payload, bool fin);
+  bool writeCloseFrame(uint16_t code, std::string_view reason);
+  void handleClose(uint16_t code, std::string_view reason);
+  void fail(uint16_t code, std::string_view reason);
+  void finish();
+  void setCloseInfo(uint16_t code, std::string_view reason);
+  void refreshIdleDeadline();
+
+  const WebSocketBehavior* behavior_ = nullptr;
+  protocol::Receiver receiver_;
+  std::any userData_;
+  std::unique_ptr<std::string> closeReason_;  // only when a close carried a reason
+  uint16_t closeCode_ = 0;                    // 0 until the connection knows how it ends
+  protocol::Role role_;
+  bool closeSent_ = false;
+  bool closeReceived_ = false;
+  bool pingOutstanding_ = false;  // an automatic ping is waiting for any sign of life
+};
+
+}  // namespace duplex
