@@ -185,9 +185,9 @@ void WebSocket::setCloseInfo(uint16_t code, std::string_view reason) {
   if (!reason.empty()) closeReason_ = std::make_unique<std::string>(reason);
 }
 
-void WebSocket::onEnd(int /*error*/) {
+void WebSocket::onEnd(int error) {
   if (state_ == State::Handshake) {
-    onHandshakeEnd(0);
+    onHandshakeEnd(error);
     return;
   }
   // TCP ended. Without a close frame from the peer that is an abnormal closure (1006).

@@ -1,0 +1,135 @@
+#include "client/client.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "client/url.h"
+#include "net/address.h"
+#include "net/random.h"
+#include "protocol/handshake.h"
+
+namespace duplex {
+namespace {
+
+// A server's 101 head is small; anything this large is not a WebSocket server.
+constexpr size_t kMaxResponseHead = 16 * 1024;
+
+class ClientConnection final : public WebSocket {
+ public:
+  ClientConnection(net::Loop& loop, int fd, const WebSocketUrl& url, ClientBehavior client)
+      : WebSocket(loop, fd, protocol::Role::Client), client_(std::move(client)) {
+    // The route-like behavior the shared WebSocket code runs on.
+    routeBehavior_.message = client_.message;
+    routeBehavior_.close = client_.close;
+    routeBehavior_.drain = client_.drain;
+    routeBehavior_.ping = client_.ping;
+    routeBehavior_.pong = client_.pong;
+    routeBehavior_.maxMessageSize = client_.maxMessageSize;
+    routeBehavior_.maxBackpressure = client_.maxBackpressure;
+    routeBehavior_.idleTimeoutSeconds = client_.idleTimeoutSeconds;
+    routeBehavior_.autoPing = client_.autoPing;
+    routeBehavior_.closeTimeoutSeconds = client_.closeTimeoutSeconds;
+
+    uint8_t nonce[16];
+    net::secureRandom(nonce, sizeof nonce);
+    key_ = protocol::makeClientKey(std::span<const uint8_t, 16>(nonce, 16));
+    std::string host = url.hostHeader();
+    protocol::ClientRequest request;
+    request.host = host;
+    request.path = url.target;
+    request.key = key_;
+    request.origin = client_.origin;
+    for (const std::string& p : client_.subprotocols) request.protocols.push_back(p);
+    for (auto& [name, value] : client_.headers) request.extraHeaders.push_back({name, value});
+    // Queued now, sent by the end-of-iteration flush once the TCP connection is up.
+    write(protocol::writeClientRequest(request));
+    setDeadline(client_.handshakeTimeoutSeconds);
+  }
+
+ private:
+  bool onHandshakeData(std::span<uint8_t>& data) override {
+    if (failed_) return false;
+    pending_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    size_t end = protocol::findHeadEnd(pending_);
+    if (end == 0) {
+      if (pending_.size() > kMaxResponseHead) fail("server's handshake response is too large");
+      return false;
+    }
+    std::vector<std::string_view> offered(client_.subprotocols.begin(), client_.subprotocols.end());
+    protocol::UpgradeResponse response;
+    std::string error;
+    if (!protocol::parseUpgradeResponse(std::string_view(pending_).substr(0, end), key_, offered,
+                                        response, error)) {
+      fail(error);
+      return false;
+    }
+    // Frames may follow the head in the same read: hand them back to the caller.
+    size_t before = pending_.size() - data.size();
+    data = data.subspan(end - before);
+    pending_.clear();
+    pending_.shrink_to_fit();
+    open(routeBehavior_);
+    if (client_.open) client_.open(*this);
+    return !isClosed();
+  }
+
+  void onHandshakeTimeout() override { fail("handshake timed out"); }
+
+  void onHandshakeEnd(int error) override {
+    fail(error ? std::string("connection failed: ") + std::strerror(error)
+               : std::string("connection closed during the handshake"));
+  }
+
+  void fail(const std::string& why) {
+    if (failed_) return;
+    failed_ = true;
+    closeNow();
+    if (client_.error) client_.error(why);
+  }
+
+  ClientBehavior client_;
+  WebSocketBehavior routeBehavior_;
+  std::string key_;
+  std::string pending_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavior) {
+  WebSocketUrl parsed;
+  std::string error;
+  if (!parseWebSocketUrl(url, parsed, error)) throw std::invalid_argument(error);
+  if (parsed.secure) throw std::invalid_argument("wss:// is not supported yet");
+
+  auto reportLater = [&loop, &behavior](std::string message) {
+    loop.setTimeout(0, [callback = std::move(behavior.error), message = std::move(message)] {
+      if (callback) callback(message);
+    });
+    return nullptr;
+  };
+  sockaddr_storage address;
+  socklen_t length;
+  if (!net::resolveAddress(parsed.host, parsed.port, address, length, error)) {
+    return reportLater(error);
+  }
+  int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return reportLater(std::string("socket: ") + std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+    int saved = errno;
+    ::close(fd);
+    return reportLater("cannot connect to " + parsed.hostHeader() + ": " + std::strerror(saved));
+  }
+  return new ClientConnection(loop, fd, parsed, std::move(behavior));
+}
+
+}  // namespace duplex

@@ -1,0 +1,53 @@
+#pragma once
+// The client: connects to ws://host:port/path on a Loop, checks the server's handshake
+// (Sec-WebSocket-Accept, the subprotocol), and then offers the same WebSocket API as the server
+// side. Frames are masked with keys from the kernel's CSPRNG (RFC 6455 5.3).
+//
+//   net::Loop loop;
+//   duplex::connect(loop, "ws://127.0.0.1:9001/echo", {
+//       .open = [](duplex::WebSocket& ws) { ws.send("hi"); },
+//       .message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode) {
+//         std::puts(std::string(data).c_str()); ws.close(); },
+//       .close = [&](duplex::WebSocket&, uint16_t, std::string_view) { loop.stop(); },
+//   });
+//   loop.run();
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net/loop.h"
+#include "server/websocket.h"
+
+namespace duplex {
+
+struct ClientBehavior {
+  std::function<void(WebSocket&)> open;
+  std::function<void(WebSocket&, std::string_view data, Opcode opcode)> message;
+  // After open: how the connection ended (see WebSocketBehavior::close).
+  std::function<void(WebSocket&, uint16_t code, std::string_view reason)> close;
+  // Before open: the connection or the handshake failed; `error` says why. No close follows.
+  std::function<void(std::string_view error)> error;
+  std::function<void(WebSocket&)> drain;
+  std::function<void(WebSocket&, std::string_view payload)> ping;
+  std::function<void(WebSocket&, std::string_view payload)> pong;
+
+  std::vector<std::string> subprotocols;                     // offered in this order
+  std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
+  std::string origin;
+  uint32_t handshakeTimeoutSeconds = 10;
+  uint64_t maxMessageSize = 64 << 20;
+  size_t maxBackpressure = 64 << 20;
+  uint32_t idleTimeoutSeconds = 0;
+  bool autoPing = false;
+  uint32_t closeTimeoutSeconds = 5;
+};
+
+// Starts connecting (name resolution may block; connecting does not). Returns the connection,
+// owned by the loop and valid until its close (or error) handler has returned. Throws
+// std::invalid_argument for a malformed URL; failures to connect go to behavior.error.
+WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavior);
+
+}  // namespace duplex
