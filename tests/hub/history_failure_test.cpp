@@ -132,6 +132,37 @@ TEST(HistoryFailure, LockHeldByAnotherProcessIsBusyAndNothingIsStored) {
   EXPECT_EQ(retry->first, 1u);
 }
 
+// An insert that fails halfway through a batch (here a trigger refuses one item) leaves the
+// transaction open in SQLite; the store must roll back the items before it, and stay usable.
+TEST(HistoryFailure, BatchThatFailsHalfwayStoresNoneOfIt) {
+  TempDir dir;
+  std::string path = dir.file("history.db");
+  auto store = openOrFail(path);
+  ASSERT_TRUE(store);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other,
+                         "CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.kind = 'boom' "
+                         "BEGIN SELECT RAISE(ABORT, 'boom refused'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+
+  std::vector<NewItem> batch = {{"tomato", "", 1}, {"candy", "", 2}, {"boom", "", 3}};
+  auto range = store->append(batch);
+  ASSERT_FALSE(range.ok());
+  EXPECT_NE(range.error().message.find("boom refused"), std::string::npos) << range.error().message;
+  EXPECT_EQ(*store->size(), 0u);
+  EXPECT_EQ(*store->latestSeq(), 0u);
+
+  auto next = store->append(throws(2));
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->first, 1u);
+  auto reader = openOrFail(path);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(*reader->size(), 2u);
+}
+
 // What persist-before-broadcast relies on: once append() returned, a kill -9 (no destructor,
 // no checkpoint, the commit only in the WAL) loses nothing, with the default durability.
 TEST(HistoryFailure, CommittedItemsSurviveKillDashNine) {
