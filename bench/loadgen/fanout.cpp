@@ -1,0 +1,117 @@
+// Fan-out: one publisher, S subscribers, a server that sends every message to every connection.
+// Each subscriber (and the publisher, which hears itself) must receive every publish, in order.
+#include <vector>
+
+#include "histogram.h"
+#include "payload.h"
+#include "scenarios.h"
+
+namespace bench {
+namespace {
+
+class Fanout final : public Scenario {
+ public:
+  Fanout(const Options& o, const Target& t)
+      : Scenario(o, t, o.bytes),
+        codec_(o.bytes),
+        opcode_(o.binary ? duplex::Opcode::Binary : duplex::Opcode::Text),
+        publisher_(o.subscribers),
+        nextReceive_(o.subscribers + 1, 0),
+        publishedAt_(o.inFlight, 0),
+        receipts_(o.inFlight, 0) {}
+
+  bool run(JsonObject& result) override {
+    const uint32_t all = options_.subscribers + 1;
+    if (!openAll(0, all)) return false;
+    // A server may register a connection just after its 101 is on the wire; let that settle
+    // so that the first publish reaches everyone.
+    if (!runFor(0.3)) return false;
+    sending_ = true;
+    for (uint32_t k = 0; k < options_.inFlight; ++k) publish();
+    if (!runFor(options_.warmup)) return false;
+    measuring_ = true;
+    beginWindow();
+    if (!runFor(options_.duration)) return false;
+    endWindow();
+    measuring_ = false;
+    sending_ = false;
+    if (!runUntil([&] { return outstanding_ == 0; }, "the last deliveries")) return false;
+    if (!closeAll(0, all)) return false;
+
+    result.add("subscribers", options_.subscribers)
+        .add("in_flight", options_.inFlight)
+        .add("bytes", static_cast<uint64_t>(options_.bytes))
+        .add("type", options_.binary ? "binary" : "text");
+    reportWindow(result, measured_, "deliveries");
+    result.add("publishes", completedInWindow_)
+        .add("p50_us", latency_.percentile(0.50) / 1e3)
+        .add("p99_us", latency_.percentile(0.99) / 1e3)
+        .add("checked", received_);
+    return true;
+  }
+
+  void onOpen(Connection&) override { onOpened(); }
+
+  void onMessage(Connection& c, duplex::Opcode opcode, std::string_view payload) override {
+    uint32_t sender = 0, seq = 0;
+    std::string why;
+    if (opcode != opcode_) {
+      fail("connection " + std::to_string(c.id()) + ": got a message of the wrong type");
+      return;
+    }
+    if (!codec_.read(payload, sender, seq, why)) {
+      fail("connection " + std::to_string(c.id()) + ": " + why);
+      return;
+    }
+    const uint32_t expected = nextReceive_[c.id()]++;
+    if (sender != publisher_ || seq != expected) {
+      fail("connection " + std::to_string(c.id()) + ": expected publish " +
+           std::to_string(expected) + ", got message " + std::to_string(seq) + " of connection " +
+           std::to_string(sender));
+      return;
+    }
+    ++received_;
+    const uint32_t slot = seq % options_.inFlight;
+    if (measuring_) {
+      latency_.record(loop_.now() - publishedAt_[slot]);
+      ++measured_;
+    }
+    if (++receipts_[slot] == options_.subscribers + 1) {
+      --outstanding_;
+      if (measuring_) ++completedInWindow_;
+      if (sending_) publish();
+    }
+  }
+
+ private:
+  void publish() {
+    const uint32_t seq = nextPublish_++;
+    const uint32_t slot = seq % options_.inFlight;
+    publishedAt_[slot] = loop_.now();
+    receipts_[slot] = 0;
+    Connection& c = loop_.connection(publisher_);
+    loop_.sendFrame(c, opcode_, codec_.size(),
+                    [&](uint8_t* out) { codec_.write(out, c.id(), seq); });
+    ++outstanding_;
+  }
+
+  PayloadCodec codec_;
+  duplex::Opcode opcode_;
+  uint32_t publisher_;  // its id; subscribers are 0 .. S-1
+  uint32_t nextPublish_ = 0;
+  std::vector<uint32_t> nextReceive_;
+  // W slots, for publish seq % W: when it was sent, and how many connections have it so far.
+  std::vector<uint64_t> publishedAt_;
+  std::vector<uint32_t> receipts_;
+  LatencyHistogram latency_;
+  uint64_t outstanding_ = 0, received_ = 0, measured_ = 0, completedInWindow_ = 0;
+  bool sending_ = false, measuring_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> makeFanout(const Options& o, const Target& t) {
+  return std::make_unique<Fanout>(o, t);
+}
+
+}  // namespace bench

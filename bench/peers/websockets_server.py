@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""Python `websockets` peer for the benchmark (Debian's python3-websockets, 10.4).
+
+Echo, or with --broadcast every message sent to every open connection (the sender included)
+through websockets.broadcast(), as its documentation recommends. Compression is off so that
+every server does the same work; everything else is the library's default. asyncio runs one
+thread; bench/run pins the process to one core.
+"""
+import argparse
+import asyncio
+
+import websockets
+
+CONNECTIONS = set()
+
+
+async def echo(ws, _path=None):
+    async for message in ws:
+        await ws.send(message)
+
+
+async def broadcast(ws, _path=None):
+    CONNECTIONS.add(ws)
+    try:
+        async for message in ws:
+            websockets.broadcast(CONNECTIONS, message)
+    finally:
+        CONNECTIONS.discard(ws)
+
+
+async def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--broadcast", action="store_true")
+    args = parser.parse_args()
+    handler = broadcast if args.broadcast else echo
+    async with websockets.serve(handler, args.host, args.port, compression=None,
+                                backlog=4096) as server:
+        port = server.sockets[0].getsockname()[1]
+        mode = "broadcast" if args.broadcast else "echo"
+        print(f"bench-websockets-server listening on ws://{args.host}:{port} ({mode})",
+              flush=True)
+        await asyncio.Future()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
