@@ -14,7 +14,7 @@ CLIENT_TIMEOUT = 60
 
 
 def run_client(url: str, *flags: str) -> subprocess.CompletedProcess:
-    cmd = [*servers.interop_client_command(), *flags, url]
+    cmd = [*servers.interop_client_command(), url, *flags]
     result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                             timeout=CLIENT_TIMEOUT, env=servers.sanitizer_env())
     for mark in servers.SANITIZER_MARKS:
