@@ -7,9 +7,8 @@
 #include <exception>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
+#include "pubsub/topics.h"
 #include "server/app.h"
 
 namespace {
@@ -62,23 +61,6 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
-// --broadcast: the connections of each path.
-struct Rooms {
-  std::unordered_map<std::string, std::vector<duplex::WebSocket*>> members;
-
-  void join(duplex::WebSocket& ws, std::string path) {
-    members[path].push_back(&ws);
-    ws.data() = std::move(path);
-  }
-  void leave(duplex::WebSocket& ws) {
-    auto& list = members[ws.data<std::string>()];
-    std::erase(list, &ws);
-  }
-  void publish(duplex::WebSocket& from, std::string_view data, duplex::Opcode opcode) {
-    for (duplex::WebSocket* member : members[from.data<std::string>()]) member->send(data, opcode);
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,7 +69,8 @@ int main(int argc, char** argv) {
     duplex::AppOptions appOptions;
     appOptions.handshakeTimeoutSeconds = options.handshakeTimeout;
     duplex::App app(appOptions);
-    Rooms rooms;
+    // --broadcast: one topic per path; each message is framed once for all its subscribers.
+    duplex::pubsub::Topics topics(app.loop());
 
     duplex::WebSocketBehavior behavior;
     behavior.maxMessageSize = options.maxMessage;
@@ -95,12 +78,12 @@ int main(int argc, char** argv) {
     behavior.idleTimeoutSeconds = options.idleTimeout;
     if (options.broadcast) {
       behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
-        rooms.join(ws, std::string(request.path()));
+        ws.data() = std::string(request.path());
+        topics.subscribe(ws, request.path());
       };
       behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
-        rooms.publish(ws, data, op);
+        topics.publish(ws.data<std::string>(), data, op);
       };
-      behavior.close = [&](duplex::WebSocket& ws, uint16_t, std::string_view) { rooms.leave(ws); };
     } else {
       behavior.message = [](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
         ws.send(data, op);

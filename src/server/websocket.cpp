@@ -1,6 +1,7 @@
 #include "server/websocket.h"
 
 #include <cstring>
+#include <utility>
 
 #include "net/random.h"
 #include "protocol/frame.h"
@@ -88,6 +89,18 @@ bool WebSocket::ping(std::string_view payload) {
     return false;
   }
   return writeFrame(Opcode::Ping, payload, true);
+}
+
+bool WebSocket::sendShared(const SharedFrame& frame) {
+  if (state_ != State::Open || closeSent_ || isClosed() || role_ != protocol::Role::Server) {
+    return false;
+  }
+  if (bufferedAmount() > behavior_->maxBackpressure) {
+    terminate("send queue over maxBackpressure");
+    return false;
+  }
+  writeShared(frame.chunk, frame.offset, frame.size);
+  return true;
 }
 
 bool WebSocket::writeFrame(Opcode opcode, std::string_view payload, bool fin) {
@@ -224,11 +237,34 @@ void WebSocket::onDrain() {
 }
 
 void WebSocket::onClosed() {
-  if (!behavior_ || !behavior_->close) return;
-  uint16_t code = closeCode_ ? closeCode_ : static_cast<uint16_t>(CloseCode::Abnormal);
-  std::string reason = closeReason_ ? std::move(*closeReason_) : std::string();
-  closeReason_.reset();
-  behavior_->close(*this, code, reason);
+  if (behavior_ && behavior_->close) {
+    uint16_t code = closeCode_ ? closeCode_ : static_cast<uint16_t>(CloseCode::Abnormal);
+    std::string reason = closeReason_ ? std::move(*closeReason_) : std::string();
+    closeReason_.reset();
+    behavior_->close(*this, code, reason);
+  }
+  // Each observer may delete itself when told: take the next link first.
+  ConnectionObserver* observer = std::exchange(observers_, nullptr);
+  while (observer) {
+    ConnectionObserver* next = std::exchange(observer->next_, nullptr);
+    observer->connectionClosed(*this);
+    observer = next;
+  }
+}
+
+void WebSocket::addObserver(ConnectionObserver* observer) {
+  observer->next_ = observers_;
+  observers_ = observer;
+}
+
+void WebSocket::removeObserver(ConnectionObserver* observer) {
+  for (ConnectionObserver** link = &observers_; *link; link = &(*link)->next_) {
+    if (*link == observer) {
+      *link = observer->next_;
+      observer->next_ = nullptr;
+      return;
+    }
+  }
 }
 
 }  // namespace duplex

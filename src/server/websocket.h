@@ -18,6 +18,32 @@
 
 namespace duplex {
 
+// A complete server frame in a shared, reference-counted chunk: a broadcast is framed once and
+// the same bytes are queued on every subscriber (see pubsub::Topics).
+struct SharedFrame {
+  net::Chunk* chunk = nullptr;
+  uint32_t offset = 0;
+  uint32_t size = 0;
+};
+
+class WebSocket;
+
+// Keeps per-connection state outside the connection (pub/sub subscriptions, presence) and must
+// hear when the connection ends. Told after the close handler has run. A connection holds a
+// chain of them (one pointer), so the layers above the server each add their own.
+class ConnectionObserver {
+ public:
+  virtual void connectionClosed(WebSocket& ws) = 0;
+  ConnectionObserver* nextObserver() const { return next_; }
+
+ protected:
+  virtual ~ConnectionObserver() = default;
+
+ private:
+  friend class WebSocket;
+  ConnectionObserver* next_ = nullptr;
+};
+
 class WebSocket : public net::Socket {
  public:
   // Queues one message (a single frame); it leaves with everything else sent to this socket in
@@ -31,6 +57,9 @@ class WebSocket : public net::Socket {
   // Continuation; `fin` ends the message.
   bool sendFragment(std::string_view data, Opcode opcode, bool fin);
   bool ping(std::string_view payload = {});
+  // Queues a frame built once for many connections (server role only: a client masks every
+  // frame differently). Same return value as send().
+  bool sendShared(const SharedFrame& frame);
 
   // Starts the closing handshake (RFC 6455 7.1.2): sends a close frame, stops delivering
   // messages, and ends the connection when the peer answers or closeTimeoutSeconds pass.
@@ -49,6 +78,10 @@ class WebSocket : public net::Socket {
     return std::any_cast<T&>(userData_);
   }
   const WebSocketBehavior& behavior() const { return *behavior_; }
+  // The first observer of the chain (walk it with nextObserver()).
+  ConnectionObserver* observers() const { return observers_; }
+  void addObserver(ConnectionObserver* observer);
+  void removeObserver(ConnectionObserver* observer);
   using net::Socket::bufferedAmount;
   using net::Socket::remoteAddress;
 
@@ -96,6 +129,7 @@ class WebSocket : public net::Socket {
   const WebSocketBehavior* behavior_ = nullptr;
   protocol::Receiver receiver_;
   std::any userData_;
+  ConnectionObserver* observers_ = nullptr;
   std::unique_ptr<std::string> closeReason_;  // only when a close carried a reason
   uint16_t closeCode_ = 0;                    // 0 until the connection knows how it ends
   protocol::Role role_;

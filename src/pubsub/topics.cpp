@@ -1,0 +1,209 @@
+#include "pubsub/topics.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "protocol/frame.h"
+
+namespace duplex::pubsub {
+
+// One topic: its subscribers, each with the connection's Subscriptions (to keep the index that
+// entry has in this vector up to date when another entry moves into its place).
+struct Topics::Topic {
+  std::string name;
+  struct Entry {
+    WebSocket* ws;
+    Subscriptions* subscriptions;
+  };
+  std::vector<Entry> subscribers;
+};
+
+// A connection's subscriptions: hung in the connection's observer chain, so the connection's
+// end removes it from every topic without a lookup.
+struct Topics::Subscriptions final : ConnectionObserver {
+  Topics* owner;
+  WebSocket* ws;
+  struct Membership {
+    Topic* topic;
+    uint32_t index;   // position in topic->subscribers
+    uint64_t missed;  // Drop policy: messages skipped since it last received one
+  };
+  std::vector<Membership> topics;
+
+  Subscriptions(Topics* o, WebSocket* w) : owner(o), ws(w) {}
+  Membership* find(const Topic* topic) {
+    for (Membership& m : topics) {
+      if (m.topic == topic) return &m;
+    }
+    return nullptr;
+  }
+  void connectionClosed(WebSocket&) override { owner->connectionClosed(*this); }
+};
+
+Topics::Topics(net::Loop& loop, TopicsOptions options)
+    : loop_(loop), options_(std::move(options)) {}
+
+Topics::~Topics() {
+  std::vector<Subscriptions*> all;
+  for (auto& [name, topic] : topics_) {
+    for (Topic::Entry& entry : topic->subscribers) {
+      if (entry.subscriptions->owner) {
+        entry.subscriptions->ws->removeObserver(entry.subscriptions);
+        entry.subscriptions->owner = nullptr;
+        all.push_back(entry.subscriptions);
+      }
+    }
+  }
+  for (Subscriptions* s : all) delete s;
+  if (packing_) loop_.buffers().release(packing_);
+}
+
+Topics::Subscriptions* Topics::subscriptionsOf(const WebSocket& ws) const {
+  for (ConnectionObserver* o = ws.observers(); o; o = o->nextObserver()) {
+    auto* s = dynamic_cast<Subscriptions*>(o);
+    if (s && s->owner == this) return s;
+  }
+  return nullptr;
+}
+
+bool Topics::subscribe(WebSocket& ws, std::string_view name) {
+  if (!ws.isOpen()) return false;
+  Subscriptions* subscriptions = subscriptionsOf(ws);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    auto topic = std::make_unique<Topic>();
+    topic->name = std::string(name);
+    it = topics_.emplace(topic->name, std::move(topic)).first;
+  }
+  Topic* topic = it->second.get();
+  if (subscriptions && subscriptions->find(topic)) return false;
+  if (!subscriptions) {
+    subscriptions = new Subscriptions(this, &ws);
+    ws.addObserver(subscriptions);
+  }
+  subscriptions->topics.push_back({topic, static_cast<uint32_t>(topic->subscribers.size()), 0});
+  topic->subscribers.push_back({&ws, subscriptions});
+  return true;
+}
+
+void Topics::remove(Topic& topic, uint32_t index) {
+  // Swap-remove keeps unsubscribing O(1) in the topic's size; the entry that moves tells its
+  // connection its new index.
+  auto& subscribers = topic.subscribers;
+  if (index + 1 != subscribers.size()) {
+    subscribers[index] = subscribers.back();
+    subscribers[index].subscriptions->find(&topic)->index = index;
+  }
+  subscribers.pop_back();
+  if (subscribers.empty()) topics_.erase(topics_.find(topic.name));  // destroys the topic
+}
+
+bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
+  Subscriptions* subscriptions = subscriptionsOf(ws);
+  auto it = topics_.find(name);
+  if (!subscriptions || it == topics_.end()) return false;
+  auto* membership = subscriptions->find(it->second.get());
+  if (!membership) return false;
+  uint32_t index = membership->index;
+  *membership = subscriptions->topics.back();
+  subscriptions->topics.pop_back();
+  remove(*it->second, index);
+  if (subscriptions->topics.empty()) {
+    ws.removeObserver(subscriptions);
+    delete subscriptions;
+  }
+  return true;
+}
+
+void Topics::unsubscribeAll(WebSocket& ws) {
+  if (Subscriptions* subscriptions = subscriptionsOf(ws)) {
+    ws.removeObserver(subscriptions);
+    connectionClosed(*subscriptions);
+  }
+}
+
+void Topics::connectionClosed(Subscriptions& subscriptions) {
+  // Copy: remove() rewrites other connections' memberships, never this one's vector.
+  for (auto& membership : subscriptions.topics) remove(*membership.topic, membership.index);
+  delete &subscriptions;
+}
+
+bool Topics::isSubscribed(const WebSocket& ws, std::string_view name) const {
+  Subscriptions* subscriptions = subscriptionsOf(ws);
+  auto it = topics_.find(name);
+  return subscriptions && it != topics_.end() && subscriptions->find(it->second.get());
+}
+
+size_t Topics::subscriberCount(std::string_view name) const {
+  auto it = topics_.find(name);
+  return it == topics_.end() ? 0 : it->second->subscribers.size();
+}
+
+SharedFrame Topics::frame(std::string_view data, Opcode opcode) {
+  protocol::FrameHeader header;
+  header.opcode = opcode;
+  header.payloadSize = data.size();
+  size_t size = protocol::frameHeaderSize(data.size(), false) + data.size();
+  net::BufferPool& pool = loop_.buffers();
+  // Pack consecutive frames into one chunk: a slow subscriber holding many small queued frames
+  // then pins a few chunks, not one 16 KiB chunk per message.
+  if (!packing_ || packing_->capacity - packing_->used < size) {
+    if (packing_) pool.release(packing_);
+    packing_ = pool.acquire(size);
+  }
+  uint32_t offset = packing_->used;
+  uint8_t* out = packing_->bytes() + offset;
+  size_t headerSize = protocol::writeFrameHeader(out, header);
+  if (!data.empty()) std::memcpy(out + headerSize, data.data(), data.size());
+  packing_->used += static_cast<uint32_t>(size);
+  return {packing_, offset, static_cast<uint32_t>(size)};
+}
+
+size_t Topics::publish(std::string_view name, std::string_view data, Opcode opcode,
+                       const WebSocket* except) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return 0;
+  Topic& topic = *it->second;
+  SharedFrame shared = frame(data, opcode);
+  size_t queued = 0;
+  slow_.clear();
+  // Nothing in this loop can change topic.subscribers: sendShared does not close (we keep slow
+  // subscribers below maxBackpressure), and closing the slow ones waits until after the loop.
+  for (Topic::Entry& entry : topic.subscribers) {
+    WebSocket* ws = entry.ws;
+    if (ws == except) continue;
+    if (ws->bufferedAmount() > options_.slowSubscriberBytes) {
+      if (options_.policy == SlowSubscriberPolicy::Close) {
+        slow_.push_back(ws);
+      } else {
+        ++entry.subscriptions->find(&topic)->missed;
+        ++stats_.dropped;
+      }
+      continue;
+    }
+    if (options_.policy == SlowSubscriberPolicy::Drop) {
+      auto* membership = entry.subscriptions->find(&topic);
+      if (membership->missed && options_.onDropped) {
+        uint64_t missed = std::exchange(membership->missed, 0);
+        options_.onDropped(*ws, topic.name, missed);
+      }
+    }
+    if (ws->sendShared(shared)) ++queued;
+  }
+  if (queued) ++stats_.published;
+  stats_.delivered += queued;
+  for (WebSocket* ws : slow_) {
+    ++stats_.slowClosed;
+    ws->close(CloseCode::TryAgainLater, "subscriber too slow");
+  }
+  return queued;
+}
+
+void Topics::publishFromAnyThread(std::string topic, std::string data, Opcode opcode) {
+  loop_.post([this, topic = std::move(topic), data = std::move(data), opcode] {
+    publish(topic, data, opcode);
+  });
+}
+
+}  // namespace duplex::pubsub

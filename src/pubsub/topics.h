@@ -1,0 +1,89 @@
+#pragma once
+// Topics with broadcast: connections subscribe to named topics, and a publish reaches every
+// subscriber. The frame is built once, into a reference-counted chunk, and the same bytes are
+// queued on every subscriber, where they leave corked with everything else that socket gets
+// in the same loop iteration: no per-subscriber copy of the payload, no per-subscriber
+// allocation. A subscriber that stops reading is dealt with by policy, never by letting its
+// queue grow; the publisher never waits for it.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "net/loop.h"
+#include "protocol/opcode.h"
+#include "server/websocket.h"
+
+namespace duplex::pubsub {
+
+enum class SlowSubscriberPolicy : uint8_t {
+  Close,  // close it (1013 Try Again Later): it reconnects and catches up from history
+  Drop,   // skip messages while it is behind, and tell it how many it missed (onDropped)
+};
+
+struct TopicsOptions {
+  // A subscriber with more than this queued and unread is "slow". Keep it below the route's
+  // maxBackpressure, which drops the connection outright.
+  size_t slowSubscriberBytes = 1 << 20;
+  SlowSubscriberPolicy policy = SlowSubscriberPolicy::Close;
+  // Drop policy: called before the next message a subscriber receives once it has caught up,
+  // with the number of messages it missed on that topic, so the application can say so.
+  std::function<void(WebSocket&, std::string_view topic, uint64_t missed)> onDropped;
+};
+
+struct TopicsStats {
+  uint64_t published = 0;   // publish() calls that reached at least one subscriber
+  uint64_t delivered = 0;   // frames queued on subscribers
+  uint64_t dropped = 0;     // frames skipped for slow subscribers (Drop policy)
+  uint64_t slowClosed = 0;  // subscribers closed for being slow (Close policy)
+};
+
+class Topics {
+ public:
+  explicit Topics(net::Loop& loop, TopicsOptions options = {});
+  ~Topics();
+  Topics(const Topics&) = delete;
+  Topics& operator=(const Topics&) = delete;
+
+  // False when already subscribed (or not open). Subscriptions end with the connection.
+  bool subscribe(WebSocket& ws, std::string_view topic);
+  bool unsubscribe(WebSocket& ws, std::string_view topic);
+  void unsubscribeAll(WebSocket& ws);
+  bool isSubscribed(const WebSocket& ws, std::string_view topic) const;
+
+  // Sends to every subscriber of `topic` but `except`. Returns how many it was queued for.
+  size_t publish(std::string_view topic, std::string_view data, Opcode opcode = Opcode::Text,
+                 const WebSocket* except = nullptr);
+  // The same from any thread: copies the message and hands it to the loop's thread.
+  void publishFromAnyThread(std::string topic, std::string data, Opcode opcode = Opcode::Text);
+
+  size_t subscriberCount(std::string_view topic) const;
+  size_t topicCount() const { return topics_.size(); }
+  const TopicsStats& stats() const { return stats_; }
+
+ private:
+  struct Topic;
+  struct Subscriptions;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  Subscriptions* subscriptionsOf(const WebSocket& ws) const;
+  void remove(Topic& topic, uint32_t index);
+  void connectionClosed(Subscriptions& subscriptions);
+  SharedFrame frame(std::string_view data, Opcode opcode);
+
+  net::Loop& loop_;
+  TopicsOptions options_;
+  std::unordered_map<std::string, std::unique_ptr<Topic>, Hash, std::equal_to<>> topics_;
+  net::Chunk* packing_ = nullptr;  // consecutive small frames share a chunk
+  std::vector<WebSocket*> slow_;   // reused by publish(): slow subscribers to close afterwards
+  TopicsStats stats_;
+};
+
+}  // namespace duplex::pubsub
