@@ -169,6 +169,7 @@ void Loop::run() {
     }
     runTimers();
     runPosted();
+    runDeferred();
     flushDirty();
     destroyClosed();
   }
@@ -179,7 +180,7 @@ void Loop::updateClock() {
 }
 
 int Loop::nextTimeoutMs() const {
-  if (dirty_ || !closed_.empty()) return 0;
+  if (dirty_ || !closed_.empty() || !deferred_.empty()) return 0;
   if (timerHeap_.empty()) return -1;
   uint64_t now = monotonicMs();
   uint64_t due = timerHeap_.front().due;
@@ -213,6 +214,19 @@ void Loop::runPosted() {
     tasks.swap(posted_);
   }
   for (auto& task : tasks) task();
+}
+
+void Loop::defer(std::function<void()> task) {
+  deferred_.push_back(std::move(task));
+}
+
+void Loop::runDeferred() {
+  // A deferred task may defer more; those run in this same pass.
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    auto task = std::move(deferred_[i]);
+    task();
+  }
+  deferred_.clear();
 }
 
 void Loop::attach(Socket* socket) {

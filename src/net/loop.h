@@ -46,6 +46,10 @@ class Loop {
   TimerId setInterval(uint64_t periodMs, std::function<void()> callback);
   void cancelTimer(TimerId id);
 
+  // Runs `task` at the end of this iteration, after every event and timer and before the
+  // flush: the place for work that batches what the iteration gathered (group commit).
+  void defer(std::function<void()> task);
+
   // Thread-safe: runs `task` on this loop's thread soon (wakes the loop through an eventfd).
   void post(std::function<void()> task);
 
@@ -84,6 +88,7 @@ class Loop {
   int nextTimeoutMs() const;
   void runTimers();
   void runPosted();
+  void runDeferred();
   void flushDirty();
   void sweepDeadlines();
   void destroyClosed();
@@ -102,6 +107,7 @@ class Loop {
   size_t socketCount_ = 0;
   Socket* dirty_ = nullptr;
   std::vector<Socket*> closed_;
+  std::vector<std::function<void()>> deferred_;
 
   std::vector<Timer> timerHeap_;                                        // min-heap on due
   std::unordered_map<uint64_t, std::function<void()>> timerCallbacks_;  // cancelled: erased

@@ -1,0 +1,139 @@
+// duplexd: the tomato demo server. Serves the page (web/) and its WebSocket endpoint (/ws) on
+// one port; every throw is stored in SQLite before it is broadcast, and a page that (re)connects
+// gets the history first. See README.md and docs/demo-protocol.md.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "hub/history_store.h"
+#include "metrics.h"
+#include "pubsub/topics.h"
+#include "server/app.h"
+#include "throw_room.h"
+
+#ifndef DUPLEX_WEB_DIR
+#define DUPLEX_WEB_DIR "web"
+#endif
+
+namespace {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string dataDir = "data";
+  std::string webDir = DUPLEX_WEB_DIR;
+  uint64_t historySize = 10'000;
+  double rate = 10;
+  double burst = 20;
+  bool quiet = false;
+};
+
+[[noreturn]] void usage(int status) {
+  std::fprintf(status ? stderr : stdout,
+               "usage: duplexd [options]\n"
+               "  --host ADDR        address to listen on (default 127.0.0.1)\n"
+               "  --port N           port (default 8080; 0 picks a free one)\n"
+               "  --data DIR         where history.db lives (default ./data)\n"
+               "  --web DIR          the demo page's files (default: the source tree's web/)\n"
+               "  --history N        throws kept in history (default 10000)\n"
+               "  --rate N           throws per second per connection (default 10)\n"
+               "  --burst N          throws allowed in a burst (default 20)\n"
+               "  --quiet            no startup line on stderr\n");
+  std::exit(status);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage(2);
+      return argv[++i];
+    };
+    if (arg == "--host")
+      o.host = value();
+    else if (arg == "--port")
+      o.port = static_cast<uint16_t>(std::atoi(value()));
+    else if (arg == "--data")
+      o.dataDir = value();
+    else if (arg == "--web")
+      o.webDir = value();
+    else if (arg == "--history")
+      o.historySize = std::strtoull(value(), nullptr, 10);
+    else if (arg == "--rate")
+      o.rate = std::atof(value());
+    else if (arg == "--burst")
+      o.burst = std::atof(value());
+    else if (arg == "--quiet")
+      o.quiet = true;
+    else if (arg == "--help" || arg == "-h")
+      usage(0);
+    else {
+      std::fprintf(stderr, "duplexd: unknown option %s\n", argv[i]);
+      usage(2);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options = parse(argc, argv);
+  try {
+    std::filesystem::create_directories(options.dataDir);
+    duplex::hub::HistoryOptions historyOptions;
+    historyOptions.maxItems = options.historySize;
+    auto opened = duplex::hub::HistoryStore::open(options.dataDir + "/history.db", historyOptions);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "duplexd: %s\n", opened.error().message.c_str());
+      return 1;
+    }
+    duplex::hub::HistoryStore& store = *opened.value();
+
+    duplex::App app;
+    duplex::pubsub::Topics topics(app.loop());
+    duplexd::RoomOptions roomOptions;
+    roomOptions.throwsPerSecond = options.rate;
+    roomOptions.burst = options.burst;
+    duplexd::ThrowRoom room(app.loop(), topics, store, roomOptions);
+
+    duplex::WebSocketBehavior behavior;
+    behavior.maxMessageSize = 64 * 1024;
+    behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
+      auto since = request.queryParam("since");
+      room.join(ws, since ? std::strtoull(since->c_str(), nullptr, 10) : 0);
+    };
+    behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
+      room.message(ws, data, op);
+    };
+    behavior.close = [&](duplex::WebSocket& ws, uint16_t, std::string_view) { room.leave(ws); };
+    app.ws("/ws", std::move(behavior));
+    app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {
+      response.header("Content-Type", "text/plain; charset=utf-8");
+      response.body = "ok\n";
+    });
+    app.get("/metrics", [&](const duplex::Request&, duplex::HttpResponse& response) {
+      response.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      response.body = duplexd::renderMetrics(app, topics, room, store);
+    });
+    app.get("/*", duplex::files(options.webDir));
+
+    app.listen(options.host, options.port);
+    std::printf("duplexd listening on http://%s:%u\n", options.host.c_str(), app.port());
+    std::fflush(stdout);
+    if (!options.quiet) {
+      std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/history.db)\n",
+                   options.host.c_str(), app.port(), options.dataDir.c_str());
+    }
+    app.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplexd: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
