@@ -17,7 +17,8 @@
 namespace duplex::protocol {
 
 struct DeflaterSettings {
-  uint8_t windowBits = 15;  // 8..15, the LZ77 window the peer agreed to (see deflate_codec.cpp on 8)
+  uint8_t windowBits =
+      15;  // 8..15, the LZ77 window the peer agreed to (see deflate_codec.cpp on 8)
   bool noContextTakeover = false;  // each message compressed on its own (RFC 7692 7.1.1)
   int8_t level = 6;                // zlib level 0..9, or -1 for zlib's default
   uint8_t memLevel = 8;            // zlib memLevel 1..9: hash table size, speed and ratio
@@ -99,6 +100,7 @@ class Inflater {
 
  private:
   struct State;
+  void beginMessage();
   InflateStatus run(std::string_view input, std::string& out, size_t maxSize);
   InflateStatus fail(InflateStatus status, std::string_view why);
   bool ensureState();
