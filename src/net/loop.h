@@ -72,6 +72,9 @@ class Loop {
   OutQueue* acquireQueue();
   void releaseQueue(OutQueue* queue);
   size_t socketCount() const { return socketCount_; }
+  // Deletes the sockets closed so far now instead of at the end of the iteration: for owners
+  // (an App) that go away while the loop lives on and must not be called back afterwards.
+  void destroyClosed();
   // A snapshot of the live sockets (for shutdown; not for hot paths).
   std::vector<Socket*> sockets() const;
 
@@ -91,7 +94,6 @@ class Loop {
   void runDeferred();
   void flushDirty();
   void sweepDeadlines();
-  void destroyClosed();
 
   int epollFd_ = -1;
   bool stopping_ = false;

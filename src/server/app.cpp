@@ -24,7 +24,8 @@ App::~App() {
     if (auto* connection = dynamic_cast<ServerConnection*>(socket)) connection->closeNow();
   }
   if (impl_->shutdownTimer) loop_->cancelTimer(impl_->shutdownTimer);
-  // Deleting closed sockets runs their destructors, which still report to impl_.
+  // The closed connections' destructors report to impl_: run them while it exists.
+  loop_->destroyClosed();
   ownedLoop_.reset();
 }
 

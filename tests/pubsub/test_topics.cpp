@@ -1,0 +1,296 @@
+// Topics against real connections: the server (App) and the clients share one Loop, and raw
+// blocking sockets stand in for peers that misbehave (never read).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+#include "pubsub/topics.h"
+#include "server/app.h"
+
+namespace {
+
+using duplex::Opcode;
+using duplex::WebSocket;
+using duplex::pubsub::SlowSubscriberPolicy;
+using duplex::pubsub::Topics;
+using duplex::pubsub::TopicsOptions;
+
+// Runs the loop until `done` holds (checked every millisecond) or `limitMs` passes.
+bool runUntil(duplex::net::Loop& loop, const std::function<bool()>& done, int limitMs = 10000) {
+  bool ok = false;
+  auto check = loop.setInterval(1, [&] {
+    if (done()) {
+      ok = true;
+      loop.stop();
+    }
+  });
+  auto limit = loop.setTimeout(limitMs, [&] { loop.stop(); });
+  loop.run();
+  loop.cancelTimer(check);
+  loop.cancelTimer(limit);
+  return ok || done();
+}
+
+struct Client {
+  WebSocket* ws = nullptr;
+  bool open = false;
+  bool closed = false;
+  std::vector<std::string> received;
+};
+
+// A server whose /t/<topic> connections subscribe to <topic>. Owns the clients too, so that
+// every handler's captures are still alive when the connections are closed at the end.
+struct Fixture {
+  std::vector<uint16_t> closeCodes;
+  std::deque<Client> clients;
+  duplex::net::Loop loop;
+  duplex::App app{loop, {.handleSignals = false}};
+  Topics topics;
+
+  explicit Fixture(TopicsOptions options = {}, size_t maxBackpressure = 4 << 20)
+      : topics(loop, std::move(options)) {
+    duplex::WebSocketBehavior behavior;
+    behavior.maxBackpressure = maxBackpressure;
+    behavior.closeTimeoutSeconds = 1;
+    behavior.open = [this](WebSocket& ws, const duplex::Request& request) {
+      topics.subscribe(ws, request.wildcard());
+    };
+    behavior.message = [this](WebSocket& ws, std::string_view data, Opcode op) {
+      // "!topic payload": publish to a topic without echoing to the sender.
+      if (!data.empty() && data[0] == '!') {
+        size_t space = data.find(' ');
+        topics.publish(data.substr(1, space - 1), data.substr(space + 1), op, &ws);
+      } else if (data == "unsubscribe") {
+        topics.unsubscribeAll(ws);
+      }
+    };
+    behavior.close = [this](WebSocket&, uint16_t code, std::string_view) {
+      closeCodes.push_back(code);
+    };
+    app.ws("/t/*", std::move(behavior));
+    app.listen("127.0.0.1", 0);
+  }
+  ~Fixture() {
+    for (duplex::net::Socket* socket : loop.sockets()) socket->closeNow();
+  }
+  std::string url(std::string_view topic) {
+    return "ws://127.0.0.1:" + std::to_string(app.port()) + "/t/" + std::string(topic);
+  }
+  Client& client() { return clients.emplace_back(); }
+};
+
+void connectClient(Fixture& f, std::string_view topic, Client& c) {
+  c.ws =
+      duplex::connect(f.loop, f.url(topic),
+                      {.open = [&c](WebSocket&) { c.open = true; },
+                       .message = [&c](WebSocket&, std::string_view data,
+                                       Opcode) { c.received.emplace_back(data); },
+                       .close = [&c](WebSocket&, uint16_t, std::string_view) { c.closed = true; },
+                       .error = [&c](std::string_view) { c.closed = true; }});
+}
+
+// A peer that completes the handshake and then never reads: its kernel buffers fill up and
+// the server's queue for it grows.
+int rawSubscriber(uint16_t port, std::string_view topic) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return -1;
+  std::string request = "GET /t/" + std::string(topic) +
+                        " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n";
+  ::send(fd, request.data(), request.size(), 0);
+  return fd;
+}
+
+TEST(Topics, FanOutReachesEverySubscriberOnceAndNobodyElse) {
+  const size_t kSubscribers = 1000;
+  Fixture f;
+  std::vector<Client*> subscribers;
+  for (size_t i = 0; i < kSubscribers; ++i) {
+    subscribers.push_back(&f.client());
+    connectClient(f, "news", *subscribers.back());
+  }
+  Client& other = f.client();
+  connectClient(f, "sport", other);
+  ASSERT_TRUE(runUntil(f.loop, [&] {
+    return f.topics.subscriberCount("news") == kSubscribers &&
+           f.topics.subscriberCount("sport") == 1;
+  }));
+  Client& publisher = f.client();
+  connectClient(f, "none", publisher);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return publisher.open; }));
+  publisher.ws->send("!news first");
+  publisher.ws->send("!news second");
+  ASSERT_TRUE(runUntil(f.loop, [&] {
+    for (Client* c : subscribers) {
+      if (c->received.size() < 2) return false;
+    }
+    return true;
+  }));
+  for (Client* c : subscribers) {
+    ASSERT_EQ(c->received, (std::vector<std::string>{"first", "second"}));
+  }
+  EXPECT_TRUE(other.received.empty());
+  EXPECT_EQ(f.topics.stats().delivered, 2 * kSubscribers);
+  EXPECT_EQ(f.topics.stats().published, 2u);
+}
+
+TEST(Topics, PublishCanExcludeTheSender) {
+  Fixture f;
+  Client& a = f.client();
+  Client& b = f.client();
+  connectClient(f, "room", a);
+  connectClient(f, "room", b);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2; }));
+  a.ws->send("!room hello");  // the fixture publishes with except = sender
+  ASSERT_TRUE(runUntil(f.loop, [&] { return b.received.size() == 1; }));
+  runUntil(
+      f.loop, [] { return false; }, 50);
+  EXPECT_TRUE(a.received.empty());
+}
+
+TEST(Topics, SubscriptionsEndWithTheConnectionAndEmptyTopicsVanish) {
+  Fixture f;
+  Client& a = f.client();
+  Client& b = f.client();
+  connectClient(f, "room", a);
+  connectClient(f, "room", b);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2; }));
+  a.ws->close();
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
+  b.ws->terminate();  // an abrupt end too
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.topicCount() == 0; }));
+  EXPECT_EQ(f.topics.publish("room", "anyone?"), 0u);
+}
+
+TEST(Topics, UnsubscribeStopsDelivery) {
+  Fixture f;
+  Client& a = f.client();
+  Client& b = f.client();
+  connectClient(f, "room", a);
+  connectClient(f, "room", b);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2; }));
+  a.ws->send("unsubscribe");
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
+  EXPECT_EQ(f.topics.publish("room", "x"), 1u);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return b.received.size() == 1; }));
+  EXPECT_TRUE(a.received.empty());
+}
+
+TEST(Topics, SlowSubscriberIsClosedWith1013AndPublishersKeepGoing) {
+  TopicsOptions options;
+  options.slowSubscriberBytes = 64 * 1024;
+  Fixture f(options);
+  int raw = rawSubscriber(f.app.port(), "feed");
+  ASSERT_GE(raw, 0);
+  Client& healthy = f.client();
+  connectClient(f, "feed", healthy);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 2; }));
+  std::string payload(8 * 1024, 'p');
+  size_t published = 0;
+  // Publish until the raw peer's queue passes the bound; the healthy one keeps reading.
+  ASSERT_TRUE(runUntil(f.loop, [&] {
+    f.topics.publish("feed", payload);
+    ++published;
+    return f.topics.stats().slowClosed == 1;
+  }));
+  // The slow one is gone once its close times out (it never reads our close frame).
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }));
+  ASSERT_FALSE(f.closeCodes.empty());
+  EXPECT_EQ(f.closeCodes.front(), 1013);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return healthy.received.size() == published; }));
+  ::close(raw);
+}
+
+TEST(Topics, DropPolicySkipsASlowSubscriberAndTellsItHowManyItMissed) {
+  TopicsOptions options;
+  options.slowSubscriberBytes = 64 * 1024;
+  options.policy = SlowSubscriberPolicy::Drop;
+  uint64_t missedReported = 0;
+  options.onDropped = [&](WebSocket& ws, std::string_view topic, uint64_t missed) {
+    missedReported += missed;
+    ws.send("missed " + std::string(topic) + " " + std::to_string(missed));
+  };
+  Fixture f(options);
+  int raw = rawSubscriber(f.app.port(), "feed");
+  ASSERT_GE(raw, 0);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }));
+  std::string payload(8 * 1024, 'p');
+  ASSERT_TRUE(runUntil(f.loop, [&] {
+    f.topics.publish("feed", payload);
+    return f.topics.stats().dropped >= 10;
+  }));
+  EXPECT_EQ(f.topics.subscriberCount("feed"), 1u);  // still subscribed
+  EXPECT_TRUE(f.closeCodes.empty());
+  // The peer reads everything: once it has caught up, the next publish first reports the loss.
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    char buffer[65536];
+    while (!stop) {
+      if (::recv(raw, buffer, sizeof buffer, MSG_DONTWAIT) <= 0) std::this_thread::yield();
+    }
+  });
+  uint64_t dropped = f.topics.stats().dropped;
+  ASSERT_TRUE(runUntil(f.loop, [&] {
+    if (f.topics.subscriberCount("feed") == 1) f.topics.publish("feed", "after");
+    return missedReported > 0;
+  }));
+  stop = true;
+  reader.join();
+  EXPECT_GE(missedReported, dropped);
+  ::close(raw);
+}
+
+TEST(Topics, PublishFromAnotherThreadIsDeliveredOnTheLoop) {
+  Fixture f;
+  Client& a = f.client();
+  connectClient(f, "x", a);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("x") == 1; }));
+  std::thread producer([&] {
+    for (int i = 0; i < 100; ++i) f.topics.publishFromAnyThread("x", std::to_string(i));
+  });
+  ASSERT_TRUE(runUntil(f.loop, [&] { return a.received.size() == 100; }));
+  producer.join();
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.received[i], std::to_string(i));
+}
+
+TEST(Topics, ABinaryPublishKeepsItsOpcodeAndLargePayloadsArriveWhole) {
+  Fixture f;
+  Client& a = f.client();
+  std::vector<Opcode> opcodes;
+  a.ws = duplex::connect(f.loop, f.url("bin"),
+                         {.open = [&a](WebSocket&) { a.open = true; },
+                          .message =
+                              [&](WebSocket&, std::string_view data, Opcode op) {
+                                a.received.emplace_back(data);
+                                opcodes.push_back(op);
+                              }});
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("bin") == 1; }));
+  std::string big(300 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  f.topics.publish("bin", big, Opcode::Binary);
+  f.topics.publish("bin", "small", Opcode::Text);
+  ASSERT_TRUE(runUntil(f.loop, [&] { return a.received.size() == 2; }));
+  EXPECT_EQ(a.received[0], big);
+  EXPECT_EQ(opcodes[0], Opcode::Binary);
+  EXPECT_EQ(a.received[1], "small");
+  EXPECT_EQ(opcodes[1], Opcode::Text);
+}
+
+}  // namespace
