@@ -1,6 +1,8 @@
 #include "net/out_queue.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace duplex::net {
@@ -66,6 +68,21 @@ uint8_t* OutQueue::append(size_t size) {
   segments_.push_back({chunk, 0, static_cast<uint32_t>(size)});
   bytes_ += size;
   return chunk->bytes();
+}
+
+void OutQueue::appendCopy(const uint8_t* data, size_t size) {
+  while (size > 0) {
+    size_t room = 0;
+    if (head_ < segments_.size()) {
+      const Segment& last = segments_.back();
+      const Chunk* chunk = last.chunk;
+      if (chunk->refs == 1 && last.end == chunk->used) room = chunk->capacity - chunk->used;
+    }
+    size_t piece = std::min(size, room ? room : BufferPool::kChunkSize);
+    std::memcpy(append(piece), data, piece);
+    data += piece;
+    size -= piece;
+  }
 }
 
 void OutQueue::appendShared(Chunk* chunk, uint32_t offset, uint32_t size) {

@@ -47,6 +47,9 @@ class OutQueue {
 
   // Room for `size` contiguous bytes at the end of the queue; the caller fills all of them.
   uint8_t* append(size_t size);
+  // Copies `size` bytes to the end of the queue, filling the last chunk's free tail before
+  // taking pooled chunks: for producers whose pieces do not fit one chunk (TLS records).
+  void appendCopy(const uint8_t* data, size_t size);
   // Queues `size` bytes of a shared chunk without copying them (takes a reference).
   void appendShared(Chunk* chunk, uint32_t offset, uint32_t size);
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "net/address.h"
+#include "net/tls_session.h"
 
 namespace duplex::net {
 
@@ -57,7 +58,7 @@ void Socket::onEvents(uint32_t events) {
   }
   if (events & EPOLLOUT) {
     flush();
-    if (!isClosed() && !out_ && !closeAfterFlush_) onDrain();
+    if (!isClosed() && !hasUnsent() && !closeAfterFlush_) onDrain();
   }
 }
 
@@ -68,7 +69,11 @@ void Socket::readOnce() {
   ssize_t n = ::recv(fd_, buffer, Loop::kReadBufferSize, 0);
   if (n > 0) {
     if (lingering_) return;  // discarding what a closing peer still sends
-    onData(std::span<uint8_t>(buffer, static_cast<size_t>(n)));
+    std::span<uint8_t> bytes(buffer, static_cast<size_t>(n));
+    if (tls_)
+      receiveTls(bytes);
+    else
+      onData(bytes);
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
@@ -82,10 +87,27 @@ void Socket::readOnce() {
 
 void Socket::flush() {
   if (isClosed()) return;
-  while (out_ && !out_->empty()) {
+  if (tls_) {
+    flushTls();
+    if (isClosed()) return;
+  } else {
+    sendQueue(out_);
+  }
+  if (closeAfterFlush_ && !hasUnsent()) {
+    closeAfterFlush_ = false;
+    ::shutdown(fd_, SHUT_WR);
+    lingering_ = true;
+    setDeadline(lingerSeconds_);
+  }
+  updateInterest();
+}
+
+bool Socket::sendQueue(OutQueue*& queue) {
+  bool peerGone = false;
+  while (queue && !queue->empty()) {
     constexpr int kMaxIov = 64;
     iovec iov[kMaxIov];
-    int count = out_->gather(iov, kMaxIov);
+    int count = queue->gather(iov, kMaxIov);
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = static_cast<size_t>(count);
@@ -95,29 +117,24 @@ void Socket::flush() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       // The peer is gone; the read side will report it. Drop what cannot be delivered.
-      out_->clear();
+      queue->clear();
+      peerGone = true;
       break;
     }
-    out_->consume(static_cast<size_t>(n));
+    queue->consume(static_cast<size_t>(n));
     size_t offered = 0;
     for (int i = 0; i < count; ++i) offered += iov[i].iov_len;
     if (static_cast<size_t>(n) < offered) break;  // the kernel's buffer is full
   }
-  if (out_ && out_->empty()) {
-    loop_->releaseQueue(out_);
-    out_ = nullptr;
+  if (queue && queue->empty()) {
+    loop_->releaseQueue(queue);
+    queue = nullptr;
   }
-  if (!out_ && closeAfterFlush_) {
-    closeAfterFlush_ = false;
-    ::shutdown(fd_, SHUT_WR);
-    lingering_ = true;
-    setDeadline(lingerSeconds_);
-  }
-  updateInterest();
+  return !peerGone;
 }
 
 void Socket::updateInterest() {
-  bool want = out_ != nullptr;
+  bool want = hasUnsent();
   if (want == wantWritable_ || isClosed()) return;
   wantWritable_ = want;
   loop_->modify(fd_, want ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
@@ -150,6 +167,10 @@ void Socket::closeNow(bool reset) {
   if (out_) {
     loop_->releaseQueue(out_);
     out_ = nullptr;
+  }
+  if (tls_ && tls_->wire()) {
+    loop_->releaseQueue(tls_->wire());
+    tls_->wire() = nullptr;
   }
   loop_->detach(this);
   onClosed();

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@
 #include "net/pollable.h"
 
 namespace duplex::net {
+
+class TlsSession;
 
 class Socket : public Pollable {
  public:
@@ -31,8 +34,14 @@ class Socket : public Pollable {
   void write(std::string_view bytes);
   // Queues part of a shared chunk (a broadcast frame) without copying it.
   void writeShared(Chunk* chunk, uint32_t offset, uint32_t size);
-  // Bytes queued and not yet accepted by the kernel.
-  size_t bufferedAmount() const { return out_ ? out_->size() : 0; }
+  // Bytes queued and not yet accepted by the kernel (with TLS: plaintext and ciphertext).
+  size_t bufferedAmount() const { return (out_ ? out_->size() : 0) + (tls_ ? tlsBuffered() : 0); }
+
+  // Speaks TLS from now on: call right after construction, before the loop runs again. Bytes
+  // written before the handshake completes wait in the queue (see tls_socket.cpp).
+  void startTls(std::unique_ptr<TlsSession> session);
+  // The TLS session, or null for plain TCP.
+  TlsSession* tls() const { return tls_.get(); }
 
   // Sends what is queued, then half-closes (FIN) and waits up to `lingerSeconds` for the peer
   // to close its side, discarding what it still sends; then closes. Closing right away with
@@ -64,11 +73,23 @@ class Socket : public Pollable {
   // Called exactly once when the socket is closed, before it is deleted at the end of the
   // iteration. Subclasses report the end of the connection here.
   virtual void onClosed() {}
+  // TLS failed (the handshake, or a bad record later); `why` is readable ("certificate verify
+  // failed: hostname mismatch"). By default the same as a failed connection: onEnd(EPROTO).
+  virtual void onTlsError(std::string_view why);
 
  private:
   friend class Loop;
   void flush();
   void readOnce();
+  // Sends what `queue` holds; releases it to the loop once empty. False when the peer is gone.
+  bool sendQueue(OutQueue*& queue);
+  bool hasUnsent() const { return tls_ ? tlsHasUnsent() : out_ != nullptr; }
+  // TLS halves of readOnce / flush, in tls_socket.cpp.
+  void receiveTls(std::span<uint8_t> ciphertext);
+  void flushTls();
+  void failTls();
+  bool tlsHasUnsent() const;
+  size_t tlsBuffered() const;
   void updateInterest();
   void deadlinePassed();
 
@@ -80,8 +101,9 @@ class Socket : public Pollable {
   bool closeAfterFlush_ = false;  // closeGracefully pending: shut down once the queue drains
   bool lingering_ = false;        // write side shut down; discarding input until EOF
   uint32_t lingerSeconds_ = 0;
-  OutQueue* out_ = nullptr;  // from the loop's pool while something is queued
-  Socket* prev_ = nullptr;   // Loop's list of live sockets
+  OutQueue* out_ = nullptr;          // from the loop's pool while something is queued
+  std::unique_ptr<TlsSession> tls_;  // null for plain TCP: the only cost of TLS when it is off
+  Socket* prev_ = nullptr;           // Loop's list of live sockets
   Socket* next_ = nullptr;
   Socket* nextDirty_ = nullptr;
 };
