@@ -2,6 +2,7 @@
 // parsing. Run: build/<dir>/tests/protocol/protocol_bench
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,7 +85,7 @@ void receiveFrames(benchmark::State& state, Opcode opcode) {
   ReceiverConfig config;
   Receiver receiver;
   for (auto _ : state) {
-    std::copy(frame.begin(), frame.end(), buffer.begin());
+    std::memcpy(buffer.data(), frame.data(), frame.size());
     std::span<uint8_t> input(buffer);
     Event e = receiver.next(input, config);
     benchmark::DoNotOptimize(e.payload.data());
@@ -115,7 +116,7 @@ void BM_ReceiverChunked(benchmark::State& state) {
   ReceiverConfig config;
   Receiver receiver;
   for (auto _ : state) {
-    std::copy(frame.begin(), frame.end(), buffer.begin());
+    std::memcpy(buffer.data(), frame.data(), frame.size());
     size_t messages = 0;
     for (size_t pos = 0; pos < buffer.size(); pos += 1500) {
       std::span<uint8_t> input(buffer.data() + pos, std::min<size_t>(1500, buffer.size() - pos));
