@@ -124,7 +124,9 @@ int main(int argc, char** argv) {
     app.get("/*", duplex::files(options.webDir));
 
     app.listen(options.host, options.port);
-    std::printf("duplexd listening on http://%s:%u\n", options.host.c_str(), app.port());
+    // One line that says both: tests and scripts read the ws:// part.
+    std::printf("duplexd listening on ws://%s:%u/ws and http://%s:%u/\n", options.host.c_str(),
+                app.port(), options.host.c_str(), app.port());
     std::fflush(stdout);
     if (!options.quiet) {
       std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/history.db)\n",

@@ -27,6 +27,18 @@ size_t countCodePoints(std::string_view utf8) {
 
 // {"seq":1,"kind":"tomato","text":"","at":1732470000000}; a live throw also starts with
 // "type":"throw".
+// C0 controls and DEL (C1 controls are two-byte sequences starting 0xC2 0x80..0x9F).
+bool hasControlCharacter(std::string_view utf8) {
+  for (size_t i = 0; i < utf8.size(); ++i) {
+    auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x20 || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < utf8.size() && static_cast<unsigned char>(utf8[i + 1]) < 0xA0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void appendItem(std::string& out, uint64_t seq, std::string_view kind, std::string_view text,
                 int64_t atMs, bool live = false) {
   out += live ? R"({"type":"throw","seq":)" : R"({"seq":)";
@@ -130,6 +142,9 @@ void ThrowRoom::message(duplex::WebSocket& ws, std::string_view data, duplex::Op
     if (countCodePoints(text) > options_.maxTextChars) {
       return reject(ws, "bad_text",
                     "text is at most " + std::to_string(options_.maxTextChars) + " characters");
+    }
+    if (hasControlCharacter(text)) {
+      return reject(ws, "bad_text", "text must not contain control characters");
     }
   }
   if (!takeToken(ws)) return reject(ws, "rate_limited", "too many throws: slow down");
