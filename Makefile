@@ -2,7 +2,7 @@
 # (scripts/install-deps: Debian packages and npm modules), so they work on a fresh machine.
 JOBS ?= 2
 # The program `make demo` runs, from build/release.
-DEMO ?= apps/duplex-echo --host 127.0.0.1 --port 9001
+DEMO ?= apps/duplexd --host 127.0.0.1 --port 8080
 
 .PHONY: all deps build build-asan test test-release test-asan demo bench clean
 
