@@ -11,6 +11,7 @@
 
 #include "hub/history_store.h"
 #include "metrics.h"
+#include "net/log.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 #include "throw_room.h"
@@ -42,6 +43,7 @@ struct Options {
                "  --history N        throws kept in history (default 10000)\n"
                "  --rate N           throws per second per connection (default 10)\n"
                "  --burst N          throws allowed in a burst (default 20)\n"
+               "  --log-level L      debug, info, warn (default), error or off\n"
                "  --quiet            no startup line on stderr\n");
   std::exit(status);
 }
@@ -70,7 +72,11 @@ Options parse(int argc, char** argv) {
       o.burst = std::atof(value());
     else if (arg == "--quiet")
       o.quiet = true;
-    else if (arg == "--help" || arg == "-h")
+    else if (arg == "--log-level") {
+      duplex::log::Level level;
+      if (!duplex::log::parseLevel(value(), level)) usage(2);
+      duplex::log::setLevel(level);
+    } else if (arg == "--help" || arg == "-h")
       usage(0);
     else {
       std::fprintf(stderr, "duplexd: unknown option %s\n", argv[i]);

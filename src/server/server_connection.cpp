@@ -1,5 +1,6 @@
 #include "server/server_connection.h"
 
+#include "net/log.h"
 #include "protocol/handshake.h"
 #include "protocol/http.h"
 #include "server/app_impl.h"
@@ -155,6 +156,8 @@ void ServerConnection::serveHttp(const HttpRequest& http, const HttpHandler& han
 }
 
 void ServerConnection::refuse(const HttpError& error) {
+  DUPLEX_LOG(Debug, "handshake from %s refused: %d %s", remoteAddress().c_str(), error.status,
+             error.message.c_str());
   refused_ = true;
   pending_.reset();
   write(protocol::writeErrorResponse(error));

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "net/log.h"
 #include "net/random.h"
 #include "protocol/frame.h"
 #include "protocol/mask.h"
@@ -237,6 +238,12 @@ void WebSocket::onDrain() {
 }
 
 void WebSocket::onClosed() {
+  if (behavior_ && log::enabled(log::Level::Debug)) {
+    uint16_t code = closeCode_ ? closeCode_ : static_cast<uint16_t>(CloseCode::Abnormal);
+    DUPLEX_LOG(Debug, "websocket closed: %u %s%s%s", code,
+               std::string(protocol::closeCodeName(code)).c_str(), closeReason_ ? ": " : "",
+               closeReason_ ? closeReason_->c_str() : "");
+  }
   if (behavior_ && behavior_->close) {
     uint16_t code = closeCode_ ? closeCode_ : static_cast<uint16_t>(CloseCode::Abnormal);
     std::string reason = closeReason_ ? std::move(*closeReason_) : std::string();
