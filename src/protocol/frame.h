@@ -33,7 +33,9 @@ struct FrameHeader {
 size_t writeFrameHeader(uint8_t* out, const FrameHeader& header);
 
 // Writes a close payload (2-byte code, then the reason cut to 123 bytes on a UTF-8 character
-// boundary) into `out` (room for kMaxControlPayload bytes) and returns its length.
+// boundary) into `out` (room for kMaxControlPayload bytes) and returns its length. For 1005
+// NoStatus, which must never be sent (RFC 6455 7.4.1), it writes nothing and returns 0: the
+// empty close payload that 1005 stands for.
 size_t writeClosePayload(uint8_t* out, uint16_t code, std::string_view reason);
 
 // A whole frame as a string, masking the payload when header.maskKey is set. Convenient for

@@ -26,7 +26,10 @@ enum class Role : uint8_t { Server, Client };
 
 // Per route or per client, shared by many connections (kept out of the per-connection state).
 struct ReceiverConfig {
-  Role role = Role::Server;           // a server requires masked frames, a client unmasked ones
+  Role role = Role::Server;  // a server requires masked frames, a client unmasked ones
+  // Both limits are checked against the length a frame header declares, before its payload
+  // arrives. They count bytes on the wire: for a compressed message, the inflater must bound
+  // the inflated size itself. Control frames are bounded by RFC 6455 (125 bytes) instead.
   uint64_t maxMessageSize = 1 << 20;  // a larger message fails with 1009 MessageTooBig
   uint64_t maxFrameSize = 1 << 20;    // a larger single frame fails with 1009 too
 };
