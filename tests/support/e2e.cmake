@@ -1,19 +1,9 @@
 # Helpers for the end-to-end suites (tests/interop, tests/badinput, tests/load): pytest files run
 # with Debian's python3 (it has the websockets package), `node --test` files with the machine's
 # node; the programs under test reach them through environment variables, as generator
-# expressions, so each build tree tests its own binaries.
-include_guard(GLOBAL)
-
+# expressions, so each build tree tests its own binaries. Included by each suite's folder.
 find_program(DUPLEX_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
 find_program(DUPLEX_NODE node REQUIRED)
-
-set(DUPLEX_E2E_ENV PYTHONDONTWRITEBYTECODE=1)
-if(TARGET duplex-echo)
-  list(APPEND DUPLEX_E2E_ENV "DUPLEX_ECHO=$<TARGET_FILE:duplex-echo>")
-endif()
-if(TARGET duplex-interop-client)
-  list(APPEND DUPLEX_E2E_ENV "DUPLEX_INTEROP_CLIENT=$<TARGET_FILE:duplex-interop-client>")
-endif()
 
 # duplex_e2e_test(NAME name TIMEOUT seconds RUNNER pytest|node FILE file [ARGS ...])
 function(duplex_e2e_test)
@@ -26,9 +16,13 @@ function(duplex_e2e_test)
   else()
     message(FATAL_ERROR "duplex_e2e_test: RUNNER must be pytest or node")
   endif()
+  set(env PYTHONDONTWRITEBYTECODE=1)
+  if(TARGET duplex-echo)
+    list(APPEND env "DUPLEX_ECHO=$<TARGET_FILE:duplex-echo>")
+  endif()
+  if(TARGET duplex-interop-client)
+    list(APPEND env "DUPLEX_INTEROP_CLIENT=$<TARGET_FILE:duplex-interop-client>")
+  endif()
   add_test(NAME ${T_NAME} COMMAND ${cmd} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  set_tests_properties(${T_NAME} PROPERTIES
-    TIMEOUT ${T_TIMEOUT}
-    LABELS e2e
-    ENVIRONMENT "${DUPLEX_E2E_ENV}")
+  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS e2e ENVIRONMENT "${env}")
 endfunction()
