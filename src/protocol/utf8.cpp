@@ -129,7 +129,7 @@ bool Utf8Validator::feed(const uint8_t* data, size_t size) {
   const uint8_t* p = data;
   const uint8_t* const end = data + size;
   while (p != end) {
-    if (state == Accept) {
+    if (state == Accept && *p < 0x80) {
       // ASCII fast path: between characters, skip 16 then 8 bytes at a time while no byte
       // has its top bit set; most text on the wire is mostly ASCII.
       while (end - p >= 16) {
