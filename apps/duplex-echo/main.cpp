@@ -1,6 +1,8 @@
 // duplex-echo: echoes every message, text or binary, on any path. The server that tests,
 // benchmarks and conformance runs (Autobahn|Testsuite) talk to. With --broadcast, every message
 // received on a path goes to every connection on that path instead, the sender included.
+// With --cert and --key it serves wss:// instead of ws://, and reloads both files on SIGHUP.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,13 +23,17 @@ struct Options {
   uint32_t idleTimeout = 0;
   size_t maxBackpressure = 64 << 20;
   bool broadcast = false;
+  std::string certFile;
+  std::string keyFile;
 };
 
 [[noreturn]] void usage(int status) {
-  std::fprintf(status ? stderr : stdout,
-               "usage: duplex-echo [--host 127.0.0.1] [--port 9001] [--max-message BYTES]\n"
-               "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
-               "                   [--max-backpressure BYTES] [--broadcast]\n");
+  std::fprintf(
+      status ? stderr : stdout,
+      "usage: duplex-echo [--host 127.0.0.1] [--port 9001] [--max-message BYTES]\n"
+      "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
+      "                   [--max-backpressure BYTES] [--broadcast]\n"
+      "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n");
   std::exit(status);
 }
 
@@ -53,11 +59,16 @@ Options parse(int argc, char** argv) {
       options.maxBackpressure = std::strtoull(value(), nullptr, 10);
     else if (arg == "--broadcast")
       options.broadcast = true;
+    else if (arg == "--cert")
+      options.certFile = value();
+    else if (arg == "--key")
+      options.keyFile = value();
     else if (arg == "--help" || arg == "-h")
       usage(0);
     else
       usage(2);
   }
+  if (options.certFile.empty() != options.keyFile.empty()) usage(2);
   return options;
 }
 
@@ -90,8 +101,23 @@ int main(int argc, char** argv) {
       };
     }
     app.ws("/*", std::move(behavior));
-    app.listen(options.host, options.port);
-    std::printf("duplex-echo listening on ws://%s:%u\n", options.host.c_str(), app.port());
+    bool tls = !options.certFile.empty();
+    if (tls) {
+      app.listen(options.host, options.port, {options.certFile, options.keyFile});
+      app.loop().onSignal(SIGHUP, [&app] {
+        try {
+          app.reloadTls();
+          std::fprintf(stderr, "duplex-echo: certificate reloaded\n");
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "duplex-echo: reload failed, keeping the old certificate: %s\n",
+                       e.what());
+        }
+      });
+    } else {
+      app.listen(options.host, options.port);
+    }
+    std::printf("duplex-echo listening on %s://%s:%u\n", tls ? "wss" : "ws", options.host.c_str(),
+                app.port());
     std::fflush(stdout);
     app.run();
   } catch (const std::exception& e) {

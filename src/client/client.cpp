@@ -13,6 +13,8 @@
 #include "client/url.h"
 #include "net/address.h"
 #include "net/random.h"
+#include "net/tls_context.h"
+#include "net/tls_session.h"
 #include "protocol/handshake.h"
 
 namespace duplex {
@@ -82,6 +84,14 @@ class ClientConnection final : public WebSocket {
 
   void onHandshakeTimeout() override { fail("handshake timed out"); }
 
+  void onTlsError(std::string_view why) override {
+    if (state_ == State::Handshake) {
+      fail(std::string(why));
+    } else {
+      net::Socket::onTlsError(why);  // an open connection ends with 1006, like a lost one
+    }
+  }
+
   void onHandshakeEnd(int error) override {
     fail(error ? std::string("connection failed: ") + std::strerror(error)
                : std::string("connection closed during the handshake"));
@@ -107,7 +117,6 @@ WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavio
   WebSocketUrl parsed;
   std::string error;
   if (!parseWebSocketUrl(url, parsed, error)) throw std::invalid_argument(error);
-  if (parsed.secure) throw std::invalid_argument("wss:// is not supported yet");
 
   auto reportLater = [&loop, &behavior](std::string message) {
     loop.setTimeout(0, [callback = std::move(behavior.error), message = std::move(message)] {
@@ -115,6 +124,19 @@ WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavio
     });
     return nullptr;
   };
+  std::unique_ptr<net::TlsSession> tls;
+  if (parsed.secure) {
+    const ClientTlsOptions& options = behavior.tls;
+    try {
+      // A context per connection: clients are few, and each may trust different CAs. The
+      // session keeps it alive (OpenSSL counts references).
+      auto context = net::TlsContext::forClient({options.verify, options.caFile});
+      tls = net::TlsSession::connect(*context, loop,
+                                     options.serverName.empty() ? parsed.host : options.serverName);
+    } catch (const net::TlsError& e) {
+      return reportLater(e.what());
+    }
+  }
   sockaddr_storage address;
   socklen_t length;
   if (!net::resolveAddress(parsed.host, parsed.port, address, length, error)) {
@@ -129,7 +151,10 @@ WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavio
     ::close(fd);
     return reportLater("cannot connect to " + parsed.hostHeader() + ": " + std::strerror(saved));
   }
-  return new ClientConnection(loop, fd, parsed, std::move(behavior));
+  auto* connection = new ClientConnection(loop, fd, parsed, std::move(behavior));
+  // The upgrade request the constructor queued waits for the TLS handshake.
+  if (tls) connection->startTls(std::move(tls));
+  return connection;
 }
 
 }  // namespace duplex

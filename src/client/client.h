@@ -1,7 +1,8 @@
 #pragma once
-// The client: connects to ws://host:port/path on a Loop, checks the server's handshake
-// (Sec-WebSocket-Accept, the subprotocol), and then offers the same WebSocket API as the server
-// side. Frames are masked with keys from the kernel's CSPRNG (RFC 6455 5.3).
+// The client: connects to ws://host:port/path (or wss://, over TLS) on a Loop, checks the
+// server's handshake (Sec-WebSocket-Accept, the subprotocol), and then offers the same WebSocket
+// API as the server side. Frames are masked with keys from the kernel's CSPRNG (RFC 6455 5.3).
+// wss:// verifies the server's certificate and name unless told not to (ClientBehavior::tls).
 //
 //   net::Loop loop;
 //   duplex::connect(loop, "ws://127.0.0.1:9001/echo", {
@@ -23,12 +24,25 @@
 
 namespace duplex {
 
+// For wss:// URLs.
+struct ClientTlsOptions {
+  // Check the certificate chain and that it names the host. Off only when asked, for tests or
+  // a trusted network: anyone in the middle can then read and change the traffic.
+  bool verify = true;
+  // PEM bundle of trusted CAs instead of the system's store.
+  std::string caFile;
+  // The name sent in SNI and checked against the certificate; empty: the URL's host. For
+  // connecting to an address (or another name) while expecting a certificate for this one.
+  std::string serverName;
+};
+
 struct ClientBehavior {
   std::function<void(WebSocket&)> open;
   std::function<void(WebSocket&, std::string_view data, Opcode opcode)> message;
   // After open: how the connection ended (see WebSocketBehavior::close).
   std::function<void(WebSocket&, uint16_t code, std::string_view reason)> close;
-  // Before open: the connection or the handshake failed; `error` says why. No close follows.
+  // Before open: the connection or the handshake (TCP, TLS, HTTP) failed; `error` says why
+  // ("certificate verify failed: hostname mismatch"). No close follows.
   std::function<void(std::string_view error)> error;
   std::function<void(WebSocket&)> drain;
   std::function<void(WebSocket&, std::string_view payload)> ping;
@@ -43,6 +57,7 @@ struct ClientBehavior {
   uint32_t idleTimeoutSeconds = 0;
   bool autoPing = false;
   uint32_t closeTimeoutSeconds = 5;
+  ClientTlsOptions tls;
 };
 
 // Starts connecting (name resolution may block; connecting does not). Returns the connection,

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <utility>
 
@@ -64,12 +65,16 @@ CtxPtr newServerContext(const std::string& certFile, const std::string& keyFile)
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), certFile.c_str()) != 1) {
     throw TlsError("cannot load the certificate chain from " + certFile + ": " + takeTlsErrors());
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), keyFile.c_str(), SSL_FILETYPE_PEM) != 1) {
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), keyFile.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    // The usual mistake during a renewal: a new key beside the old certificate, or the reverse.
+    unsigned long code = ERR_peek_error();
+    if (ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      throw TlsError("the private key in " + keyFile + " does not match the certificate in " +
+                     certFile);
+    }
     throw TlsError("cannot load the private key from " + keyFile + ": " + takeTlsErrors());
-  }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    throw TlsError("the private key in " + keyFile + " does not match the certificate in " +
-                   certFile + ": " + takeTlsErrors());
   }
   return ctx;
 }
@@ -121,6 +126,14 @@ void TlsContext::reload(std::string certFile, std::string keyFile) {
   ctx_ = fresh.release();
   certFile_ = std::move(certFile);
   keyFile_ = std::move(keyFile);
+}
+
+void TlsContext::swap(TlsContext& other) noexcept {
+  std::swap(ctx_, other.ctx_);
+  std::swap(server_, other.server_);
+  std::swap(verify_, other.verify_);
+  certFile_.swap(other.certFile_);
+  keyFile_.swap(other.keyFile_);
 }
 
 }  // namespace duplex::net

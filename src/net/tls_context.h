@@ -41,10 +41,14 @@ class TlsContext {
   // certificate when the new files are unusable.
   void reload();
   void reload(std::string certFile, std::string keyFile);
+  // Exchanges the contents (SSL_CTX and files) with `other`, in place: for reloading several
+  // contexts all or nothing (build them all, then swap them all).
+  void swap(TlsContext& other) noexcept;
 
   bool isServer() const { return server_; }
   bool verifiesPeer() const { return verify_; }
   const std::string& certFile() const { return certFile_; }
+  const std::string& keyFile() const { return keyFile_; }
   // For TlsSession: the context new connections start with.
   ssl_ctx_st* native() const { return ctx_; }
 

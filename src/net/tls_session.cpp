@@ -160,10 +160,10 @@ bool TlsSession::encrypt(OutQueue& plain) {
   // keeps up.
   constexpr size_t kDirectStep = 4 * kMaxRecordPlaintext;
   constexpr int kMaxIov = 64;
+  size_t staged = 0;  // copies: the segments they came from are consumed at once
   while (!plain.empty() && wireSize() < kWireHighWater) {
     iovec iov[kMaxIov];
     int count = plain.gather(iov, kMaxIov);
-    size_t staged = 0;
     size_t taken = 0;
     for (int i = 0; i < count && wireSize() < kWireHighWater; ++i) {
       const auto* p = static_cast<const uint8_t*>(iov[i].iov_base);
@@ -187,10 +187,9 @@ bool TlsSession::encrypt(OutQueue& plain) {
         taken += n;
       }
     }
-    if (staged > 0 && !writeRecords(staging, staged)) return false;
     plain.consume(taken);
   }
-  return true;
+  return staged == 0 || writeRecords(staging, staged);
 }
 
 bool TlsSession::shutdown() {

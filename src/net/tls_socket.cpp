@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "net/log.h"
 #include "net/loop.h"
 #include "net/socket.h"
 #include "net/tls_session.h"
@@ -29,7 +30,9 @@ void Socket::startTls(std::unique_ptr<TlsSession> session) {
   loop_->markDirty(this);
 }
 
-void Socket::onTlsError(std::string_view) {
+void Socket::onTlsError(std::string_view why) {
+  // A plain-HTTP client on the TLS port, a scanner, a bad record: worth a line at debug level.
+  DUPLEX_LOG(Debug, "%s: %.*s", remoteAddress().c_str(), static_cast<int>(why.size()), why.data());
   onEnd(EPROTO);
 }
 

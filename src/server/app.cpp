@@ -4,6 +4,7 @@
 
 #include <csignal>
 
+#include "net/tls_session.h"
 #include "server/app_impl.h"
 #include "server/server_connection.h"
 
@@ -41,9 +42,28 @@ App& App::get(std::string pattern, HttpHandler handler) {
 
 App& App::listen(std::string_view host, uint16_t port) {
   Impl* impl = impl_.get();
-  impl_->listeners.push_back(
-      std::make_unique<net::Listener>(*loop_, host, port, [impl](int fd) { impl->accept(fd); }));
+  impl_->listeners.push_back(std::make_unique<net::Listener>(
+      *loop_, host, port, [impl](int fd) { impl->accept(fd, nullptr); }));
   return *this;
+}
+
+App& App::listen(std::string_view host, uint16_t port, const TlsOptions& tls) {
+  auto context = net::TlsContext::forServer(tls.certFile, tls.keyFile);
+  const net::TlsContext* shared = context.get();
+  Impl* impl = impl_.get();
+  impl_->listeners.push_back(std::make_unique<net::Listener>(
+      *loop_, host, port, [impl, shared](int fd) { impl->accept(fd, shared); }));
+  impl_->tlsContexts.push_back(std::move(context));
+  return *this;
+}
+
+void App::reloadTls() {
+  // Read every pair first: a bad file leaves all listeners as they were.
+  std::vector<std::unique_ptr<net::TlsContext>> fresh;
+  for (const auto& context : impl_->tlsContexts) {
+    fresh.push_back(net::TlsContext::forServer(context->certFile(), context->keyFile()));
+  }
+  for (size_t i = 0; i < fresh.size(); ++i) impl_->tlsContexts[i]->swap(*fresh[i]);
 }
 
 uint16_t App::port() const {
@@ -79,12 +99,18 @@ void App::shutdown() {
   if (impl.connections == 0) loop_->stop();
 }
 
-void App::Impl::accept(int fd) {
+void App::Impl::accept(int fd, const net::TlsContext* tls) {
   if (shuttingDown) {
     ::close(fd);
     return;
   }
-  new ServerConnection(loop, fd, *this);  // owned by the loop from now on
+  auto* connection = new ServerConnection(loop, fd, *this);  // owned by the loop from now on
+  if (!tls) return;
+  try {
+    connection->startTls(net::TlsSession::accept(*tls, loop));
+  } catch (const net::TlsError&) {
+    connection->closeNow();  // OpenSSL is out of memory: shed this one connection
+  }
 }
 
 void App::Impl::connectionGone() {

@@ -15,6 +15,7 @@
 
 #include "net/listener.h"
 #include "net/loop.h"
+#include "net/tls_context.h"
 #include "server/behavior.h"
 #include "server/http_route.h"
 #include "server/websocket.h"
@@ -28,6 +29,12 @@ struct AppOptions {
   // closed or this many seconds have passed.
   bool handleSignals = true;
   uint32_t shutdownTimeoutSeconds = 5;
+};
+
+// Serving wss:// (and https:// for the GET routes) on a listener.
+struct TlsOptions {
+  std::string certFile;  // PEM: the certificate, then its intermediates
+  std::string keyFile;   // PEM, unencrypted
 };
 
 class App {
@@ -47,6 +54,13 @@ class App {
   // Binds and listens; throws std::system_error / std::runtime_error naming the address when it
   // cannot. Port 0 picks a free port (see port()).
   App& listen(std::string_view host, uint16_t port);
+  // The same with TLS (1.2 and 1.3, ALPN http/1.1); the handshake is part of
+  // AppOptions::handshakeTimeoutSeconds. Also throws net::TlsError for unusable files.
+  App& listen(std::string_view host, uint16_t port, const TlsOptions& tls);
+  // Reads every TLS listener's certificate and key files again (after a renewal replaced them):
+  // new connections get the new ones, open ones keep theirs. Throws net::TlsError and keeps
+  // the current certificates when a file is unusable.
+  void reloadTls();
   uint16_t port() const;
 
   // Runs the loop until shutdown() (or a signal, see AppOptions) has closed every connection.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "net/listener.h"
+#include "net/tls_context.h"
 #include "server/app.h"
 #include "server/routes.h"
 
@@ -17,12 +18,13 @@ struct App::Impl {
   RouteTable<WebSocketBehavior> wsRoutes;
   RouteTable<HttpHandler> httpRoutes;
   std::vector<std::unique_ptr<net::Listener>> listeners;
+  std::vector<std::unique_ptr<net::TlsContext>> tlsContexts;  // one per TLS listener
   size_t connections = 0;
   bool shuttingDown = false;
   net::Loop::TimerId shutdownTimer = 0;
 
   Impl(net::Loop& l, AppOptions o) : loop(l), options(o) {}
-  void accept(int fd);
+  void accept(int fd, const net::TlsContext* tls);
   void connectionGone();
 };
 

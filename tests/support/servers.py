@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = "/usr/bin/python3"  # Debian's, which has the websockets package
-LISTENING = re.compile(rb"listening on ws://([0-9.]+):([0-9]+)")
+LISTENING = re.compile(rb"listening on wss?://([0-9.]+):([0-9]+)")
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 # Sanitizer builds start and stop slower; these are generous but bounded.
