@@ -30,7 +30,9 @@ PerMessageDeflate::PerMessageDeflate(const DeflateParams& agreed, Role role,
                                      const PerMessageDeflateConfig& config)
     : deflater_(sendSettings(agreed, role, config)),
       inflater_(receiveSettings(agreed, role)),
-      minMessageSize_(config.minMessageSize) {}
+      minMessageSize_(config.minMessageSize.value_or(deflater_.settings().noContextTakeover
+                                                         ? kMinMessageSizeAlone
+                                                         : kMinMessageSizeWithTakeover)) {}
 
 bool PerMessageDeflate::compress(std::string_view message, std::string& out) {
   if (message.size() < minMessageSize_) return false;

@@ -26,8 +26,8 @@ class PerMessageDeflate {
 
   // Appends `message` compressed to `out` and returns true when it should go compressed (RSV1
   // set); returns false, leaving `out` as it was, when it should go as is: shorter than
-  // minMessageSize, or (only when our side has no context takeover, so skipping a message
-  // cannot desynchronise the peer) when compressing did not make it smaller.
+  // minMessageSize (see PerMessageDeflateConfig), or (only when our side has no context takeover,
+  // so skipping a message cannot desynchronise the peer) when compressing did not make it smaller.
   bool compress(std::string_view message, std::string& out);
 
   // A whole received message (the Receiver reassembles fragments), or its frames one by one
@@ -49,6 +49,7 @@ class PerMessageDeflate {
   size_t memoryBytes() const { return deflater_.memoryBytes() + inflater_.memoryBytes(); }
   const Deflater& deflater() const { return deflater_; }
   const Inflater& inflater() const { return inflater_; }
+  size_t minMessageSize() const { return minMessageSize_; }
 
  private:
   Deflater deflater_;

@@ -74,6 +74,23 @@ TEST(PerMessageDeflateSession, SmallMessagesGoUncompressed) {
   EXPECT_LT(out.size(), 100u);
 }
 
+TEST(PerMessageDeflateSession, DefaultThresholdFollowsOurContextTakeover) {
+  PerMessageDeflateConfig config;  // minMessageSize unset
+  std::string message = text(200);
+  std::string out;
+  // The server sends with server_no_context_takeover: 200 bytes are not worth it alone.
+  PerMessageDeflate alone(DeflateParams{15, 15, true, false}, Role::Server, config);
+  EXPECT_EQ(alone.minMessageSize(), kMinMessageSizeAlone);
+  EXPECT_FALSE(alone.compress(message, out));
+  EXPECT_TRUE(alone.compress(text(kMinMessageSizeAlone), out));
+  // The client of the same connection keeps its window: short messages pay off.
+  PerMessageDeflate shared(DeflateParams{15, 15, true, false}, Role::Client, config);
+  EXPECT_EQ(shared.minMessageSize(), kMinMessageSizeWithTakeover);
+  out.clear();
+  EXPECT_TRUE(shared.compress(message, out));
+  EXPECT_FALSE(shared.compress(text(kMinMessageSizeWithTakeover - 1), out));
+}
+
 TEST(PerMessageDeflateSession, IncompressibleMessagesGoAsIsOnlyWithoutTakeover) {
   PerMessageDeflateConfig config;
   std::string message = noise(5000);
