@@ -27,8 +27,9 @@ uint64_t monotonicMs() {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// Heap order: earliest due first, and timers due at the same time in the order they were set.
 bool laterDue(const auto& a, const auto& b) {
-  return a.due > b.due;
+  return a.due != b.due ? a.due > b.due : a.id > b.id;
 }
 
 }  // namespace
@@ -147,6 +148,7 @@ void Loop::post(std::function<void()> task) {
   {
     std::lock_guard lock(postedMutex_);
     posted_.push_back(std::move(task));
+    hasPosted_.store(true, std::memory_order_release);
   }
   waker_->wake();
 }
@@ -197,7 +199,12 @@ void Loop::runTimers() {
     if (timer.period) {
       timerHeap_.push_back({nowMs_ + timer.period, timer.id, timer.period});
       std::push_heap(timerHeap_.begin(), timerHeap_.end(), laterDue<Timer, Timer>);
-      it->second();  // may cancel itself; `it` is not used afterwards
+      // Run a moved-out copy: the callback may cancel its own timer, which erases the entry,
+      // and must not destroy the function that is running.
+      auto callback = std::move(it->second);
+      callback();
+      auto again = timerCallbacks_.find(timer.id);
+      if (again != timerCallbacks_.end()) again->second = std::move(callback);
     } else {
       auto callback = std::move(it->second);
       timerCallbacks_.erase(it);
@@ -207,9 +214,11 @@ void Loop::runTimers() {
 }
 
 void Loop::runPosted() {
+  if (!hasPosted_.load(std::memory_order_acquire)) return;
   std::vector<std::function<void()>> tasks;
   {
     std::lock_guard lock(postedMutex_);
+    hasPosted_.store(false, std::memory_order_relaxed);
     if (posted_.empty()) return;
     tasks.swap(posted_);
   }

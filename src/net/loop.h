@@ -4,6 +4,7 @@
 // Several loops may run on several threads; nothing here is global.
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -119,6 +120,7 @@ class Loop {
   std::unique_ptr<Waker> waker_;
   std::mutex postedMutex_;
   std::vector<std::function<void()>> posted_;
+  std::atomic<bool> hasPosted_{false};  // lets an iteration skip the mutex when nothing came
   std::unique_ptr<SignalWatcher> signals_;
 };
 

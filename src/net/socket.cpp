@@ -40,7 +40,9 @@ void Socket::writeShared(Chunk* chunk, uint32_t offset, uint32_t size) {
 }
 
 void Socket::setDeadline(uint32_t secondsFromNow) {
-  deadline_ = secondsFromNow ? loop_->nowTick() + secondsFromNow : 0;
+  // The sweep runs once a second and ticks are whole seconds: one tick more makes the deadline
+  // fire no earlier than asked (and at most a second late).
+  deadline_ = secondsFromNow ? loop_->nowTick() + secondsFromNow + 1 : 0;
 }
 
 std::string Socket::remoteAddress() const {
@@ -144,6 +146,9 @@ void Socket::closeGracefully(uint32_t lingerSeconds) {
   if (isClosed() || lingering_) return;
   closeAfterFlush_ = true;
   lingerSeconds_ = lingerSeconds ? lingerSeconds : 1;
+  // A peer that never reads would keep the queue (and us) forever: the same deadline bounds
+  // the wait for the queue to drain.
+  setDeadline(lingerSeconds_);
   loop_->markDirty(this);  // the flush at the end of the iteration sends FIN
 }
 
