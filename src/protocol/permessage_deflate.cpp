@@ -69,9 +69,10 @@ bool readParams(const ExtensionElement& element, Side side, ElementParams& out, 
       // RFC 7692 7.1.2.2: bare in an offer means "I can limit my window"; a response must
       // say to what.
       if (!param.value && side == Side::Offer) continue;
-      out.clientMaxWindowBits = param.value ? parseWindowBits(*param.value) : 0;
+      if (!param.value) return why = name + " needs a value in a response", false;
+      out.clientMaxWindowBits = parseWindowBits(*param.value);
       if (out.clientMaxWindowBits == 0) {
-        return why = "invalid " + name + "=" + param.value.value_or(""), false;
+        return why = "invalid " + name + "=" + *param.value, false;
       }
     } else {
       return why = "unknown parameter " + name, false;

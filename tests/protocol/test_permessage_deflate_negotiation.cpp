@@ -494,6 +494,17 @@ TEST(PerMessageDeflateClient, ResponseCaseTable) {
   }
 }
 
+TEST(PerMessageDeflateClient, ErrorsSayWhatWasWrong) {
+  DeflateResponse got;
+  std::string error;
+  EXPECT_FALSE(validateDeflateResponse("permessage-deflate; client_max_window_bits", kBareOffer,
+                                       got, error));
+  EXPECT_NE(error.find("needs a value"), std::string::npos) << error;
+  EXPECT_FALSE(validateDeflateResponse("permessage-deflate; server_max_window_bits=99", kBareOffer,
+                                       got, error));
+  EXPECT_NE(error.find("server_max_window_bits=99"), std::string::npos) << error;
+}
+
 TEST(PerMessageDeflateConfig, Validation) {
   std::string error;
   EXPECT_TRUE(validateDeflateConfig(PerMessageDeflateConfig{}, error));
