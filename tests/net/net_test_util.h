@@ -41,21 +41,22 @@ inline uint64_t monotonicMs() {
 // Runs `loop` until `done()` holds (checked every millisecond) or `boundMs` have passed; returns
 // whether done() held. The bound only matters when something is broken, so it is generous.
 inline bool runUntil(net::Loop& loop, const std::function<bool()>& done, uint64_t boundMs = 5000) {
-  if (done()) return true;
-  bool timedOut = false;
+  // done() may consume what it checks (a parsed response): it is never called again once true.
+  bool satisfied = done();
+  if (satisfied) return true;
   // Both timers only stop the loop: cancelling a timer from its own callback is not what these
   // helpers are here to test.
   net::Loop::TimerId poll = loop.setInterval(1, [&] {
-    if (done()) loop.stop();
+    if (!satisfied && done()) {
+      satisfied = true;
+      loop.stop();
+    }
   });
-  net::Loop::TimerId bound = loop.setTimeout(boundMs, [&] {
-    timedOut = true;
-    loop.stop();
-  });
+  net::Loop::TimerId bound = loop.setTimeout(boundMs, [&] { loop.stop(); });
   loop.run();
   loop.cancelTimer(poll);
   loop.cancelTimer(bound);
-  return done();
+  return satisfied;
 }
 
 // Runs the loop for `ms` whatever happens (a measurement window, not a synchronisation).

@@ -1,0 +1,97 @@
+// Routing: the RouteTable on its own (exact beats prefix, longest prefix wins, the wildcard's
+// text), and the choice between a WebSocket route and an HTTP route for one path.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "server/routes.h"
+#include "server_fixture.h"
+
+namespace duplex {
+namespace {
+
+struct RouteCase {
+  const char* name;
+  std::vector<std::string> patterns;  // added in this order; the target is the index
+  std::string path;
+  int expected;  // index of the winning pattern, -1 for no match
+  std::string wildcard;
+};
+
+class RouteTableTable : public ::testing::TestWithParam<RouteCase> {};
+
+TEST_P(RouteTableTable, Finds) {
+  const RouteCase& c = GetParam();
+  RouteTable<int> table;
+  for (size_t i = 0; i < c.patterns.size(); ++i) table.add(c.patterns[i], static_cast<int>(i));
+  auto match = table.find(c.path);
+  if (c.expected < 0) {
+    EXPECT_EQ(match.target, nullptr);
+    return;
+  }
+  ASSERT_NE(match.target, nullptr);
+  EXPECT_EQ(*match.target, c.expected) << "matched " << c.patterns[static_cast<size_t>(*match.target)];
+  EXPECT_EQ(match.wildcard, c.wildcard);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, RouteTableTable,
+    ::testing::Values(
+        RouteCase{"exact", {"/chat"}, "/chat", 0, ""},
+        RouteCase{"exact_is_not_a_prefix", {"/chat"}, "/chat/x", -1, ""},
+        RouteCase{"exact_needs_the_whole_path", {"/chat/"}, "/chat", -1, ""},
+        RouteCase{"catch_all", {"/*"}, "/a/b.css", 0, "a/b.css"},
+        RouteCase{"catch_all_root", {"/*"}, "/", 0, ""},
+        RouteCase{"exact_beats_prefix_added_before", {"/*", "/chat"}, "/chat", 1, ""},
+        RouteCase{"exact_beats_longer_prefix", {"/chat*", "/chat"}, "/chat", 1, ""},
+        RouteCase{"exact_beats_prefix_added_after", {"/chat", "/*"}, "/chat", 0, ""},
+        RouteCase{"longest_prefix_added_first", {"/a/b/*", "/a/*", "/*"}, "/a/b/c", 0, "c"},
+        RouteCase{"longest_prefix_added_last", {"/*", "/a/*", "/a/b/*"}, "/a/b/c", 2, "c"},
+        RouteCase{"shorter_prefix_when_longer_misses", {"/a/b/*", "/a/*"}, "/a/x", 1, "x"},
+        RouteCase{"prefix_with_empty_wildcard", {"/static/*"}, "/static/", 0, ""},
+        RouteCase{"prefix_needs_its_slash", {"/static/*"}, "/static", -1, ""},
+        RouteCase{"prefix_is_textual", {"/static*"}, "/staticfoo", 0, "foo"},
+        RouteCase{"wildcard_keeps_deep_path", {"/rooms/*"}, "/rooms/a/b/c", 0, "a/b/c"},
+        RouteCase{"no_route", {"/a", "/b/*"}, "/c", -1, ""},
+        RouteCase{"first_of_equal_exacts", {"/x", "/x"}, "/x", 0, ""},
+        RouteCase{"first_of_equal_prefixes", {"/x/*", "/x/*"}, "/x/y", 0, "y"}),
+    test::CaseName());
+
+class Routing : public test::ServerFixture {};
+
+TEST_F(Routing, PlainGetGoesToTheHttpRouteAndAnUpgradeToTheWebSocketRoute) {
+  App& a = makeApp();
+  a.ws("/*", recording());
+  a.get("/health", [](const Request&, HttpResponse& r) { r.body = "ok"; });
+  uint16_t port = listen();
+
+  test::RawPeer http(port);
+  test::HttpReply reply;
+  ASSERT_TRUE(exchange(http, test::getRequest("/health"), reply));
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "ok");
+
+  test::RawPeer ws(port);
+  ASSERT_TRUE(rawUpgrade(ws, "/health"));
+  ASSERT_TRUE(test::runUntil(loop, [&] { return server.opens == 1; }));
+  EXPECT_EQ(server.events.front(), "open /health");
+}
+
+TEST_F(Routing, UnknownPathIs404) {
+  App& a = makeApp();
+  a.ws("/ws", recording());
+  a.get("/health", [](const Request&, HttpResponse& r) { r.body = "ok"; });
+  uint16_t port = listen();
+  for (const char* request : {"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "upgrade"}) {
+    test::RawPeer peer(port);
+    test::HttpReply reply;
+    std::string bytes = std::string(request) == "upgrade" ? test::upgradeRequest("/nope") : request;
+    ASSERT_TRUE(exchange(peer, bytes, reply));
+    EXPECT_EQ(reply.status, 404);
+  }
+  EXPECT_EQ(server.opens, 0);
+}
+
+}  // namespace
+}  // namespace duplex
