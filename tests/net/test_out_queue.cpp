@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,8 @@ struct CoalesceCase {
   std::vector<size_t> sizes;
   size_t expectedIovecs;
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const CoalesceCase& c, std::ostream* os) { *os << c.name; }
 
 class OutQueueCoalesce : public ::testing::TestWithParam<CoalesceCase> {};
 
@@ -138,6 +141,8 @@ struct ConsumeCase {
   const char* name;
   std::vector<size_t> steps;
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const ConsumeCase& c, std::ostream* os) { *os << c.name; }
 
 class OutQueueConsume : public ::testing::TestWithParam<ConsumeCase> {};
 

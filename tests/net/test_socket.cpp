@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <memory>
 #include <span>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,8 @@ struct EndCase {
   bool reset;
   int expectedError;
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const EndCase& c, std::ostream* os) { *os << c.name; }
 
 class SocketEnd : public ::testing::TestWithParam<EndCase> {};
 

@@ -2,6 +2,7 @@
 // subprotocol choice, the accept hook, and the refusals (404, 426, 431, ...).
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ struct ProtocolCase {
   const char* offered;  // Sec-WebSocket-Protocol sent by the client; nullptr for none
   const char* chosen;   // "" for none
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const ProtocolCase& c, std::ostream* os) { *os << c.name; }
 
 class SubprotocolTable : public test::ServerFixture,
                          public ::testing::WithParamInterface<ProtocolCase> {};
@@ -133,6 +136,8 @@ struct RefusalCase {
   int status;
   const char* header;  // a header the refusal must carry (nullptr: none checked)
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.name; }
 
 class RefusalTable : public test::ServerFixture,
                      public ::testing::WithParamInterface<RefusalCase> {};

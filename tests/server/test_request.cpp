@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "server/request.h"
@@ -16,6 +17,8 @@ struct QueryCase {
   const char* param;  // the parameter asked for
   std::optional<std::string> expected;
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const QueryCase& c, std::ostream* os) { *os << c.name; }
 
 class QueryParamTable : public test::ServerFixture,
                         public ::testing::WithParamInterface<QueryCase> {};

@@ -2,6 +2,7 @@
 // text), and the choice between a WebSocket route and an HTTP route for one path.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct RouteCase {
   int expected;  // index of the winning pattern, -1 for no match
   std::string wildcard;
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const RouteCase& c, std::ostream* os) { *os << c.name; }
 
 class RouteTableTable : public ::testing::TestWithParam<RouteCase> {};
 

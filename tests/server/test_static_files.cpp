@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 
 #include "server/http_route.h"
@@ -62,6 +63,8 @@ struct FileCase {
   const char* contentType;  // nullptr: not checked
   const char* body;         // nullptr: not checked
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const FileCase& c, std::ostream* os) { *os << c.name; }
 
 class StaticFilesTable : public StaticFiles, public ::testing::WithParamInterface<FileCase> {};
 

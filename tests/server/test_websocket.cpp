@@ -3,6 +3,7 @@
 // nothing delivered after close().
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,8 @@ struct EndingCase {
   const char* reason;      // nullptr: not checked
   uint16_t closeFrameCode;  // what the peer must receive in a close frame; 0: no close frame
 };
+// Failure messages name the row rather than dumping its bytes.
+void PrintTo(const EndingCase& c, std::ostream* os) { *os << c.name; }
 
 class CloseHandlerOnce : public test::ServerFixture,
                          public ::testing::WithParamInterface<EndingCase> {};
