@@ -65,7 +65,12 @@ async function openPage(t, url) {
   page.on('pageerror', (error) => page.errors.push(String(error)));
   page.on('websocket', (ws) => {
     ws.on('framereceived', ({ payload }) => {
-      if (typeof payload === 'string') page.received.push(JSON.parse(payload));
+      if (typeof payload !== 'string') return;
+      try {
+        page.received.push(JSON.parse(payload));
+      } catch {
+        page.received.push({ notJson: payload });
+      }
     });
   });
   await page.goto(url);
