@@ -44,7 +44,8 @@ size_t writeClosePayload(uint8_t* out, uint16_t code, std::string_view reason) {
     cut = kMaxCloseReason;
     while (cut > 0 && (static_cast<uint8_t>(reason[cut]) & 0xC0) == 0x80) --cut;
   }
-  std::memcpy(out + 2, reason.data(), cut);
+  // An empty reason may be a null view, and memcpy from null is undefined even for 0 bytes.
+  if (cut > 0) std::memcpy(out + 2, reason.data(), cut);
   return 2 + cut;
 }
 
@@ -54,7 +55,7 @@ std::string buildFrame(const FrameHeader& header, std::string_view payload) {
   std::string frame(frameHeaderSize(payload.size(), h.maskKey != nullptr) + payload.size(), '\0');
   auto* out = reinterpret_cast<uint8_t*>(frame.data());
   const size_t headerSize = writeFrameHeader(out, h);
-  std::memcpy(out + headerSize, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(out + headerSize, payload.data(), payload.size());
   if (h.maskKey) applyMask(out + headerSize, payload.size(), h.maskKey);
   return frame;
 }
