@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/log.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 
@@ -25,6 +26,8 @@ struct Options {
   bool broadcast = false;
   std::string certFile;
   std::string keyFile;
+  bool deflate = false;
+  bool deflateTakeover = false;
 };
 
 [[noreturn]] void usage(int status) {
@@ -33,7 +36,8 @@ struct Options {
       "usage: duplex-echo [--host 127.0.0.1] [--port 9001] [--max-message BYTES]\n"
       "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
       "                   [--max-backpressure BYTES] [--broadcast]\n"
-      "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n");
+      "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
+      "                   [--deflate [--deflate-takeover]] [--log-level debug|info|warn|error]\n");
   std::exit(status);
 }
 
@@ -63,7 +67,15 @@ Options parse(int argc, char** argv) {
       options.certFile = value();
     else if (arg == "--key")
       options.keyFile = value();
-    else if (arg == "--help" || arg == "-h")
+    else if (arg == "--deflate")
+      options.deflate = true;
+    else if (arg == "--deflate-takeover")
+      options.deflateTakeover = true;
+    else if (arg == "--log-level") {
+      duplex::log::Level level;
+      if (!duplex::log::parseLevel(value(), level)) usage(2);
+      duplex::log::setLevel(level);
+    } else if (arg == "--help" || arg == "-h")
       usage(0);
     else
       usage(2);
@@ -87,6 +99,11 @@ int main(int argc, char** argv) {
     behavior.maxMessageSize = options.maxMessage;
     behavior.maxBackpressure = options.maxBackpressure;
     behavior.idleTimeoutSeconds = options.idleTimeout;
+    // Off unless asked: benchmarks and conformance runs compare uncompressed unless they say so.
+    // --deflate-takeover lets clients keep context (RFC 7692's default; Autobahn 12.*/13.*).
+    behavior.compression.enabled = options.deflate;
+    behavior.compression.serverNoContextTakeover = !options.deflateTakeover;
+    behavior.compression.clientNoContextTakeover = !options.deflateTakeover;
     if (options.broadcast) {
       behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
         ws.data() = std::string(request.path());

@@ -16,6 +16,7 @@
 #include "net/tls_context.h"
 #include "net/tls_session.h"
 #include "protocol/handshake.h"
+#include "protocol/permessage_deflate.h"
 
 namespace duplex {
 namespace {
@@ -50,6 +51,12 @@ class ClientConnection final : public WebSocket {
     request.origin = client_.origin;
     for (const std::string& p : client_.subprotocols) request.protocols.push_back(p);
     for (auto& [name, value] : client_.headers) request.extraHeaders.push_back({name, value});
+    std::string offer;
+    if (client_.compression.enabled) {
+      deflateOffer_ = protocol::makeDeflateOffer(client_.compression);
+      offer = deflateOffer_.headerValue();
+      request.extensions = offer;
+    }
     // Queued now, sent by the end-of-iteration flush once the TCP connection is up.
     write(protocol::writeClientRequest(request));
     setDeadline(client_.handshakeTimeoutSeconds);
@@ -71,6 +78,20 @@ class ClientConnection final : public WebSocket {
                                         response, error)) {
       fail(error);
       return false;
+    }
+    if (!response.extensions.empty()) {
+      // RFC 6455 9.1: a server may only answer with extensions the client offered.
+      protocol::DeflateResponse deflate;
+      if (!client_.compression.enabled) {
+        fail("server answered with extensions we did not offer: " +
+             std::string(response.extensions));
+        return false;
+      }
+      if (!protocol::validateDeflateResponse(response.extensions, deflateOffer_, deflate, error)) {
+        fail(error);
+        return false;
+      }
+      if (deflate.enabled) enableCompression(deflate.params, client_.compression);
     }
     // Frames may follow the head in the same read: hand them back to the caller.
     size_t before = pending_.size() - data.size();
@@ -108,6 +129,7 @@ class ClientConnection final : public WebSocket {
   WebSocketBehavior routeBehavior_;
   std::string key_;
   std::string pending_;
+  protocol::DeflateOffer deflateOffer_;
   bool failed_ = false;
 };
 

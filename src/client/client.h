@@ -58,6 +58,8 @@ struct ClientBehavior {
   bool autoPing = false;
   uint32_t closeTimeoutSeconds = 5;
   ClientTlsOptions tls;
+  // permessage-deflate offered to the server (as browsers do); enabled = false offers nothing.
+  protocol::PerMessageDeflateConfig compression;
 };
 
 // Starts connecting (name resolution may block; connecting does not). Returns the connection,

@@ -1,7 +1,6 @@
 #include "deflate_session.h"
 
 namespace duplex::protocol {
-namespace {
 
 DeflaterSettings sendSettings(const DeflateParams& agreed, Role role,
                               const PerMessageDeflateConfig& config) {
@@ -24,15 +23,16 @@ InflaterSettings receiveSettings(const DeflateParams& agreed, Role role) {
   return settings;
 }
 
-}  // namespace
+size_t minMessageSizeFor(const DeflaterSettings& send, const PerMessageDeflateConfig& config) {
+  return config.minMessageSize.value_or(send.noContextTakeover ? kMinMessageSizeAlone
+                                                               : kMinMessageSizeWithTakeover);
+}
 
 PerMessageDeflate::PerMessageDeflate(const DeflateParams& agreed, Role role,
                                      const PerMessageDeflateConfig& config)
     : deflater_(sendSettings(agreed, role, config)),
       inflater_(receiveSettings(agreed, role)),
-      minMessageSize_(config.minMessageSize.value_or(deflater_.settings().noContextTakeover
-                                                         ? kMinMessageSizeAlone
-                                                         : kMinMessageSizeWithTakeover)) {}
+      minMessageSize_(minMessageSizeFor(deflater_.settings(), config)) {}
 
 bool PerMessageDeflate::compress(std::string_view message, std::string& out) {
   if (message.size() < minMessageSize_) return false;

@@ -20,6 +20,14 @@
 
 namespace duplex::protocol {
 
+// Which agreed parameters bind which direction: a server sends with the server_* ones and
+// receives with the client_* ones, a client the other way round.
+DeflaterSettings sendSettings(const DeflateParams& agreed, Role role,
+                              const PerMessageDeflateConfig& config);
+InflaterSettings receiveSettings(const DeflateParams& agreed, Role role);
+// Below this many bytes a message goes uncompressed (config, or the measured default).
+size_t minMessageSizeFor(const DeflaterSettings& send, const PerMessageDeflateConfig& config);
+
 class PerMessageDeflate {
  public:
   PerMessageDeflate(const DeflateParams& agreed, Role role, const PerMessageDeflateConfig& config);

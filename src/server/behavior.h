@@ -9,6 +9,7 @@
 
 #include "protocol/close_code.h"
 #include "protocol/opcode.h"
+#include "protocol/permessage_deflate.h"
 
 namespace duplex {
 
@@ -45,6 +46,13 @@ struct WebSocketBehavior {
   uint32_t idleTimeoutSeconds = 120;  // 0 = never; with autoPing a ping goes first
   bool autoPing = true;
   uint32_t closeTimeoutSeconds = 5;  // how long we wait for the peer's close frame / TCP close
+
+  // permessage-deflate (RFC 7692), negotiated with clients that offer it. The default (no
+  // context takeover either way) holds no zlib state per connection: every message is
+  // compressed alone with the thread's shared streams, and messages under 256 bytes go plain.
+  // Allowing context takeover compresses chat-like traffic better for ~300 KiB per connection
+  // (docs/compression.md). Set enabled = false to refuse compression.
+  protocol::PerMessageDeflateConfig compression;
 };
 
 }  // namespace duplex

@@ -3,6 +3,7 @@
 #include "net/log.h"
 #include "protocol/handshake.h"
 #include "protocol/http.h"
+#include "protocol/permessage_deflate.h"
 #include "server/app_impl.h"
 #include "server/request.h"
 
@@ -124,7 +125,16 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
       return false;
     }
   }
-  write(protocol::writeUpgradeResponse(upgradeRequest.key, request.subprotocol()));
+  std::string extensions;
+  if (behavior.compression.enabled && !upgradeRequest.extensions.empty()) {
+    protocol::DeflateAcceptance deflate =
+        protocol::acceptDeflateOffer(upgradeRequest.extensions, behavior.compression);
+    if (deflate.accepted) {
+      extensions = std::move(deflate.response);
+      enableCompression(deflate.params, behavior.compression);
+    }
+  }
+  write(protocol::writeUpgradeResponse(upgradeRequest.key, request.subprotocol(), extensions));
   open(behavior);
   if (behavior.open) behavior.open(*this, request);
   return !isClosed();

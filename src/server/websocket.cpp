@@ -7,6 +7,7 @@
 #include "net/random.h"
 #include "protocol/frame.h"
 #include "protocol/mask.h"
+#include "protocol/utf8.h"
 
 namespace duplex {
 
@@ -16,6 +17,27 @@ WebSocket::WebSocket(net::Loop& loop, int fd, protocol::Role role)
     : net::Socket(loop, fd), role_(role) {}
 
 WebSocket::~WebSocket() = default;
+
+namespace {
+
+// Per-thread scratch for inflated messages and compressed sends: a loop handles one message at
+// a time, and a handler that sends while holding an inflated message uses the other buffer.
+std::string& inflateScratch() {
+  thread_local std::string buffer;
+  return buffer;
+}
+std::string& deflateScratch() {
+  thread_local std::string buffer;
+  return buffer;
+}
+
+}  // namespace
+
+void WebSocket::enableCompression(const protocol::DeflateParams& agreed,
+                                  const protocol::PerMessageDeflateConfig& config) {
+  compression_ = std::make_unique<Compression>(agreed, role_, config);
+  receiver_.allowCompression(true);
+}
 
 void WebSocket::open(const WebSocketBehavior& behavior) {
   behavior_ = &behavior;
@@ -51,11 +73,7 @@ void WebSocket::processFrames(std::span<uint8_t> data) {
       case Event::Kind::NeedMore:
         return;
       case Event::Kind::Message:
-        // After we sent a close, messages still arrive until the peer sees it; the application
-        // asked to stop, so they are read (to find the peer's close) but not delivered.
-        if (state_ == State::Open && behavior_->message) {
-          behavior_->message(*this, event.payload, event.opcode);
-        }
+        if (!deliver(event)) return;
         break;
       case Event::Kind::Ping:
         if (!closeSent_) writeFrame(Opcode::Pong, event.payload, true);
@@ -75,8 +93,42 @@ void WebSocket::processFrames(std::span<uint8_t> data) {
   }
 }
 
+bool WebSocket::deliver(const Event& event) {
+  // After we sent a close, messages still arrive until the peer sees it; the application asked
+  // to stop, so they are read (to find the peer's close) but not delivered.
+  if (state_ != State::Open) return true;
+  if (!event.compressed) {
+    if (behavior_->message) behavior_->message(*this, event.payload, event.opcode);
+    return true;
+  }
+  // The Receiver's limits counted compressed bytes; the inflated message has the same limit.
+  std::string& inflated = inflateScratch();
+  inflated.clear();
+  std::string error;
+  protocol::InflateStatus status =
+      compression_->inflate(event.payload, inflated, behavior_->maxMessageSize, error);
+  if (status != protocol::InflateStatus::Ok) {
+    fail(protocol::closeCodeFor(status),
+         status == protocol::InflateStatus::TooBig ? "message too big" : "cannot inflate message");
+    return false;
+  }
+  // RFC 7692 leaves UTF-8 to after inflation; the Receiver could not check compressed bytes.
+  if (event.opcode == Opcode::Text && !protocol::isValidUtf8(inflated)) {
+    fail(static_cast<uint16_t>(CloseCode::InvalidPayload), "invalid UTF-8 in text message");
+    return false;
+  }
+  // Inflated even without a handler: with context takeover every message feeds the window.
+  if (behavior_->message) behavior_->message(*this, inflated, event.opcode);
+  return true;
+}
+
 bool WebSocket::send(std::string_view data, Opcode opcode) {
   if (state_ != State::Open || closeSent_) return false;
+  if (compression_) {
+    std::string& compressed = deflateScratch();
+    compressed.clear();
+    if (compression_->compress(data, compressed)) return writeFrame(opcode, compressed, true, true);
+  }
   return writeFrame(opcode, data, true);
 }
 
@@ -104,7 +156,7 @@ bool WebSocket::sendShared(const SharedFrame& frame) {
   return true;
 }
 
-bool WebSocket::writeFrame(Opcode opcode, std::string_view payload, bool fin) {
+bool WebSocket::writeFrame(Opcode opcode, std::string_view payload, bool fin, bool compressed) {
   if (isClosed()) return false;
   if (bufferedAmount() > behavior_->maxBackpressure) {
     // The peer has not read the last maxBackpressure bytes: it is not going to. Dropping it
@@ -117,6 +169,7 @@ bool WebSocket::writeFrame(Opcode opcode, std::string_view payload, bool fin) {
   protocol::FrameHeader header;
   header.opcode = opcode;
   header.fin = fin;
+  header.rsv1 = compressed;  // RFC 7692 6: set on the first frame of a compressed message
   header.payloadSize = payload.size();
   if (masked) {
     net::secureRandom(key, sizeof key);

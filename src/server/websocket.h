@@ -15,6 +15,7 @@
 #include "protocol/opcode.h"
 #include "protocol/receiver.h"
 #include "server/behavior.h"
+#include "server/compression.h"
 
 namespace duplex {
 
@@ -71,6 +72,8 @@ class WebSocket : public net::Socket {
   void terminate(std::string_view reason = {});
 
   bool isOpen() const { return state_ == State::Open; }
+  // permessage-deflate was agreed for this connection.
+  bool isCompressed() const { return compression_ != nullptr; }
   // Per-connection data of the application's choosing.
   std::any& data() { return userData_; }
   template <class T>
@@ -107,6 +110,9 @@ class WebSocket : public net::Socket {
 
   // Switches to the Open state with this route's behavior; called by subclasses.
   void open(const WebSocketBehavior& behavior);
+  // permessage-deflate was agreed in the handshake (call before open()).
+  void enableCompression(const protocol::DeflateParams& agreed,
+                         const protocol::PerMessageDeflateConfig& config);
   void processFrames(std::span<uint8_t> data);
 
   State state_ = State::Handshake;
@@ -118,7 +124,8 @@ class WebSocket : public net::Socket {
   void onDrain() final;
   void onClosed() final;
 
-  bool writeFrame(Opcode opcode, std::string_view payload, bool fin);
+  bool writeFrame(Opcode opcode, std::string_view payload, bool fin, bool compressed = false);
+  bool deliver(const protocol::Event& event);
   bool writeCloseFrame(uint16_t code, std::string_view reason);
   void handleClose(uint16_t code, std::string_view reason);
   void fail(uint16_t code, std::string_view reason);
@@ -131,6 +138,7 @@ class WebSocket : public net::Socket {
   std::any userData_;
   ConnectionObserver* observers_ = nullptr;
   std::unique_ptr<std::string> closeReason_;  // only when a close carried a reason
+  std::unique_ptr<Compression> compression_;  // only when permessage-deflate was agreed
   uint16_t closeCode_ = 0;                    // 0 until the connection knows how it ends
   protocol::Role role_;
   bool closeSent_ = false;

@@ -128,3 +128,17 @@ TEST(Frame, ClosePayloadTable) {
 
 }  // namespace
 }  // namespace duplex::protocol
+
+namespace duplex::protocol {
+// A default-constructed (null) reason is what WebSocket::handleClose passes when echoing a
+// close; under UBSan a memcpy from it used to abort the server on every browser reload.
+TEST(ClosePayload, NullReasonViewWritesJustTheCode) {
+  uint8_t out[kMaxControlPayload];
+  EXPECT_EQ(writeClosePayload(out, 1001, std::string_view{}), 2u);
+  EXPECT_EQ(out[0], 0x03);
+  EXPECT_EQ(out[1], 0xE9);
+  FrameHeader header;
+  header.opcode = Opcode::Binary;
+  EXPECT_EQ(buildFrame(header, std::string_view{}).size(), 2u);
+}
+}  // namespace duplex::protocol

@@ -36,14 +36,24 @@ std::vector<Step> makeSteps() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: duplex-interop-client URL [--close-code N]\n");
+    std::fprintf(stderr,
+                 "usage: duplex-interop-client URL [--close-code N] [--no-deflate]"
+                 " [--expect-deflate on|off]\n");
     return 2;
   }
   std::string url = argv[1];
   uint16_t closeCode = 4000;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    if (std::string_view(argv[i]) == "--close-code")
-      closeCode = static_cast<uint16_t>(std::atoi(argv[i + 1]));
+  bool offerDeflate = true;
+  std::string expectDeflate;  // "on" / "off": fail unless compression was (not) agreed
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--close-code" && i + 1 < argc) {
+      closeCode = static_cast<uint16_t>(std::atoi(argv[++i]));
+    } else if (arg == "--no-deflate") {
+      offerDeflate = false;
+    } else if (arg == "--expect-deflate" && i + 1 < argc) {
+      expectDeflate = argv[++i];
+    }
   }
 
   duplex::net::Loop loop;
@@ -59,7 +69,15 @@ int main(int argc, char** argv) {
     loop.stop();
   };
   duplex::ClientBehavior behavior;
-  behavior.open = [&](duplex::WebSocket& ws) { ws.send(steps[0].payload, steps[0].opcode); };
+  behavior.compression.enabled = offerDeflate;
+  behavior.open = [&](duplex::WebSocket& ws) {
+    std::printf("duplex-interop-client: permessage-deflate %s\n", ws.isCompressed() ? "on" : "off");
+    if (!expectDeflate.empty() && expectDeflate != (ws.isCompressed() ? "on" : "off")) {
+      failWith(&ws, "permessage-deflate was expected " + expectDeflate);
+      return;
+    }
+    ws.send(steps[0].payload, steps[0].opcode);
+  };
   behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode opcode) {
     const Step& step = steps[next];
     if (opcode != step.opcode || data != step.payload) {
