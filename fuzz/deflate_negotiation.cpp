@@ -38,7 +38,8 @@ void checkTraffic(const DeflateParams& params, const PerMessageDeflateConfig& co
   PerMessageDeflate client(params, Role::Client, config);
   std::string message;
   for (int i = 0; message.size() < 700; ++i) {
-    message += "{\"type\":\"throw\",\"item\":\"tomato\",\"x\":" + std::to_string(i * 37 % 101) + "}";
+    message +=
+        "{\"type\":\"throw\",\"item\":\"tomato\",\"x\":" + std::to_string(i * 37 % 101) + "}";
   }
   for (int round = 0; round < 2; ++round) {
     for (bool fromServer : {true, false}) {

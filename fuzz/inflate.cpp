@@ -105,8 +105,8 @@ void inflatePeer(std::string_view data, std::string_view sizes, const InflaterSe
 
 void roundTrip(std::string_view data, std::string_view sizes, const DeflaterSettings& settings) {
   Deflater deflater(settings);
-  Inflater inflater({.windowBits = settings.windowBits,
-                     .noContextTakeover = settings.noContextTakeover});
+  Inflater inflater(
+      {.windowBits = settings.windowBits, .noContextTakeover = settings.noContextTakeover});
   size_t turn = 0;
   do {
     const std::string_view message = nextPiece(data, sizes, turn).bytes;

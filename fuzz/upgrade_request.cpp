@@ -45,7 +45,8 @@ void checkRefusal(const HttpError& error) {
 }
 
 bool sameAcceptance(const DeflateAcceptance& a, const DeflateAcceptance& b) {
-  return a.accepted == b.accepted && (!a.accepted || (a.response == b.response && a.params == b.params));
+  return a.accepted == b.accepted &&
+         (!a.accepted || (a.response == b.response && a.params == b.params));
 }
 
 void checkUpgrade(const HttpRequest& request, const UpgradeRequest& upgrade,

@@ -50,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   FUZZ_CHECK(response.status == 101 && plain.status == 101);
   FUZZ_CHECK(response.headers.size() == plain.headers.size());
-  FUZZ_CHECK(response.protocol.empty() ||
-             response.protocol == "chat" || response.protocol == "superchat");
+  FUZZ_CHECK(response.protocol.empty() || response.protocol == "chat" ||
+             response.protocol == "superchat");
   FUZZ_CHECK(within(response.protocol, head) && within(response.extensions, head));
   FUZZ_CHECK(plain.header("Sec-WebSocket-Accept") == computeAccept(kKey));
 

@@ -22,9 +22,9 @@ namespace fs = std::filesystem;
 
 std::vector<fs::path> inputsOf(const std::string& target) {
   std::vector<fs::path> files;
-  for (const fs::path& dir : {fs::path(DUPLEX_SOURCE_DIR) / "fuzz" / "corpus" / target,
-                              fs::path(DUPLEX_SOURCE_DIR) / "tests" / "fuzz" / "regressions" /
-                                  target}) {
+  for (const fs::path& dir :
+       {fs::path(DUPLEX_SOURCE_DIR) / "fuzz" / "corpus" / target,
+        fs::path(DUPLEX_SOURCE_DIR) / "tests" / "fuzz" / "regressions" / target}) {
     if (!fs::is_directory(dir)) continue;
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (entry.is_regular_file()) files.push_back(entry.path());
