@@ -1,6 +1,7 @@
 // duplexd: the tomato demo server. Serves the page (web/) and its WebSocket endpoint (/ws) on
 // one port; every throw is stored in SQLite before it is broadcast, and a page that (re)connects
 // gets the history first. See README.md and docs/demo-protocol.md.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,11 @@ struct Options {
   double rate = 10;
   double burst = 20;
   bool quiet = false;
+  bool deflate = true;
+  std::string certFile;
+  std::string keyFile;
+  uint32_t maxConnections = 0;
+  uint32_t maxConnectionsPerIp = 0;
 };
 
 [[noreturn]] void usage(int status) {
@@ -43,6 +49,10 @@ struct Options {
                "  --history N        throws kept in history (default 10000)\n"
                "  --rate N           throws per second per connection (default 10)\n"
                "  --burst N          throws allowed in a burst (default 20)\n"
+               "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
+               "  --no-deflate       refuse permessage-deflate (on by default)\n"
+               "  --max-connections N         503 beyond N open connections (0: no limit)\n"
+               "  --max-connections-per-ip N  503 beyond N from one address (0: no limit)\n"
                "  --log-level L      debug, info, warn (default), error or off\n"
                "  --quiet            no startup line on stderr\n");
   std::exit(status);
@@ -72,6 +82,16 @@ Options parse(int argc, char** argv) {
       o.burst = std::atof(value());
     else if (arg == "--quiet")
       o.quiet = true;
+    else if (arg == "--no-deflate")
+      o.deflate = false;
+    else if (arg == "--cert")
+      o.certFile = value();
+    else if (arg == "--key")
+      o.keyFile = value();
+    else if (arg == "--max-connections")
+      o.maxConnections = static_cast<uint32_t>(std::strtoul(value(), nullptr, 10));
+    else if (arg == "--max-connections-per-ip")
+      o.maxConnectionsPerIp = static_cast<uint32_t>(std::strtoul(value(), nullptr, 10));
     else if (arg == "--log-level") {
       duplex::log::Level level;
       if (!duplex::log::parseLevel(value(), level)) usage(2);
@@ -82,6 +102,10 @@ Options parse(int argc, char** argv) {
       std::fprintf(stderr, "duplexd: unknown option %s\n", argv[i]);
       usage(2);
     }
+  }
+  if (o.certFile.empty() != o.keyFile.empty()) {
+    std::fprintf(stderr, "duplexd: --cert and --key go together\n");
+    usage(2);
   }
   return o;
 }
@@ -101,7 +125,10 @@ int main(int argc, char** argv) {
     }
     duplex::hub::HistoryStore& store = *opened.value();
 
-    duplex::App app;
+    duplex::AppOptions appOptions;
+    appOptions.maxConnections = options.maxConnections;
+    appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
+    duplex::App app(appOptions);
     duplex::pubsub::Topics topics(app.loop());
     duplexd::RoomOptions roomOptions;
     roomOptions.throwsPerSecond = options.rate;
@@ -110,6 +137,7 @@ int main(int argc, char** argv) {
 
     duplex::WebSocketBehavior behavior;
     behavior.maxMessageSize = 64 * 1024;
+    behavior.compression.enabled = options.deflate;
     behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
       auto since = request.queryParam("since");
       room.join(ws, since ? std::strtoull(since->c_str(), nullptr, 10) : 0);
@@ -129,10 +157,25 @@ int main(int argc, char** argv) {
     });
     app.get("/*", duplex::files(options.webDir));
 
-    app.listen(options.host, options.port);
+    bool tls = !options.certFile.empty();
+    if (tls) {
+      app.listen(options.host, options.port, {options.certFile, options.keyFile});
+      app.loop().onSignal(SIGHUP, [&app] {
+        try {
+          app.reloadTls();
+          std::fprintf(stderr, "duplexd: certificate reloaded\n");
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "duplexd: reload failed, keeping the old certificate: %s\n",
+                       e.what());
+        }
+      });
+    } else {
+      app.listen(options.host, options.port);
+    }
     // One line that says both: tests and scripts read the ws:// part.
-    std::printf("duplexd listening on ws://%s:%u/ws and http://%s:%u/\n", options.host.c_str(),
-                app.port(), options.host.c_str(), app.port());
+    std::printf("duplexd listening on %s://%s:%u/ws and %s://%s:%u/\n", tls ? "wss" : "ws",
+                options.host.c_str(), app.port(), tls ? "https" : "http", options.host.c_str(),
+                app.port());
     std::fflush(stdout);
     if (!options.quiet) {
       std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/history.db)\n",

@@ -340,7 +340,7 @@ Event Receiver::next(std::span<uint8_t>& input, const ReceiverConfig& config) {
     if (masked) maskOffset_ = static_cast<uint8_t>(applyMask(p, n, maskKey_, maskOffset_));
     Spill& s = *spill_;
     if (isControl(op)) {
-      std::memcpy(s.control + s.controlSize, p, n);
+      if (n > 0) std::memcpy(s.control + s.controlSize, p, n);  // p may be null when n is 0
       s.controlSize = static_cast<uint8_t>(s.controlSize + n);
     } else {
       // Validate as bytes arrive, so that a bad text message fails at its first impossible

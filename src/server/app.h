@@ -29,6 +29,10 @@ struct AppOptions {
   // closed or this many seconds have passed.
   bool handleSignals = true;
   uint32_t shutdownTimeoutSeconds = 5;
+  // Beyond these many open connections (in total, or from one IP address) new ones are answered
+  // 503 Service Unavailable at their first request. 0 = no limit (the fd limit still holds).
+  uint32_t maxConnections = 0;
+  uint32_t maxConnectionsPerIp = 0;
 };
 
 // Serving wss:// (and https:// for the GET routes) on a listener.

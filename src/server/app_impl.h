@@ -1,6 +1,8 @@
 #pragma once
 // App's private state, shared with ServerConnection.
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "net/listener.h"
@@ -20,6 +22,8 @@ struct App::Impl {
   std::vector<std::unique_ptr<net::Listener>> listeners;
   std::vector<std::unique_ptr<net::TlsContext>> tlsContexts;  // one per TLS listener
   size_t connections = 0;
+  // Open connections per peer IP address, when AppOptions::maxConnectionsPerIp is set.
+  std::unordered_map<std::string, uint32_t> connectionsPerIp;
   bool shuttingDown = false;
   net::Loop::TimerId shutdownTimer = 0;
 

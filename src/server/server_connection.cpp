@@ -20,10 +20,28 @@ constexpr uint32_t kLingerAfterRefusalSeconds = 2;
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
   ++app.connections;
+  overLimit_ = !admit();
   setDeadline(app.options.handshakeTimeoutSeconds);
 }
 
+bool ServerConnection::admit() {
+  const AppOptions& options = app_->options;
+  if (options.maxConnections && app_->connections > options.maxConnections) return false;
+  if (!options.maxConnectionsPerIp) return true;
+  std::string address = remoteAddress();
+  // "1.2.3.4:5678" / "[::1]:5678": the limit is per address, whatever the port.
+  std::string ip = address.substr(0, address.rfind(':'));
+  auto [it, fresh] = app_->connectionsPerIp.try_emplace(std::move(ip), 0);
+  if (it->second >= options.maxConnectionsPerIp) return false;
+  ++it->second;
+  ipCount_ = &*it;  // unordered_map nodes stay put until erased
+  return true;
+}
+
 ServerConnection::~ServerConnection() {
+  if (ipCount_ && --ipCount_->second == 0) {
+    app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
+  }
   app_->connectionGone();
 }
 
@@ -82,6 +100,12 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
 }
 
 bool ServerConnection::handleHead(std::string_view head) {
+  if (overLimit_) {
+    // Answered at the first request rather than at accept: over TLS that is the only way the
+    // client can read why.
+    refuse({503, "too many connections", {{"Retry-After", "5"}}});
+    return false;
+  }
   HttpRequest http;
   HttpError error;
   if (!protocol::parseRequest(head, http, error)) {

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "server/app.h"
 #include "server/websocket.h"
@@ -29,7 +30,12 @@ class ServerConnection final : public WebSocket {
                  std::string_view wildcard);
   void refuse(const protocol::HttpError& error);
 
+  // Counts this connection against the limits; false when it is over one of them.
+  bool admit();
+
   App::Impl* app_;
+  std::pair<const std::string, uint32_t>* ipCount_ = nullptr;  // its IP's entry, when counted
+  bool overLimit_ = false;                                     // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // an incomplete head spanning reads; freed once used
   bool refused_ = false;
 };

@@ -286,3 +286,33 @@ def test_health_metrics_and_the_page_are_served_over_http(duplexd):
                                             b"Connection: close\r\n\r\n").status == 403
     assert rawws.http_exchange(server.port, b"GET /no-such-file.js HTTP/1.1\r\nHost: x\r\n"
                                             b"Connection: close\r\n\r\n").status == 404
+
+
+@pytest.mark.parametrize("flag", ["--max-connections", "--max-connections-per-ip"])
+def test_connections_over_the_limit_get_503_and_room_comes_back(duplexd, flag):
+    server = duplexd(flag, "2")
+    from support import rawws
+
+    async def go():
+        first = await websockets.connect(ws_url(server))
+        second = await websockets.connect(ws_url(server))
+        with pytest.raises(websockets.exceptions.InvalidStatusCode) as refused:
+            await websockets.connect(ws_url(server))
+        assert refused.value.status_code == 503
+        response = rawws.http_exchange(server.port, rawws.upgrade_request("/ws"))
+        assert response.status == 503 and response.header("retry-after") == "5"
+        await first.close()
+        # Once one has gone (and the refused ones have lingered out), a new one gets in.
+        for _ in range(100):
+            try:
+                third = await websockets.connect(ws_url(server))
+                break
+            except websockets.exceptions.InvalidStatusCode:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no room after a connection closed")
+        assert (await recv_json(third))["type"] == "history"
+        await third.close()
+        await second.close()
+
+    run(go())
