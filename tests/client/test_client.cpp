@@ -350,5 +350,15 @@ TEST_F(ClientTest, ClientDoesNotWaitForeverForTheServerToCloseTcp) {
   EXPECT_EQ(client.closeReason, "bye");
 }
 
+TEST_F(ClientTest, ErrorWhenTheResponseHeadNeverEnds) {
+  connect(loop, raw.url(), recordingClient());
+  ASSERT_FALSE(acceptRequest().empty());
+  std::string endless = "HTTP/1.1 101 Switching Protocols\r\n";
+  while (endless.size() < 20 * 1024) endless += "X-Junk: " + std::string(100, 'j') + "\r\n";
+  ASSERT_TRUE(peer->send(endless));
+  ASSERT_TRUE(test::runUntil(loop, [&] { return client.errors > 0; }));
+  EXPECT_EQ(client.events, std::vector<std::string>{"error"});
+}
+
 }  // namespace
 }  // namespace duplex

@@ -126,5 +126,35 @@ TEST_F(Backpressure, DrainFiresOnceWhenTheQueueEmpties) {
   EXPECT_EQ(server.drains, 1);
 }
 
+TEST_F(Backpressure, BurstWithinOneIterationToAReadingPeerIsNotDropped) {
+  // maxBackpressure is about a peer that stopped reading. What one handler sends in one go sits
+  // in the queue until the end-of-iteration flush (corking) without ever having been offered to
+  // the kernel: counting it as backpressure drops healthy peers (a history replay on join, a
+  // large snapshot) with 1006.
+  constexpr size_t kLimit = 256 * 1024;
+  constexpr size_t kMessage = 64 * 1024;
+  constexpr int kCount = 8;  // 512 KiB in one handler: twice the limit
+  WebSocketBehavior behavior = recording();
+  behavior.maxBackpressure = kLimit;
+  int refused = 0;
+  behavior.open = [open = behavior.open, &refused](WebSocket& ws, const Request& r) {
+    open(ws, r);
+    // Incompressible, so that permessage-deflate (when negotiated) cannot shrink it.
+    const std::string message = test::pattern(kMessage, 5);
+    for (int i = 0; i < kCount; ++i) refused += ws.send(message, Opcode::Binary) ? 0 : 1;
+  };
+  makeApp().ws("/ws", behavior);
+  listen();
+  ClientBehavior c = recordingClient();
+  connect(loop, url("/ws"), c);
+  ASSERT_TRUE(test::runUntil(loop, [&] {
+    return client.messages == kCount || client.closes > 0 || client.errors > 0;
+  }));
+  EXPECT_EQ(refused, 0) << "BUG: WebSocket::writeFrame counts the unflushed (corked) queue as "
+                           "backpressure and terminates a peer that reads";
+  EXPECT_EQ(client.messages, kCount) << client.error;
+  EXPECT_EQ(server.closes, 0) << "closed with " << server.closeCode << " " << server.closeReason;
+}
+
 }  // namespace
 }  // namespace duplex

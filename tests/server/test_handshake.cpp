@@ -95,6 +95,7 @@ TEST_F(Handshake, AcceptHookRefusesWithItsStatus) {
   std::vector<std::string> seen;
   behavior.accept = [&seen](const Request& request) {
     seen.push_back(std::string(request.path()) + " " + std::string(request.header("X-Token")));
+    EXPECT_EQ(request.remoteAddress().rfind("127.0.0.1:", 0), 0u) << request.remoteAddress();
     return request.header("X-Token") == "good" ? 0 : 403;
   };
   makeApp().ws("/ws", behavior);

@@ -96,5 +96,51 @@ TEST_F(Routing, UnknownPathIs404) {
   EXPECT_EQ(server.opens, 0);
 }
 
+TEST_F(Routing, KeepAliveGetThenUpgradeOnTheSameConnection) {
+  App& a = makeApp();
+  a.ws("/ws", recording());
+  a.get("/health", [](const Request&, HttpResponse& r) { r.body = "ok"; });
+  test::RawPeer peer(listen());
+  test::HttpReply reply;
+  ASSERT_TRUE(exchange(peer, test::getRequest("/health"), reply));
+  EXPECT_EQ(reply.status, 200);
+  ASSERT_TRUE(rawUpgrade(peer, "/ws"));
+  ASSERT_TRUE(peer.send(test::clientFrame(Opcode::Text, "after upgrade")));
+  ASSERT_TRUE(test::runUntil(loop, [&] { return server.messages == 1; }));
+  EXPECT_EQ(server.events, (std::vector<std::string>{"open /ws", "text after upgrade"}));
+}
+
+TEST_F(Routing, GetWithABodyDoesNotDesynchroniseKeepAlive) {
+  // RFC 9112 6.3: a request's body is delimited by Content-Length. A server that ignores it
+  // reads the body as the start of the next request: the classic request-smuggling desync.
+  // Either skipping the body or refusing the request and closing is fine; answering the body
+  // bytes as if they were a request is not.
+  App& a = makeApp();
+  int calls = 0;
+  a.get("/health", [&calls](const Request&, HttpResponse& r) {
+    ++calls;
+    r.body = "ok";
+  });
+  test::RawPeer peer(listen());
+  const std::string body = test::getRequest("/smuggled");
+  ASSERT_TRUE(peer.send("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body +
+                        test::getRequest("/health")));
+  std::vector<test::HttpReply> replies;
+  ASSERT_TRUE(test::runUntil(loop, [&] {
+    peer.pump();
+    test::HttpReply r;
+    while (test::takeResponse(peer.received(), r)) replies.push_back(r);
+    return replies.size() >= 2 || peer.ended();
+  }));
+  for (const test::HttpReply& r : replies) {
+    EXPECT_NE(r.status, 404) << "the body was answered as a request (GET /smuggled...)";
+  }
+  if (replies.size() >= 2) {
+    EXPECT_EQ(replies[0].status, 200);
+    EXPECT_EQ(replies[1].status, 200) << "the request after the body was not understood";
+  }
+}
+
 }  // namespace
 }  // namespace duplex

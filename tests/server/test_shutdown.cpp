@@ -127,5 +127,23 @@ TEST_F(Shutdown, SigtermThroughRunShutsDown) {
   EXPECT_EQ(clientCodes, std::vector<uint16_t>{1001});
 }
 
+TEST_F(Shutdown, AppOnACallersLoopCanBeDestroyedWithOpenConnections) {
+  // ~App closes its connections, but the loop deletes closed sockets at the end of an iteration,
+  // and ~ServerConnection reports to the App (App::Impl::connectionGone). With a loop the caller
+  // owns, that happens after the App is gone: ASan reports a heap-use-after-free here.
+  makeApp().ws("/ws", recording());
+  RawPeer peer(listen());
+  ASSERT_TRUE(rawUpgrade(peer, "/ws"));
+  ASSERT_TRUE(test::runUntil(loop, [&] { return server.opens == 1; }));
+  app.reset();
+  EXPECT_EQ(server.closes, 1);
+  test::runOnce(loop);  // deletes the connection
+  EXPECT_EQ(loop.socketCount(), 0u);
+  ASSERT_TRUE(test::runUntil(loop, [&] {
+    peer.pump();
+    return peer.ended();
+  }));
+}
+
 }  // namespace
 }  // namespace duplex
