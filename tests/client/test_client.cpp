@@ -10,8 +10,8 @@
 
 #include <cstring>
 #include <memory>
-#include <set>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,14 +120,12 @@ TEST_F(ClientTest, EchoThroughOurServerProvesMaskingAtEveryLengthEncoding) {
   };
   c.message = [&](WebSocket&, std::string_view data, Opcode) { received.emplace_back(data); };
   connect(loop, url("/echo"), c);
-  ASSERT_TRUE(test::runUntil(loop, [&] {
-    return received.size() == sizes.size() || client.closes > 0;
-  }));
+  ASSERT_TRUE(
+      test::runUntil(loop, [&] { return received.size() == sizes.size() || client.closes > 0; }));
   EXPECT_EQ(client.closes, 0) << "closed with " << client.closeCode << " " << client.closeReason;
   ASSERT_EQ(received.size(), sizes.size());
   for (size_t i = 0; i < sizes.size(); ++i) {
-    EXPECT_TRUE(received[i] == payload(i, sizes[i]))
-        << "message of " << sizes[i] << " bytes";
+    EXPECT_TRUE(received[i] == payload(i, sizes[i])) << "message of " << sizes[i] << " bytes";
   }
   EXPECT_EQ(server.closeCode, 0);
 }
@@ -226,7 +224,9 @@ struct RefusedCase {
   const char* errorMentions;
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const RefusedCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const RefusedCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class HandshakeRefused : public ClientTest, public ::testing::WithParamInterface<RefusedCase> {};
 
@@ -254,10 +254,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         RefusedCase{"forbidden", "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", "403"},
         RefusedCase{"ok_not_upgrade", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "200"},
-        RefusedCase{"wrong_accept",
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                    "Connection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n",
-                    "Accept"},
+        RefusedCase{
+            "wrong_accept",
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n",
+            "Accept"},
         RefusedCase{"subprotocol_not_offered",
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %ACCEPT%\r\n"
@@ -271,7 +272,8 @@ TEST_F(ClientTest, ErrorWhenTheServerNeverAnswers) {
   c.handshakeTimeoutSeconds = 1;
   connect(loop, raw.url(), c);
   ASSERT_FALSE(acceptRequest().empty());
-  ASSERT_TRUE(test::runUntil(loop, [&] { return client.errors > 0; }, 4000));
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return client.errors > 0; }, 4000));
   EXPECT_EQ(client.events, std::vector<std::string>{"error"});
   EXPECT_NE(client.error.find("timed out"), std::string::npos) << client.error;
 }
@@ -345,7 +347,8 @@ TEST_F(ClientTest, ClientDoesNotWaitForeverForTheServerToCloseTcp) {
   header.opcode = Opcode::Close;
   header.payloadSize = 2;
   ASSERT_TRUE(peer->send(protocol::buildFrame(header, test::closePayload(1000))));
-  ASSERT_TRUE(test::runUntil(loop, [&] { return client.closes == 1; }, 4000));
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return client.closes == 1; }, 4000));
   EXPECT_EQ(client.closeCode, 1000);
   EXPECT_EQ(client.closeReason, "bye");
 }

@@ -21,7 +21,9 @@ struct UrlCase {
   const char* hostHeader = "";
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const UrlCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const UrlCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class UrlTable : public ::testing::TestWithParam<UrlCase> {};
 
@@ -30,9 +32,10 @@ TEST_P(UrlTable, Parses) {
   WebSocketUrl url;
   std::string error;
   bool ok = parseWebSocketUrl(c.url, url, error);
-  ASSERT_EQ(ok, c.ok) << c.url << ": " << (ok ? "accepted as host '" + url.host + "' port " +
-                                                     std::to_string(url.port)
-                                               : error);
+  ASSERT_EQ(ok, c.ok) << c.url << ": "
+                      << (ok ? "accepted as host '" + url.host + "' port " +
+                                   std::to_string(url.port)
+                             : error);
   if (!ok) {
     EXPECT_FALSE(error.empty());
     return;
@@ -57,26 +60,22 @@ INSTANTIATE_TEST_SUITE_P(
         UrlCase{"default_port_written", "ws://h:80/", true, false, "h", 80, "/", "h"},
         UrlCase{"secure_port_80", "wss://h:80/", true, true, "h", 80, "/", "h:80"},
         UrlCase{"leading_zeros", "ws://h:0080/", true, false, "h", 80, "/", "h"},
-        UrlCase{"query_and_path", "ws://h/a/b?x=1&y=2", true, false, "h", 80, "/a/b?x=1&y=2",
-                "h"},
+        UrlCase{"query_and_path", "ws://h/a/b?x=1&y=2", true, false, "h", 80, "/a/b?x=1&y=2", "h"},
         UrlCase{"query_without_path", "ws://h?x=1", true, false, "h", 80, "/?x=1", "h"},
         UrlCase{"query_without_path_with_port", "ws://h:81?x=1", true, false, "h", 81, "/?x=1",
                 "h:81"},
         UrlCase{"ipv6", "ws://[::1]:9001/p", true, false, "::1", 9001, "/p", "[::1]:9001"},
         UrlCase{"ipv6_default_port", "ws://[2001:db8::7]/", true, false, "2001:db8::7", 80, "/",
                 "[2001:db8::7]"},
-        UrlCase{"ipv6_query_without_path", "ws://[::1]?q", true, false, "::1", 80, "/?q",
-                "[::1]"},
+        UrlCase{"ipv6_query_without_path", "ws://[::1]?q", true, false, "::1", 80, "/?q", "[::1]"},
         UrlCase{"max_port", "ws://h:65535/", true, false, "h", 65535, "/", "h:65535"},
         UrlCase{"uppercase_scheme", "WS://h/", true, false, "h", 80, "/", "h"},
         UrlCase{"fragment", "ws://h/p#frag", false},
         UrlCase{"fragment_after_query", "ws://h/p?q#frag", false},
-        UrlCase{"http_scheme", "http://h/", false},
-        UrlCase{"no_scheme", "h:80/", false},
+        UrlCase{"http_scheme", "http://h/", false}, UrlCase{"no_scheme", "h:80/", false},
         UrlCase{"empty_host", "ws:///p", false},
         UrlCase{"empty_host_with_port", "ws://:80/", false},
-        UrlCase{"port_zero", "ws://h:0/", false},
-        UrlCase{"port_too_big", "ws://h:65536/", false},
+        UrlCase{"port_zero", "ws://h:0/", false}, UrlCase{"port_too_big", "ws://h:65536/", false},
         UrlCase{"port_huge", "ws://h:99999999999999999999/", false},
         UrlCase{"port_not_a_number", "ws://h:abc/", false},
         UrlCase{"port_trailing_garbage", "ws://h:80x/", false},

@@ -130,7 +130,8 @@ class RawPeer {
   explicit RawPeer(int fd) : fd_(fd) {
     if (fd_ >= 0) setNonBlocking(fd_, true);
   }
-  explicit RawPeer(uint16_t port, int receiveBuffer = 0) : RawPeer(connectTcp(port, receiveBuffer)) {}
+  explicit RawPeer(uint16_t port, int receiveBuffer = 0)
+      : RawPeer(connectTcp(port, receiveBuffer)) {}
   ~RawPeer() {
     if (fd_ >= 0) ::close(fd_);
   }

@@ -175,7 +175,8 @@ TEST(Listener, BacksOffOnEmfileInsteadOfSpinningAndResumes) {
     // Descriptors come back: both pending connections are accepted without outside help.
     for (size_t i = 0; i < 4 && i < fillers.size(); ++i) ::close(fillers[i]);
     fillers.erase(fillers.begin(), fillers.begin() + std::min<std::ptrdiff_t>(4, fillers.size()));
-    EXPECT_TRUE(runUntil(loop, [&] { return accepted.size() == 2; }, 3000));
+    EXPECT_TRUE(runUntil(
+        loop, [&] { return accepted.size() == 2; }, 3000));
     for (int fd : fillers) ::close(fd);
     fillers.clear();
   }

@@ -49,7 +49,9 @@ struct CoalesceCase {
   size_t expectedIovecs;
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const CoalesceCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const CoalesceCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class OutQueueCoalesce : public ::testing::TestWithParam<CoalesceCase> {};
 
@@ -142,7 +144,9 @@ struct ConsumeCase {
   std::vector<size_t> steps;
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const ConsumeCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const ConsumeCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class OutQueueConsume : public ::testing::TestWithParam<ConsumeCase> {};
 

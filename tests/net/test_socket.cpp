@@ -7,8 +7,8 @@
 
 #include <cerrno>
 #include <memory>
-#include <span>
 #include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -148,7 +148,9 @@ struct EndCase {
   int expectedError;
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const EndCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const EndCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class SocketEnd : public ::testing::TestWithParam<EndCase> {};
 
@@ -252,7 +254,8 @@ TEST(SocketCloseGracefully, DeliversTheLastBytesWhenThePeerHasUnreadInput) {
   // Once the peer closes too, the socket is gone at once (not at the linger deadline).
   uint64_t start = test::monotonicMs();
   peer.close();
-  ASSERT_TRUE(runUntil(loop, [&] { return record.closed > 0; }, 3000));
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return record.closed > 0; }, 3000));
   EXPECT_LT(test::monotonicMs() - start, 900u);
   EXPECT_EQ(record.closed, 1);
 }
@@ -273,7 +276,8 @@ TEST(SocketCloseGracefully, GivesUpOnAPeerThatNeverReads) {
   runOnce(loop);
   ASSERT_GT(socket->bufferedAmount(), 0u);
   // Linger 1 s: the deadline sweep runs once a second, so it is over within about 2 s.
-  bool closed = runUntil(loop, [&] { return record.closed > 0; }, 4000);
+  bool closed = runUntil(
+      loop, [&] { return record.closed > 0; }, 4000);
   EXPECT_TRUE(closed) << "BUG: Socket::closeGracefully arms no deadline while the queue is "
                          "non-empty; a peer that never reads holds the socket forever";
   if (!closed) {
@@ -293,11 +297,13 @@ TEST(SocketDeadline, FiresNoEarlierThanAskedAndOnlyOnce) {
   Record record;
   auto* socket = new TestSocket(loop, a, record);
   uint32_t tick = loop.nowTick();
-  ASSERT_TRUE(runUntil(loop, [&] { return loop.nowTick() != tick; }, 3000));
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return loop.nowTick() != tick; }, 3000));
   test::runFor(loop, 800);  // now late in the tick
   uint64_t start = test::monotonicMs();
   socket->setDeadline(1);
-  ASSERT_TRUE(runUntil(loop, [&] { return record.timeouts > 0; }, 4000));
+  ASSERT_TRUE(runUntil(
+      loop, [&] { return record.timeouts > 0; }, 4000));
   uint64_t elapsed = test::monotonicMs() - start;
   EXPECT_GE(elapsed, 900u) << "BUG: Socket::setDeadline(1) fired after " << elapsed
                            << " ms: deadlines are rounded down to the current tick";

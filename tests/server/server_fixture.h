@@ -139,10 +139,12 @@ class ServerFixture : public ::testing::Test {
     return readReply(peer, reply, headOnly);
   }
   bool readReply(RawPeer& peer, HttpReply& reply, bool headOnly = false) {
-    return runUntil(loop, [&] {
-      peer.pump();
-      return takeResponse(peer.received(), reply, headOnly) || peer.ended();
-    }) && reply.status != 0;
+    return runUntil(loop,
+                    [&] {
+                      peer.pump();
+                      return takeResponse(peer.received(), reply, headOnly) || peer.ended();
+                    }) &&
+           reply.status != 0;
   }
 
   // Completes a WebSocket handshake from a raw peer; what follows the 101 stays in received().
@@ -158,19 +160,20 @@ class ServerFixture : public ::testing::Test {
                   const std::function<bool(const std::vector<Frame>&)>& done,
                   uint64_t boundMs = 5000) {
     return runUntil(
-        loop,
-        [&] {
-          peer.pump();
-          for (Frame& f : takeFrames(peer.received())) frames.push_back(std::move(f));
-          return done(frames) || peer.ended();
-        },
-        boundMs) &&
+               loop,
+               [&] {
+                 peer.pump();
+                 for (Frame& f : takeFrames(peer.received())) frames.push_back(std::move(f));
+                 return done(frames) || peer.ended();
+               },
+               boundMs) &&
            done(frames);
   }
 
   // Runs until every server connection is gone (deleted, so counted out).
   bool allGone(uint64_t boundMs = 5000) {
-    return runUntil(loop, [&] { return app->connectionCount() == 0; }, boundMs);
+    return runUntil(
+        loop, [&] { return app->connectionCount() == 0; }, boundMs);
   }
 };
 

@@ -113,9 +113,8 @@ TEST_F(Backpressure, DrainFiresOnceWhenTheQueueEmpties) {
   EXPECT_EQ(server.drains, 0);
 
   std::vector<Frame> frames;
-  ASSERT_TRUE(readFrames(peer, frames, [&](const auto& f) {
-    return !f.empty() && server.drains > 0;
-  }));
+  ASSERT_TRUE(
+      readFrames(peer, frames, [&](const auto& f) { return !f.empty() && server.drains > 0; }));
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_TRUE(frames[0].payload == big);
   EXPECT_EQ(server.ws->bufferedAmount(), 0u);
@@ -147,9 +146,8 @@ TEST_F(Backpressure, BurstWithinOneIterationToAReadingPeerIsNotDropped) {
   listen();
   ClientBehavior c = recordingClient();
   connect(loop, url("/ws"), c);
-  ASSERT_TRUE(test::runUntil(loop, [&] {
-    return client.messages == kCount || client.closes > 0 || client.errors > 0;
-  }));
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return client.messages == kCount || client.closes > 0 || client.errors > 0; }));
   EXPECT_EQ(refused, 0) << "BUG: WebSocket::writeFrame counts the unflushed (corked) queue as "
                            "backpressure and terminates a peer that reads";
   EXPECT_EQ(client.messages, kCount) << client.error;

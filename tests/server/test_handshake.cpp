@@ -45,7 +45,9 @@ struct ProtocolCase {
   const char* chosen;   // "" for none
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const ProtocolCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const ProtocolCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class SubprotocolTable : public test::ServerFixture,
                          public ::testing::WithParamInterface<ProtocolCase> {};
@@ -66,15 +68,15 @@ TEST_P(SubprotocolTable, OurPreferenceAmongWhatTheClientOffers) {
   EXPECT_EQ(server.subprotocol, c.chosen);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, SubprotocolTable,
-    ::testing::Values(ProtocolCase{"client_order_differs", "chat.v1, chat.v2", "chat.v2"},
-                      ProtocolCase{"only_second_choice", "chat.v1", "chat.v1"},
-                      ProtocolCase{"unknown_first", "x.y, chat.v1", "chat.v1"},
-                      ProtocolCase{"none_we_speak", "x.y, z", ""},
-                      ProtocolCase{"none_offered", nullptr, ""},
-                      ProtocolCase{"no_spaces", "chat.v1,chat.v2", "chat.v2"}),
-    test::CaseName());
+INSTANTIATE_TEST_SUITE_P(Table, SubprotocolTable,
+                         ::testing::Values(ProtocolCase{"client_order_differs", "chat.v1, chat.v2",
+                                                        "chat.v2"},
+                                           ProtocolCase{"only_second_choice", "chat.v1", "chat.v1"},
+                                           ProtocolCase{"unknown_first", "x.y, chat.v1", "chat.v1"},
+                                           ProtocolCase{"none_we_speak", "x.y, z", ""},
+                                           ProtocolCase{"none_offered", nullptr, ""},
+                                           ProtocolCase{"no_spaces", "chat.v1,chat.v2", "chat.v2"}),
+                         test::CaseName());
 
 TEST_F(Handshake, SubprotocolsOfferedOnSeveralHeaderLines) {
   WebSocketBehavior behavior = recording();
@@ -82,10 +84,10 @@ TEST_F(Handshake, SubprotocolsOfferedOnSeveralHeaderLines) {
   makeApp().ws("/ws", behavior);
   RawPeer peer(listen());
   HttpReply reply;
-  ASSERT_TRUE(exchange(peer,
-                       test::upgradeRequest(
-                           "/ws", "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n"),
-                       reply, true));
+  ASSERT_TRUE(exchange(
+      peer,
+      test::upgradeRequest("/ws", "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n"),
+      reply, true));
   EXPECT_EQ(reply.status, 101);
   EXPECT_EQ(reply.header("Sec-WebSocket-Protocol"), "b");
 }
@@ -138,7 +140,9 @@ struct RefusalCase {
   const char* header;  // a header the refusal must carry (nullptr: none checked)
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const RefusalCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RefusalTable : public test::ServerFixture,
                      public ::testing::WithParamInterface<RefusalCase> {};
@@ -172,8 +176,7 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"unknown_path", test::upgradeRequest("/nope"), 404, nullptr},
         RefusalCase{"wrong_version", replaced("Version: 13", "Version: 8"), 426,
                     "Sec-WebSocket-Version"},
-        RefusalCase{"short_key", replaced(std::string(test::kSampleKey), "c2hvcnQ="), 400,
-                    nullptr},
+        RefusalCase{"short_key", replaced(std::string(test::kSampleKey), "c2hvcnQ="), 400, nullptr},
         RefusalCase{"no_key", withoutHeader("Sec-WebSocket-Key"), 400, nullptr},
         RefusalCase{"no_connection_upgrade", withoutHeader("Connection"), 400, nullptr},
         RefusalCase{"post", "POST /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", 405,

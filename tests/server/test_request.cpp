@@ -18,7 +18,9 @@ struct QueryCase {
   std::optional<std::string> expected;
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const QueryCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const QueryCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class QueryParamTable : public test::ServerFixture,
                         public ::testing::WithParamInterface<QueryCase> {};

@@ -20,7 +20,9 @@ struct RouteCase {
   std::string wildcard;
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const RouteCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const RouteCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class RouteTableTable : public ::testing::TestWithParam<RouteCase> {};
 
@@ -34,7 +36,8 @@ TEST_P(RouteTableTable, Finds) {
     return;
   }
   ASSERT_NE(match.target, nullptr);
-  EXPECT_EQ(*match.target, c.expected) << "matched " << c.patterns[static_cast<size_t>(*match.target)];
+  EXPECT_EQ(*match.target, c.expected)
+      << "matched " << c.patterns[static_cast<size_t>(*match.target)];
   EXPECT_EQ(match.wildcard, c.wildcard);
 }
 
@@ -123,9 +126,9 @@ TEST_F(Routing, GetWithABodyDoesNotDesynchroniseKeepAlive) {
   });
   test::RawPeer peer(listen());
   const std::string body = test::getRequest("/smuggled");
-  ASSERT_TRUE(peer.send("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\n\r\n" + body +
-                        test::getRequest("/health")));
+  ASSERT_TRUE(peer.send(
+      "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body + test::getRequest("/health")));
   std::vector<test::HttpReply> replies;
   ASSERT_TRUE(test::runUntil(loop, [&] {
     peer.pump();

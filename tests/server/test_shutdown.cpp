@@ -53,9 +53,8 @@ TEST_F(Shutdown, OpenClientsGetGoingAwayAndRunReturns) {
   // A connection still in its HTTP phase (head not sent yet) is ended too.
   RawPeer pending(port);
   ASSERT_TRUE(pending.send("GET /ws HTTP/1.1\r\n"));
-  ASSERT_TRUE(test::runUntil(loop, [&] {
-    return client.opens == 2 && app->connectionCount() == 3;
-  }));
+  ASSERT_TRUE(
+      test::runUntil(loop, [&] { return client.opens == 2 && app->connectionCount() == 3; }));
   // The raw peer closes as soon as it sees the server's FIN, as a browser would.
   net::Loop::TimerId watch = loop.setInterval(1, [&] {
     if (pending.connected() && (pending.pump(), pending.ended())) pending.close();

@@ -64,7 +64,9 @@ struct FileCase {
   const char* body;         // nullptr: not checked
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const FileCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const FileCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class StaticFilesTable : public StaticFiles, public ::testing::WithParamInterface<FileCase> {};
 
@@ -91,19 +93,16 @@ INSTANTIATE_TEST_SUITE_P(
         FileCase{"css", "/static/style.css", 200, "text/css; charset=utf-8", "body{}"},
         FileCase{"json", "/static/data.json", 200, "application/json", "{\"a\":1}"},
         FileCase{"png", "/static/pic.png", 200, "image/png", nullptr},
-        FileCase{"unknown_extension", "/static/blob.bin", 200, "application/octet-stream",
-                 "bytes"},
+        FileCase{"unknown_extension", "/static/blob.bin", 200, "application/octet-stream", "bytes"},
         FileCase{"percent_encoded_name", "/static/hello%20world.txt", 200,
                  "text/plain; charset=utf-8", "spaced"},
         FileCase{"root_directory", "/static/", 200, "text/html; charset=utf-8", "<h1>home</h1>"},
-        FileCase{"sub_directory", "/static/sub/", 200, "text/html; charset=utf-8",
-                 "<h1>sub</h1>"},
+        FileCase{"sub_directory", "/static/sub/", 200, "text/html; charset=utf-8", "<h1>sub</h1>"},
         FileCase{"sub_directory_no_slash", "/static/sub", 200, "text/html; charset=utf-8",
                  "<h1>sub</h1>"},
-        FileCase{"nested_file", "/static/sub/notes.txt", 200, "text/plain; charset=utf-8",
-                 "notes"},
-        FileCase{"symlink_inside_root", "/static/alias.js", 200,
-                 "text/javascript; charset=utf-8", "console.log(1);"},
+        FileCase{"nested_file", "/static/sub/notes.txt", 200, "text/plain; charset=utf-8", "notes"},
+        FileCase{"symlink_inside_root", "/static/alias.js", 200, "text/javascript; charset=utf-8",
+                 "console.log(1);"},
         FileCase{"missing", "/static/missing.txt", 404, nullptr, nullptr},
         FileCase{"directory_without_index", "/static/empty/", 404, nullptr, nullptr},
         FileCase{"dotdot", "/static/../outside/secret.txt", 403, nullptr, nullptr},
@@ -111,16 +110,13 @@ INSTANTIATE_TEST_SUITE_P(
         FileCase{"dotdot_encoded", "/static/%2e%2e/outside/secret.txt", 403, nullptr, nullptr},
         FileCase{"dotdot_encoded_upper", "/static/%2E%2E/outside/secret.txt", 403, nullptr,
                  nullptr},
-        FileCase{"dotdot_half_encoded", "/static/.%2e/outside/secret.txt", 403, nullptr,
-                 nullptr},
+        FileCase{"dotdot_half_encoded", "/static/.%2e/outside/secret.txt", 403, nullptr, nullptr},
         FileCase{"slash_encoded", "/static/..%2foutside%2fsecret.txt", 403, nullptr, nullptr},
-        FileCase{"backslash_encoded", "/static/..%5coutside%5csecret.txt", 403, nullptr,
-                 nullptr},
+        FileCase{"backslash_encoded", "/static/..%5coutside%5csecret.txt", 403, nullptr, nullptr},
         FileCase{"absolute_encoded", "/static/%2fetc%2fpasswd", 403, nullptr, nullptr},
         FileCase{"nul_encoded", "/static/app.js%00.txt", 403, nullptr, nullptr},
         FileCase{"symlink_to_file_outside", "/static/escape.txt", 403, nullptr, nullptr},
-        FileCase{"symlink_to_dir_outside", "/static/elsewhere/secret.txt", 403, nullptr,
-                 nullptr}),
+        FileCase{"symlink_to_dir_outside", "/static/elsewhere/secret.txt", 403, nullptr, nullptr}),
     test::CaseName());
 
 TEST_F(StaticFiles, HeadHasContentLengthButNoBody) {
@@ -141,9 +137,8 @@ TEST_F(StaticFiles, HeadHasContentLengthButNoBody) {
 TEST_F(StaticFiles, PostIs405WithAllow) {
   test::RawPeer peer(port);
   test::HttpReply reply;
-  ASSERT_TRUE(exchange(peer,
-                       "POST /static/app.js HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
-                       reply));
+  ASSERT_TRUE(exchange(
+      peer, "POST /static/app.js HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", reply));
   EXPECT_EQ(reply.status, 405);
   std::string allow = reply.header("Allow");
   EXPECT_NE(allow.find("GET"), std::string::npos) << allow;
@@ -183,8 +178,8 @@ TEST_F(StaticFiles, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(StaticFiles, ConnectionCloseEndsTheConnectionAfterTheAnswer) {
   test::RawPeer peer(port);
   test::HttpReply reply;
-  ASSERT_TRUE(exchange(peer, test::getRequest("/static/app.js", "GET", "Connection: close\r\n"),
-                       reply));
+  ASSERT_TRUE(
+      exchange(peer, test::getRequest("/static/app.js", "GET", "Connection: close\r\n"), reply));
   EXPECT_EQ(reply.status, 200);
   ASSERT_TRUE(test::runUntil(loop, [&] {
     peer.pump();

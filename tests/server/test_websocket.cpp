@@ -103,8 +103,7 @@ TEST_F(WebSocketTest, MessagesAfterCloseAreNotDelivered) {
   }));
   peer.close();
   ASSERT_TRUE(allGone());
-  EXPECT_EQ(server.events,
-            (std::vector<std::string>{"open /ws", "text one", "close 1000 enough"}));
+  EXPECT_EQ(server.events, (std::vector<std::string>{"open /ws", "text one", "close 1000 enough"}));
 }
 
 enum class Ending { PeerClose, OurClose, Unmasked, BadUtf8, TooBig, Reset, Fin, Terminate };
@@ -112,12 +111,14 @@ enum class Ending { PeerClose, OurClose, Unmasked, BadUtf8, TooBig, Reset, Fin, 
 struct EndingCase {
   const char* name;
   Ending ending;
-  uint16_t code;           // what the close handler must get
-  const char* reason;      // nullptr: not checked
+  uint16_t code;            // what the close handler must get
+  const char* reason;       // nullptr: not checked
   uint16_t closeFrameCode;  // what the peer must receive in a close frame; 0: no close frame
 };
 // Failure messages name the row rather than dumping its bytes.
-void PrintTo(const EndingCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const EndingCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class CloseHandlerOnce : public test::ServerFixture,
                          public ::testing::WithParamInterface<EndingCase> {};
@@ -238,8 +239,8 @@ TEST_F(WebSocketTest, OurCloseThatThePeerNeverAnswersEndsWith1006) {
   EXPECT_EQ(server.closes, 1);
   EXPECT_EQ(server.closeCode, 1006)
       << "BUG: WebSocket::onTimeout (Closing) cannot record 1006 'close timeout': "
-         "setCloseInfo keeps the code close() set (" << server.closeCode << " "
-      << server.closeReason << ")";
+         "setCloseInfo keeps the code close() set ("
+      << server.closeCode << " " << server.closeReason << ")";
 }
 
 TEST_F(WebSocketTest, PingIsAnsweredAndReported) {

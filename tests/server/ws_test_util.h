@@ -129,7 +129,8 @@ inline bool takeFrame(std::string& buffer, Frame& out) {
   }
   out.payload = buffer.substr(pos, length);
   if (masked) {
-    for (size_t i = 0; i < out.payload.size(); ++i) out.payload[i] ^= static_cast<char>(out.key[i % 4]);
+    for (size_t i = 0; i < out.payload.size(); ++i)
+      out.payload[i] ^= static_cast<char>(out.key[i % 4]);
   }
   buffer.erase(0, pos + length);
   return true;
