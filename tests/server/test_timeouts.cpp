@@ -43,7 +43,8 @@ TEST_F(Timeouts, IdlePeerThatAnswersPingsStaysOneThatDoesNotIsClosed) {
   EXPECT_EQ(client.closes, 0);
   ASSERT_NE(client.ws, nullptr);
   EXPECT_TRUE(client.ws->isOpen());
-  EXPECT_EQ(client.pings, server.pongs);
+  // Every pong the server saw answered a ping the client saw (one may still be in flight).
+  EXPECT_GE(client.pings, server.pongs);
 }
 
 TEST_F(Timeouts, HandshakeTimeoutClosesSlowlorisSilentAndIdleKeepAliveConnections) {
