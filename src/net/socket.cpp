@@ -4,7 +4,9 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "net/address.h"
@@ -95,6 +97,7 @@ void Socket::flush() {
   } else {
     sendQueue(out_);
   }
+  stalled_ = static_cast<uint32_t>(std::min<size_t>(bufferedAmount(), UINT32_MAX));
   if (closeAfterFlush_ && !hasUnsent()) {
     closeAfterFlush_ = false;
     ::shutdown(fd_, SHUT_WR);

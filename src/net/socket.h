@@ -36,6 +36,10 @@ class Socket : public Pollable {
   void writeShared(Chunk* chunk, uint32_t offset, uint32_t size);
   // Bytes queued and not yet accepted by the kernel (with TLS: plaintext and ciphertext).
   size_t bufferedAmount() const { return (out_ ? out_->size() : 0) + (tls_ ? tlsBuffered() : 0); }
+  // What the kernel refused at the last flush: bytes the peer has not read. Unlike
+  // bufferedAmount() it excludes what this iteration queued and has not tried to send yet, so a
+  // burst to a peer that reads is never mistaken for a peer that does not.
+  size_t stalledAmount() const { return stalled_; }
 
   // Speaks TLS from now on: call right after construction, before the loop runs again. Bytes
   // written before the handshake completes wait in the queue (see tls_socket.cpp).
@@ -96,6 +100,7 @@ class Socket : public Pollable {
   Loop* loop_;
   int fd_;
   uint32_t deadline_ = 0;
+  uint32_t stalled_ = 0;  // bufferedAmount() after the last flush, saturated at 4 GiB
   bool wantWritable_ = false;
   bool inDirtyList_ = false;
   bool closeAfterFlush_ = false;  // closeGracefully pending: shut down once the queue drains

@@ -173,7 +173,10 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
   for (Topic::Entry& entry : topic.subscribers) {
     WebSocket* ws = entry.ws;
     if (ws == except) continue;
-    if (ws->bufferedAmount() > options_.slowSubscriberBytes) {
+    // The same measure sendShared uses to drop a peer, and never above its bound: a subscriber
+    // must meet the policy here, not be terminated (and unsubscribed) inside this loop.
+    size_t slowBytes = std::min(options_.slowSubscriberBytes, ws->behavior().maxBackpressure);
+    if (ws->stalledAmount() > slowBytes) {
       if (options_.policy == SlowSubscriberPolicy::Close) {
         slow_.push_back(ws);
       } else {

@@ -36,7 +36,12 @@ App& App::ws(std::string pattern, WebSocketBehavior behavior) {
 }
 
 App& App::get(std::string pattern, HttpHandler handler) {
-  impl_->httpRoutes.add(std::move(pattern), std::move(handler));
+  impl_->getRoutes.add(std::move(pattern), std::move(handler));
+  return *this;
+}
+
+App& App::post(std::string pattern, HttpHandler handler) {
+  impl_->postRoutes.add(std::move(pattern), std::move(handler));
   return *this;
 }
 

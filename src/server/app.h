@@ -33,6 +33,8 @@ struct AppOptions {
   // 503 Service Unavailable at their first request. 0 = no limit (the fd limit still holds).
   uint32_t maxConnections = 0;
   uint32_t maxConnectionsPerIp = 0;
+  // Request bodies (POST routes) up to this size; larger ones get 413. Chunked bodies get 501.
+  size_t maxBodySize = 1 << 20;
 };
 
 // Serving wss:// (and https:// for the GET routes) on a listener.
@@ -53,7 +55,9 @@ class App {
   // Route patterns: an exact path ("/chat"), a prefix ending in "*" ("/rooms/*"), or "/*"
   // for everything. Exact routes win over prefixes, longer prefixes over shorter ones.
   App& ws(std::string pattern, WebSocketBehavior behavior);
-  App& get(std::string pattern, HttpHandler handler);
+  App& get(std::string pattern, HttpHandler handler);  // GET and HEAD
+  // POST with a Content-Length body (Request::body(); at most AppOptions::maxBodySize).
+  App& post(std::string pattern, HttpHandler handler);
 
   // Binds and listens; throws std::system_error / std::runtime_error naming the address when it
   // cannot. Port 0 picks a free port (see port()).

@@ -18,7 +18,8 @@ struct App::Impl {
   net::Loop& loop;
   AppOptions options;
   RouteTable<WebSocketBehavior> wsRoutes;
-  RouteTable<HttpHandler> httpRoutes;
+  RouteTable<HttpHandler> getRoutes;  // GET and HEAD
+  RouteTable<HttpHandler> postRoutes;
   std::vector<std::unique_ptr<net::Listener>> listeners;
   std::vector<std::unique_ptr<net::TlsContext>> tlsContexts;  // one per TLS listener
   size_t connections = 0;

@@ -31,9 +31,12 @@ class Request {
   std::string_view wildcard() const { return wildcard_; }
   // The chosen subprotocol of a WebSocket upgrade; empty when none.
   std::string_view subprotocol() const { return subprotocol_; }
+  // The request body (POST routes); empty for GETs and upgrades.
+  std::string_view body() const { return body_; }
   std::string remoteAddress() const;
 
   void setSubprotocol(std::string_view protocol) { subprotocol_ = protocol; }
+  void setBody(std::string_view body) { body_ = body; }
   const protocol::HttpRequest& http() const { return http_; }
 
  private:
@@ -41,6 +44,7 @@ class Request {
   const net::Socket& socket_;
   std::string_view wildcard_;
   std::string_view subprotocol_;
+  std::string_view body_;
 };
 
 // "%41b+c" -> "Ab c" (the application/x-www-form-urlencoded rules for query strings).

@@ -55,43 +55,41 @@ void ServerConnection::goAway() {
 
 bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
   if (refused_) return false;
+  const size_t maxRequest = protocol::kMaxHeadSize + app_->options.maxBodySize;
   for (;;) {
     std::string_view input(reinterpret_cast<const char*>(data.data()), data.size());
-    std::string_view head;
-    size_t consumed = 0;
-    if (!pending_) {
-      // The common case: the whole head arrived in one read; parse it where it lies.
-      size_t end = protocol::findHeadEnd(input);
-      if (end == 0) {
-        if (input.size() >= protocol::kMaxHeadSize) {
-          refuse({431, "request head larger than 8 KiB", {}});
-          return false;
-        }
-        if (!input.empty()) pending_ = std::make_unique<std::string>(input);
+    // A request is parsed where it lies in the read buffer when it arrived whole (the common
+    // case); one that spans reads is collected in pending_ first.
+    size_t before = pending_ ? pending_->size() : 0;
+    if (pending_) pending_->append(input.substr(0, maxRequest + 1 - std::min(before, maxRequest)));
+    std::string_view buffer = pending_ ? std::string_view(*pending_) : input;
+    auto waitForMore = [&] {
+      if (!pending_ && !input.empty()) pending_ = std::make_unique<std::string>(input);
+      return false;
+    };
+    size_t headEnd = protocol::findHeadEnd(buffer);
+    if (headEnd == 0) {
+      if (buffer.size() >= protocol::kMaxHeadSize) {
+        refuse({431, "request head larger than 8 KiB", {}});
         return false;
       }
-      head = input.substr(0, end);
-      consumed = end;
-    } else {
-      // `before` < kMaxHeadSize: a longer pending head was refused with 431 already.
-      size_t before = pending_->size();
-      pending_->append(input.substr(0, protocol::kMaxHeadSize + 1 - before));
-      size_t end = protocol::findHeadEnd(*pending_);
-      if (end == 0) {
-        if (pending_->size() > protocol::kMaxHeadSize) {
-          refuse({431, "request head larger than 8 KiB", {}});
-        }
-        return false;
-      }
-      consumed = end - before;
-      pending_->resize(end);
-      head = *pending_;
+      return waitForMore();
     }
-    if (head.size() > protocol::kMaxHeadSize) {
+    if (headEnd > protocol::kMaxHeadSize) {
       refuse({431, "request head larger than 8 KiB", {}});
       return false;
     }
-    bool upgraded = handleHead(head);
+    HttpRequest http;
+    HttpError error;
+    size_t bodySize = 0;
+    if (!protocol::parseRequest(buffer.substr(0, headEnd), http, error) ||
+        !bodyLength(http, bodySize, error)) {
+      refuse(error);
+      return false;
+    }
+    if (buffer.size() - headEnd < bodySize) return waitForMore();
+    bool upgraded = handleRequest(http, buffer.substr(headEnd, bodySize));
+    size_t consumed = headEnd + bodySize - before;  // of this read's bytes
     pending_.reset();
     data = data.subspan(consumed);
     if (upgraded || refused_ || isClosed()) return upgraded;
@@ -99,28 +97,60 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
   }
 }
 
-bool ServerConnection::handleHead(std::string_view head) {
+bool ServerConnection::bodyLength(const HttpRequest& http, size_t& size, HttpError& error) {
+  // Without chunked decoding a Transfer-Encoding body cannot be delimited; guessing would let a
+  // request smuggle another one past us (RFC 9112 6.1: 501 for a coding we do not know).
+  if (!http.header("Transfer-Encoding").empty()) {
+    error = {501, "Transfer-Encoding is not supported; send Content-Length", {}};
+    return false;
+  }
+  size = 0;
+  size_t count = http.headerCount("Content-Length");
+  if (count == 0) return true;
+  std::string_view value = http.header("Content-Length");
+  bool valid = count == 1 && !value.empty() && value.size() <= 18 &&
+               value.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!valid) {
+    error = {400, "bad Content-Length header", {}};
+    return false;
+  }
+  for (char c : value) size = size * 10 + static_cast<size_t>(c - '0');
+  if (size > app_->options.maxBodySize) {
+    error = {413,
+             "request body larger than " + std::to_string(app_->options.maxBodySize) + " bytes",
+             {}};
+    return false;
+  }
+  return true;
+}
+
+bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view body) {
   if (overLimit_) {
     // Answered at the first request rather than at accept: over TLS that is the only way the
     // client can read why.
     refuse({503, "too many connections", {{"Retry-After", "5"}}});
     return false;
   }
-  HttpRequest http;
-  HttpError error;
-  if (!protocol::parseRequest(head, http, error)) {
-    refuse(error);
-    return false;
-  }
   bool wantsUpgrade = !http.header("Upgrade").empty();
+  bool isGet = http.method == "GET" || http.method == "HEAD";
   auto ws = app_->wsRoutes.find(http.path);
-  auto get = app_->httpRoutes.find(http.path);
-  if (ws.target && (wantsUpgrade || !get.target)) return upgrade(http, *ws.target, ws.wildcard);
-  if (get.target) {
-    serveHttp(http, *get.target, get.wildcard);
-    return false;
+  auto get = app_->getRoutes.find(http.path);
+  auto post = app_->postRoutes.find(http.path);
+  if (ws.target && (wantsUpgrade || (!get.target && !post.target))) {
+    return upgrade(http, *ws.target, ws.wildcard);
   }
-  refuse({404, "no route for " + std::string(http.path), {}});
+  if (isGet && get.target) {
+    serveHttp(http, body, *get.target, get.wildcard);
+  } else if (http.method == "POST" && post.target) {
+    serveHttp(http, body, *post.target, post.wildcard);
+  } else if (get.target || post.target) {
+    std::string allow = get.target && post.target ? "GET, HEAD, POST"
+                        : get.target              ? "GET, HEAD"
+                                                  : "POST";
+    refuse({405, "method not allowed", {{"Allow", allow}}});
+  } else {
+    refuse({404, "no route for " + std::string(http.path), {}});
+  }
   return false;
 }
 
@@ -164,14 +194,11 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   return !isClosed();
 }
 
-void ServerConnection::serveHttp(const HttpRequest& http, const HttpHandler& handler,
-                                 std::string_view wildcard) {
+void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
+                                 const HttpHandler& handler, std::string_view wildcard) {
   bool head = http.method == "HEAD";
-  if (http.method != "GET" && !head) {
-    refuse({405, "method not allowed", {{"Allow", "GET, HEAD"}}});
-    return;
-  }
   Request request(http, *this, wildcard);
+  request.setBody(body);
   HttpResponse response;
   handler(request, response);
   bool keepAlive = http.versionMinor >= 1 &&

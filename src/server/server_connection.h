@@ -22,12 +22,13 @@ class ServerConnection final : public WebSocket {
 
  private:
   bool onHandshakeData(std::span<uint8_t>& data) override;
-  // Handles one complete head; true when the connection became a WebSocket.
-  bool handleHead(std::string_view head);
+  // Handles one complete request; true when the connection became a WebSocket.
+  bool handleRequest(const protocol::HttpRequest& http, std::string_view body);
+  bool bodyLength(const protocol::HttpRequest& http, size_t& size, protocol::HttpError& error);
   bool upgrade(const protocol::HttpRequest& http, const WebSocketBehavior& behavior,
                std::string_view wildcard);
-  void serveHttp(const protocol::HttpRequest& http, const HttpHandler& handler,
-                 std::string_view wildcard);
+  void serveHttp(const protocol::HttpRequest& http, std::string_view body,
+                 const HttpHandler& handler, std::string_view wildcard);
   void refuse(const protocol::HttpError& error);
 
   // Counts this connection against the limits; false when it is over one of them.
@@ -36,7 +37,7 @@ class ServerConnection final : public WebSocket {
   App::Impl* app_;
   std::pair<const std::string, uint32_t>* ipCount_ = nullptr;  // its IP's entry, when counted
   bool overLimit_ = false;                                     // answered 503 at its first request
-  std::unique_ptr<std::string> pending_;  // an incomplete head spanning reads; freed once used
+  std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled
   bool refused_ = false;
 };
 

@@ -148,7 +148,7 @@ bool WebSocket::sendShared(const SharedFrame& frame) {
   if (state_ != State::Open || closeSent_ || isClosed() || role_ != protocol::Role::Server) {
     return false;
   }
-  if (bufferedAmount() > behavior_->maxBackpressure) {
+  if (stalledAmount() > behavior_->maxBackpressure) {
     terminate("send queue over maxBackpressure");
     return false;
   }
@@ -158,7 +158,7 @@ bool WebSocket::sendShared(const SharedFrame& frame) {
 
 bool WebSocket::writeFrame(Opcode opcode, std::string_view payload, bool fin, bool compressed) {
   if (isClosed()) return false;
-  if (bufferedAmount() > behavior_->maxBackpressure) {
+  if (stalledAmount() > behavior_->maxBackpressure) {
     // The peer has not read the last maxBackpressure bytes: it is not going to. Dropping it
     // bounds our memory; queueing a close frame behind a full queue would be pointless.
     terminate("send queue over maxBackpressure");
@@ -199,7 +199,9 @@ bool WebSocket::writeCloseFrame(uint16_t code, std::string_view reason) {
 
 void WebSocket::close(uint16_t code, std::string_view reason) {
   if (state_ != State::Open || closeSent_) return;
-  setCloseInfo(code, reason);
+  // How the connection ends is what the peer answers (RFC 6455 7.1.5), or 1006 if it never
+  // does; the reason we gave is kept for the close handler (peers echo the code alone).
+  if (!reason.empty() && !closeReason_) closeReason_ = std::make_unique<std::string>(reason);
   writeCloseFrame(code, reason);
   if (isClosed()) return;
   state_ = State::Closing;
@@ -208,14 +210,10 @@ void WebSocket::close(uint16_t code, std::string_view reason) {
 
 void WebSocket::handleClose(uint16_t code, std::string_view reason) {
   closeReceived_ = true;
-  // The peer's code is how the connection ended, unless we had already started closing.
-  if (!closeSent_) {
-    setCloseInfo(code, reason);
-    // RFC 6455 5.5.1: answer with a close frame, echoing the status code.
-    writeCloseFrame(code, {});
-  } else if (closeCode_ == 0) {
-    setCloseInfo(code, reason);
-  }
+  // RFC 6455 7.1.5: the connection's close code is the one in the peer's close frame.
+  setCloseInfo(code, reason);
+  // RFC 6455 5.5.1: answer with a close frame, echoing the status code.
+  if (!closeSent_) writeCloseFrame(code, {});
   finish();
 }
 
@@ -249,7 +247,7 @@ void WebSocket::terminate(std::string_view reason) {
 void WebSocket::setCloseInfo(uint16_t code, std::string_view reason) {
   if (closeCode_ != 0) return;  // the first cause wins
   closeCode_ = code;
-  if (!reason.empty()) closeReason_ = std::make_unique<std::string>(reason);
+  if (!reason.empty() && !closeReason_) closeReason_ = std::make_unique<std::string>(reason);
 }
 
 void WebSocket::onEnd(int error) {

@@ -52,6 +52,7 @@ struct Client {
 // every handler's captures are still alive when the connections are closed at the end.
 struct Fixture {
   std::vector<uint16_t> closeCodes;
+  std::vector<std::string> closeReasons;
   std::deque<Client> clients;
   duplex::net::Loop loop;
   duplex::App app{loop, {.handleSignals = false}};
@@ -74,8 +75,9 @@ struct Fixture {
         topics.unsubscribeAll(ws);
       }
     };
-    behavior.close = [this](WebSocket&, uint16_t code, std::string_view) {
+    behavior.close = [this](WebSocket&, uint16_t code, std::string_view reason) {
       closeCodes.push_back(code);
+      closeReasons.emplace_back(reason);
     };
     app.ws("/t/*", std::move(behavior));
     app.listen("127.0.0.1", 0);
@@ -212,8 +214,11 @@ TEST(Topics, SlowSubscriberIsClosedWith1013AndPublishersKeepGoing) {
   }));
   // The slow one is gone once its close times out (it never reads our close frame).
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }));
+  // It was sent close 1013; never reading, it never answered, so the connection ended
+  // abnormally (RFC 6455 7.1.5) with our reason.
   ASSERT_FALSE(f.closeCodes.empty());
-  EXPECT_EQ(f.closeCodes.front(), 1013);
+  EXPECT_EQ(f.closeCodes.front(), 1006);
+  EXPECT_EQ(f.closeReasons.front(), "subscriber too slow");
   ASSERT_TRUE(runUntil(f.loop, [&] { return healthy.received.size() == published; }));
   ::close(raw);
 }
