@@ -1,5 +1,6 @@
 #include "client/url.h"
 
+#include <cctype>
 #include <charconv>
 
 namespace duplex {
@@ -12,10 +13,18 @@ std::string WebSocketUrl::hostHeader() const {
 
 bool parseWebSocketUrl(std::string_view url, WebSocketUrl& out, std::string& error) {
   std::string_view rest;
-  if (url.starts_with("ws://")) {
+  // RFC 3986 3.1: schemes are case-insensitive ("WS://" is ws://).
+  auto hasScheme = [&](std::string_view scheme) {
+    if (url.size() < scheme.size()) return false;
+    for (size_t i = 0; i < scheme.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(url[i])) != scheme[i]) return false;
+    }
+    return true;
+  };
+  if (hasScheme("ws://")) {
     out.secure = false;
     rest = url.substr(5);
-  } else if (url.starts_with("wss://")) {
+  } else if (hasScheme("wss://")) {
     out.secure = true;
     rest = url.substr(6);
   } else {
@@ -48,6 +57,11 @@ bool parseWebSocketUrl(std::string_view url, WebSocketUrl& out, std::string& err
   } else {
     size_t colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
+    // An IPv6 literal must be bracketed (RFC 3986 3.2.2): "ws://::1/" is ambiguous.
+    if (out.host.find(':') != std::string::npos) {
+      error = "an IPv6 address in a URL must be in brackets, like ws://[::1]:9001/";
+      return false;
+    }
     if (colon != std::string_view::npos) portText = authority.substr(colon + 1);
   }
   if (out.host.empty()) {
