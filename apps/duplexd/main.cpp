@@ -29,6 +29,7 @@ struct Options {
   std::string dataDir = "data";
   std::string webDir = DUPLEX_WEB_DIR;
   uint64_t historySize = 10'000;
+  uint64_t historyMaxBytes = 0;
   double rate = 10;
   double burst = 20;
   bool quiet = false;
@@ -47,6 +48,8 @@ struct Options {
                "  --data DIR         where history.db lives (default ./data)\n"
                "  --web DIR          the demo page's files (default: the source tree's web/)\n"
                "  --history N        throws kept in history (default 10000)\n"
+               "  --history-max-bytes N  cap on the history file; a full file answers throws\n"
+               "                     with \"unavailable\" until trimming frees room (0: none)\n"
                "  --rate N           throws per second per connection (default 10)\n"
                "  --burst N          throws allowed in a burst (default 20)\n"
                "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
@@ -76,6 +79,8 @@ Options parse(int argc, char** argv) {
       o.webDir = value();
     else if (arg == "--history")
       o.historySize = std::strtoull(value(), nullptr, 10);
+    else if (arg == "--history-max-bytes")
+      o.historyMaxBytes = std::strtoull(value(), nullptr, 10);
     else if (arg == "--rate")
       o.rate = std::atof(value());
     else if (arg == "--burst")
@@ -118,6 +123,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(options.dataDir);
     duplex::hub::HistoryOptions historyOptions;
     historyOptions.maxItems = options.historySize;
+    historyOptions.maxFileBytes = options.historyMaxBytes;
     auto opened = duplex::hub::HistoryStore::open(options.dataDir + "/history.db", historyOptions);
     if (!opened.ok()) {
       std::fprintf(stderr, "duplexd: %s\n", opened.error().message.c_str());

@@ -1,5 +1,6 @@
 #include "server/websocket.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -205,7 +206,8 @@ void WebSocket::close(uint16_t code, std::string_view reason) {
   writeCloseFrame(code, reason);
   if (isClosed()) return;
   state_ = State::Closing;
-  setDeadline(behavior_->closeTimeoutSeconds);
+  // 0 would mean "no deadline": a peer that never answers must not hold us forever.
+  setDeadline(std::max<uint32_t>(behavior_->closeTimeoutSeconds, 1));
 }
 
 void WebSocket::handleClose(uint16_t code, std::string_view reason) {
@@ -234,7 +236,7 @@ void WebSocket::finish() {
     closeGracefully(behavior_->closeTimeoutSeconds);
   } else {
     // The client waits for the server to close TCP, but not forever.
-    setDeadline(behavior_->closeTimeoutSeconds);
+    setDeadline(std::max<uint32_t>(behavior_->closeTimeoutSeconds, 1));
   }
 }
 
