@@ -7,10 +7,16 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "hub/channel_store.h"
 #include "hub/history_store.h"
+#include "hub/hub.h"
 #include "metrics.h"
 #include "net/log.h"
 #include "pubsub/topics.h"
@@ -38,26 +44,52 @@ struct Options {
   std::string keyFile;
   uint32_t maxConnections = 0;
   uint32_t maxConnectionsPerIp = 0;
+  std::string hubConfig;  // JSON file with the hub's namespaces
+  std::vector<std::string> allowedOrigins;
 };
 
+// Namespaces when no --hub-config is given: a public one with history, recovery and presence,
+// and a private one that needs a token granting the channel.
+constexpr std::string_view kDefaultHubConfig = R"({"namespaces": {
+  "talk": {"history_size": 1000, "history_ttl_seconds": 86400, "presence": true},
+  "private": {"history_size": 100, "anonymous": false, "grant_required": true}
+}})";
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string fromEnvironment(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
 [[noreturn]] void usage(int status) {
-  std::fprintf(status ? stderr : stdout,
-               "usage: duplexd [options]\n"
-               "  --host ADDR        address to listen on (default 127.0.0.1)\n"
-               "  --port N           port (default 8080; 0 picks a free one)\n"
-               "  --data DIR         where history.db lives (default ./data)\n"
-               "  --web DIR          the demo page's files (default: the source tree's web/)\n"
-               "  --history N        throws kept in history (default 10000)\n"
-               "  --history-max-bytes N  cap on the history file; a full file answers throws\n"
-               "                     with \"unavailable\" until trimming frees room (0: none)\n"
-               "  --rate N           throws per second per connection (default 10)\n"
-               "  --burst N          throws allowed in a burst (default 20)\n"
-               "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
-               "  --no-deflate       refuse permessage-deflate (on by default)\n"
-               "  --max-connections N         503 beyond N open connections (0: no limit)\n"
-               "  --max-connections-per-ip N  503 beyond N from one address (0: no limit)\n"
-               "  --log-level L      debug, info, warn (default), error or off\n"
-               "  --quiet            no startup line on stderr\n");
+  std::fprintf(
+      status ? stderr : stdout,
+      "usage: duplexd [options]\n"
+      "  --host ADDR        address to listen on (default 127.0.0.1)\n"
+      "  --port N           port (default 8080; 0 picks a free one)\n"
+      "  --data DIR         where history.db lives (default ./data)\n"
+      "  --web DIR          the demo page's files (default: the source tree's web/)\n"
+      "  --history N        throws kept in history (default 10000)\n"
+      "  --history-max-bytes N  cap on the history file; a full file answers throws\n"
+      "                     with \"unavailable\" until trimming frees room (0: none)\n"
+      "  --rate N           throws per second per connection (default 10)\n"
+      "  --burst N          throws allowed in a burst (default 20)\n"
+      "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
+      "  --no-deflate       refuse permessage-deflate (on by default)\n"
+      "  --max-connections N         503 beyond N open connections (0: no limit)\n"
+      "  --max-connections-per-ip N  503 beyond N from one address (0: no limit)\n"
+      "  --hub-config FILE  the hub's namespaces (JSON, docs/protocol.md); default: talk:*\n"
+      "                     (public, history, presence) and private:* (granted only)\n"
+      "  --allow-origin O   browsers may connect from origin O (repeatable; default any)\n"
+      "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
+      "               (X-API-Key of /api/*); secrets stay out of the process list\n"
+      "  --log-level L      debug, info, warn (default), error or off\n"
+      "  --quiet            no startup line on stderr\n");
   std::exit(status);
 }
 
@@ -93,6 +125,10 @@ Options parse(int argc, char** argv) {
       o.certFile = value();
     else if (arg == "--key")
       o.keyFile = value();
+    else if (arg == "--hub-config")
+      o.hubConfig = value();
+    else if (arg == "--allow-origin")
+      o.allowedOrigins.emplace_back(value());
     else if (arg == "--max-connections")
       o.maxConnections = static_cast<uint32_t>(std::strtoul(value(), nullptr, 10));
     else if (arg == "--max-connections-per-ip")
@@ -153,6 +189,27 @@ int main(int argc, char** argv) {
     };
     behavior.close = [&](duplex::WebSocket& ws, uint16_t, std::string_view) { room.leave(ws); };
     app.ws("/ws", std::move(behavior));
+    // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
+    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db");
+    if (!channels.ok()) {
+      std::fprintf(stderr, "duplexd: %s\n", channels.error().message.c_str());
+      return 1;
+    }
+    auto namespaces = duplex::hub::Namespaces::fromJson(
+        options.hubConfig.empty() ? std::string(kDefaultHubConfig) : readFile(options.hubConfig));
+    if (!namespaces.ok()) {
+      std::fprintf(stderr, "duplexd: hub config: %s\n", namespaces.error().message.c_str());
+      return 1;
+    }
+    duplex::hub::HubOptions hubOptions;
+    hubOptions.namespaces = std::move(namespaces.value());
+    hubOptions.tokenSecret = fromEnvironment("DUPLEX_TOKEN_SECRET");
+    hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
+    hubOptions.allowedOrigins = options.allowedOrigins;
+    duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
+    app.ws("/connection", hub.behavior());
+    hub.addApiRoutes(app);
+
     app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {
       response.header("Content-Type", "text/plain; charset=utf-8");
       response.body = "ok\n";

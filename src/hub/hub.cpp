@@ -1,0 +1,435 @@
+#include "hub/hub.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "net/log.h"
+
+namespace duplex::hub {
+
+struct Hub::Client {
+  std::string id;
+  std::string user;
+  bool hasToken = false;
+  std::vector<std::string> grants;
+  int64_t expires = 0;                // Unix seconds; 0: never
+  std::vector<std::string> channels;  // subscribed, in order
+  double tokens = 0;
+  int64_t lastRefillMs = 0;
+};
+
+// A publish waiting for this iteration's group commit.
+struct Hub::Pending {
+  WebSocket* publisher;  // null once it closed: still stored and broadcast, nobody to answer
+  uint64_t id;
+  std::string channel;
+  std::string data;
+  std::string key;
+  ChannelLimits limits;
+};
+
+namespace {
+
+Hub::Client& clientOf(WebSocket& ws) {
+  return *std::any_cast<std::shared_ptr<Hub::Client>&>(ws.data());
+}
+
+int64_t systemNowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Hub::Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOptions options)
+    : loop_(loop),
+      topics_(topics),
+      store_(store),
+      options_(std::move(options)),
+      verifier_(options_.tokenSecret) {
+  if (!options_.nowMs) options_.nowMs = systemNowMs;
+  sweepTimer_ = loop_.setInterval(1000, [this] { sweepExpired(); });
+}
+
+Hub::~Hub() {
+  loop_.cancelTimer(sweepTimer_);
+}
+
+WebSocketBehavior Hub::behavior() {
+  WebSocketBehavior b;
+  b.maxMessageSize = kMaxCommandBytes;
+  b.accept = [this](const Request& request) {
+    std::string_view origin = request.header("Origin");
+    if (origin.empty() || options_.allowedOrigins.empty()) return 0;
+    bool allowed = std::find(options_.allowedOrigins.begin(), options_.allowedOrigins.end(),
+                             origin) != options_.allowedOrigins.end();
+    return allowed ? 0 : 403;
+  };
+  b.open = [this](WebSocket& ws, const Request& request) { open(ws, request); };
+  b.message = [this](WebSocket& ws, std::string_view data, Opcode op) { message(ws, data, op); };
+  b.close = [this](WebSocket& ws, uint16_t, std::string_view) { closed(ws); };
+  return b;
+}
+
+void Hub::open(WebSocket& ws, const Request& request) {
+  auto client = std::make_shared<Client>();
+  char id[32];
+  std::snprintf(id, sizeof id, "c-%llx", static_cast<unsigned long long>(nextClientId_++));
+  client->id = id;
+  client->tokens = options_.commandBurst;
+  client->lastRefillMs = options_.nowMs();
+  ws.data() = client;
+  clients_.insert(&ws);
+  if (auto token = request.queryParam("token")) {
+    HubError error;
+    if (!authenticate(ws, *client, *token, error)) {
+      disconnect(ws,
+                 error.code == ErrorCode::TokenExpired ? DisconnectCode::TokenExpired
+                                                       : DisconnectCode::Unauthorized,
+                 error.message);
+    }
+  }
+}
+
+void Hub::closed(WebSocket& ws) {
+  if (!clients_.erase(&ws)) return;
+  Client& client = clientOf(ws);
+  for (const std::string& channel : client.channels) leavePresence(ws, client, channel);
+  if (!client.user.empty()) {
+    auto it = users_.find(client.user);
+    if (it != users_.end() && (it->second.erase(&ws), it->second.empty())) users_.erase(it);
+  }
+  for (Pending& p : pending_) {
+    if (p.publisher == &ws) p.publisher = nullptr;
+  }
+}
+
+bool Hub::authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error) {
+  int64_t nowSeconds = options_.nowMs() / 1000;
+  auto claims = verifier_.verify(token, nowSeconds);
+  if (!claims.ok()) {
+    error = claims.error();
+    return false;
+  }
+  // A connection is one user for its whole life: a second connect may refresh the token only.
+  if (client.hasToken && claims->user != client.user) {
+    error = {ErrorCode::Forbidden, "a connection cannot change its user"};
+    return false;
+  }
+  bool first = !client.hasToken;
+  client.hasToken = true;
+  client.user = claims->user;
+  client.grants = claims->channels;
+  client.expires = claims->expires;
+  if (first && !client.user.empty()) {
+    users_[client.user].insert(&ws);
+    // Every connection of a user joins the user's personal channel (docs/protocol.md).
+    if (auto personal = personalChannel(client.user)) {
+      if (topics_.subscribe(ws, *personal)) client.channels.push_back(*personal);
+    }
+  }
+  return true;
+}
+
+bool Hub::takeToken(Client& client) {
+  int64_t now = options_.nowMs();
+  client.tokens =
+      std::min(options_.commandBurst,
+               client.tokens + (now - client.lastRefillMs) * options_.commandsPerSecond / 1000.0);
+  client.lastRefillMs = now;
+  if (client.tokens < 1) return false;
+  client.tokens -= 1;
+  return true;
+}
+
+void Hub::reply(WebSocket& ws, std::string_view text) {
+  ws.send(text);
+}
+
+void Hub::replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message) {
+  ++stats_.errors;
+  scratch_.clear();
+  writeError(scratch_, id, code, message);
+  reply(ws, scratch_);
+}
+
+void Hub::disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason) {
+  scratch_.clear();
+  writeDisconnectPush(scratch_, code, reason);
+  ws.send(scratch_);
+  ws.close(static_cast<uint16_t>(code), reason);
+}
+
+Principal Hub::principalOf(const Client& client) const {
+  return {client.hasToken, client.user, client.grants};
+}
+
+ChannelLimits Hub::limitsFor(const NamespaceOptions& options) const {
+  ChannelLimits limits;
+  limits.historySize = options.historySize;
+  limits.historyTtlMs = static_cast<int64_t>(options.historyTtlSeconds) * 1000;
+  limits.idempotencyWindowMs = static_cast<int64_t>(options.idempotencyWindowSeconds) * 1000;
+  return limits;
+}
+
+void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
+  Client& client = clientOf(ws);
+  ++stats_.commands;
+  if (opcode != Opcode::Text)
+    return replyError(ws, 0, ErrorCode::BadRequest, "commands are JSON text frames");
+  ParseResult parsed = parser_.parse(data);
+  if (parsed.status == ParseStatus::NotJson) {
+    ws.close(CloseCode::InvalidPayload, "not JSON");
+    return;
+  }
+  if (parsed.status == ParseStatus::TooLarge) {
+    ws.close(CloseCode::MessageTooBig, "command too large");
+    return;
+  }
+  if (!parsed.ok()) return replyError(ws, parsed.command.id, parsed.error, parsed.message);
+  const Command& command = parsed.command;
+  if (!takeToken(client)) {
+    return replyError(ws, command.id, ErrorCode::RateLimited, "too many commands; slow down");
+  }
+  if (client.expires && options_.nowMs() / 1000 >= client.expires &&
+      command.method != Method::Connect) {
+    return replyError(ws, command.id, ErrorCode::TokenExpired,
+                      "the token has expired; connect again");
+  }
+  switch (command.method) {
+    case Method::Connect:
+      return connect(ws, client, command);
+    case Method::Subscribe:
+      return subscribe(ws, client, command);
+    case Method::Unsubscribe:
+      return unsubscribe(ws, client, command);
+    case Method::Publish:
+      return publish(ws, client, command);
+    case Method::History:
+    case Method::Presence: {
+      auto info = options_.namespaces.lookup(command.channel);
+      if (!info.ok()) return replyError(ws, command.id, info.error().code, info.error().message);
+      Principal who = principalOf(client);
+      auto denied =
+          command.method == Method::History ? checkHistory(*info, who) : checkPresence(*info, who);
+      if (denied) return replyError(ws, command.id, denied->code, denied->message);
+      std::string out;
+      if (command.method == Method::History) {
+        history(out, command.id, command.channel, command.since, command.limit);
+      } else {
+        presence(out, command.id, command.channel);
+      }
+      return reply(ws, out);
+    }
+    case Method::Ping:
+      scratch_.clear();
+      writeEmptyResult(scratch_, command.id);
+      return reply(ws, scratch_);
+  }
+}
+
+void Hub::connect(WebSocket& ws, Client& client, const Command& command) {
+  if (!command.token.empty()) {
+    HubError error;
+    if (!authenticate(ws, client, command.token, error)) {
+      return replyError(ws, command.id, error.code, error.message);
+    }
+  }
+  scratch_.clear();
+  writeConnectResult(scratch_, command.id, client.id, client.user, client.expires);
+  reply(ws, scratch_);
+}
+
+void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
+  auto info = options_.namespaces.lookup(command.channel);
+  if (!info.ok()) return replyError(ws, command.id, info.error().code, info.error().message);
+  if (auto denied = checkSubscribe(*info, principalOf(client))) {
+    return replyError(ws, command.id, denied->code, denied->message);
+  }
+  if (topics_.isSubscribed(ws, command.channel)) {
+    return replyError(ws, command.id, ErrorCode::AlreadySubscribed, "already subscribed");
+  }
+  if (client.channels.size() >= options_.maxSubscriptions) {
+    return replyError(ws, command.id, ErrorCode::LimitExceeded, "too many subscriptions");
+  }
+  const NamespaceOptions& ns = *info->options;
+  if (ns.presence) {
+    auto& members = presence_[std::string(command.channel)];
+    if (members.size() >= ns.presenceMax) {
+      return replyError(ws, command.id, ErrorCode::LimitExceeded, "presence is full");
+    }
+  }
+  std::string out;
+  if (ns.historySize == 0) {
+    writeSubscribeResult(out, command.id, {0, {}});
+  } else {
+    auto position = store_.position(command.channel);
+    if (!position.ok())
+      return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
+    if (!command.since) {
+      writeSubscribeResult(out, command.id, {position->top, position->epoch.view()});
+    } else {
+      // Replay what was missed, then subscribe: both on this thread in one call, and
+      // publications are broadcast only after they are stored, so nothing falls in between.
+      beginSubscribeRecovered(out, command.id, {position->top, position->epoch.view()});
+      auto result = store_.since(
+          command.channel, command.since->offset, command.since->epoch, options_.maxRecovery,
+          [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); });
+      if (!result.ok())
+        return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
+      if (result->recovery == Recovery::Recovered && !result->limited) {
+        endPublications(out);
+      } else {
+        out.clear();
+        writeSubscribeUnrecovered(out, command.id,
+                                  {result->position.top, result->position.epoch.view()});
+      }
+    }
+  }
+  topics_.subscribe(ws, command.channel);
+  client.channels.emplace_back(command.channel);
+  reply(ws, out);
+  if (ns.presence) {
+    presence_[std::string(command.channel)].push_back(&ws);
+    scratch_.clear();
+    writeJoinPush(scratch_, command.channel, client.id, client.user);
+    topics_.publish(command.channel, scratch_);
+  }
+}
+
+void Hub::unsubscribe(WebSocket& ws, Client& client, const Command& command) {
+  auto it = std::find(client.channels.begin(), client.channels.end(), command.channel);
+  if (it == client.channels.end() || (!command.channel.empty() && command.channel[0] == '#')) {
+    return replyError(ws, command.id, ErrorCode::NotSubscribed, "not subscribed");
+  }
+  topics_.unsubscribe(ws, command.channel);
+  std::string channel = *it;
+  client.channels.erase(it);
+  leavePresence(ws, client, channel);
+  scratch_.clear();
+  writeEmptyResult(scratch_, command.id);
+  reply(ws, scratch_);
+}
+
+void Hub::leavePresence(WebSocket& ws, Client& client, std::string_view channel) {
+  auto it = presence_.find(std::string(channel));
+  if (it == presence_.end()) return;
+  auto& members = it->second;
+  auto member = std::find(members.begin(), members.end(), &ws);
+  if (member == members.end()) return;
+  members.erase(member);
+  std::string push;
+  writeLeavePush(push, channel, client.id, client.user);
+  if (members.empty()) presence_.erase(it);
+  topics_.publish(channel, push, Opcode::Text, &ws);
+}
+
+void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
+  auto info = options_.namespaces.lookup(command.channel);
+  if (!info.ok()) return replyError(ws, command.id, info.error().code, info.error().message);
+  if (auto denied = checkPublish(*info, principalOf(client), command.data.size())) {
+    return replyError(ws, command.id, denied->code, denied->message);
+  }
+  const NamespaceOptions& ns = *info->options;
+  if (ns.historySize == 0) {
+    // Nothing to store: delivered now, acknowledged with offset 0.
+    scratch_.clear();
+    writePubPush(scratch_, command.channel, 0, command.data);
+    topics_.publish(command.channel, scratch_);
+    ++stats_.published;
+    scratch_.clear();
+    writePublishResult(scratch_, command.id, {0, {}});
+    return reply(ws, scratch_);
+  }
+  pending_.push_back({&ws, command.id, std::string(command.channel), std::string(command.data),
+                      std::string(command.key), limitsFor(ns)});
+  if (!commitScheduled_) {
+    commitScheduled_ = true;
+    loop_.defer([this] { commit(); });
+  }
+}
+
+void Hub::commit() {
+  commitScheduled_ = false;
+  if (pending_.empty()) return;
+  std::vector<NewPublication> batch;
+  batch.reserve(pending_.size());
+  int64_t now = options_.nowMs();
+  for (const Pending& p : pending_) batch.push_back({p.channel, p.data, p.key, now, p.limits});
+  std::vector<Appended> results;
+  auto stored = store_.append(batch, results);
+  std::vector<Pending> done;
+  done.swap(pending_);
+  if (!stored.ok()) {
+    // Nothing of the batch was stored, so nothing is broadcast or acknowledged.
+    DUPLEX_LOG(Warn, "hub: publish batch not stored: %s", stored.error().message.c_str());
+    for (const Pending& p : done) {
+      ++stats_.unavailable;
+      if (p.publisher) {
+        replyError(*p.publisher, p.id, ErrorCode::Unavailable,
+                   "the publication could not be stored; retry with the same key");
+      }
+    }
+    return;
+  }
+  std::string push, ack;
+  for (size_t i = 0; i < done.size(); ++i) {
+    const Pending& p = done[i];
+    const Appended& a = results[i];
+    if (a.duplicate) {
+      ++stats_.duplicates;
+    } else {
+      push.clear();
+      writePubPush(push, p.channel, a.offset, p.data);
+      topics_.publish(p.channel, push);
+      ++stats_.published;
+    }
+    if (p.publisher) {
+      ack.clear();
+      writePublishResult(ack, p.id, {a.offset, a.epoch.view()});
+      reply(*p.publisher, ack);
+    }
+  }
+}
+
+void Hub::history(std::string& out, ReplyTo to, std::string_view channel,
+                  const std::optional<Since>& since, uint32_t limit) {
+  auto position = store_.position(channel);
+  if (!position.ok()) return writeError(out, to, ErrorCode::Unavailable, "history cannot be read");
+  beginHistoryResult(out, to, {position->top, position->epoch.view()});
+  auto visit = [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); };
+  bool ok = since ? store_.since(channel, since->offset, since->epoch, limit, visit).ok()
+                  : store_.latest(channel, limit, visit).ok();
+  if (!ok) {
+    out.clear();
+    return writeError(out, to, ErrorCode::Unavailable, "history cannot be read");
+  }
+  endPublications(out);
+}
+
+void Hub::presence(std::string& out, ReplyTo to, std::string_view channel) {
+  beginPresenceResult(out, to);
+  auto it = presence_.find(std::string(channel));
+  if (it != presence_.end()) {
+    for (WebSocket* member : it->second) {
+      Client& client = clientOf(*member);
+      appendPresenceClient(out, client.id, client.user);
+    }
+  }
+  endPresenceResult(out);
+}
+
+void Hub::sweepExpired() {
+  int64_t nowSeconds = options_.nowMs() / 1000;
+  std::vector<WebSocket*> expired;
+  for (WebSocket* ws : clients_) {
+    Client& client = clientOf(*ws);
+    if (client.expires && nowSeconds >= client.expires && ws->isOpen()) expired.push_back(ws);
+  }
+  for (WebSocket* ws : expired) disconnect(*ws, DisconnectCode::TokenExpired, "token expired");
+  auto trimmed = store_.trimStep(options_.nowMs());
+  (void)trimmed;  // errors are retried on the next sweep
+}
+
+}  // namespace duplex::hub

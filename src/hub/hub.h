@@ -1,0 +1,107 @@
+#pragma once
+// The hub: channels over WebSockets with what plain WebSockets lack (docs/protocol.md):
+// replies with stable error codes, publish acknowledged only once stored, idempotent publish,
+// recovery of what a reconnecting client missed, presence, users with personal channels, token
+// auth, and a server API for back ends. It is a WebSocketBehavior (app.ws("/connection",
+// hub.behavior())) plus POST routes (hub.addApiRoutes(app)), over pubsub::Topics for fan-out
+// and ChannelStore for history.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "hub/channel_store.h"
+#include "hub/hub_protocol.h"
+#include "hub/jwt.h"
+#include "hub/namespaces.h"
+#include "pubsub/topics.h"
+#include "server/app.h"
+
+namespace duplex::hub {
+
+struct HubOptions {
+  Namespaces namespaces;
+  std::string tokenSecret;                  // HS256 key; empty: every token is refused
+  std::string apiKey;                       // X-API-Key of the server API; empty: API off
+  std::vector<std::string> allowedOrigins;  // browsers from elsewhere get 403; empty: any
+  double commandsPerSecond = 100;
+  double commandBurst = 200;
+  size_t maxSubscriptions = 256;  // per connection
+  size_t maxRecovery = 10'000;    // publications a subscribe may replay; more: not recovered
+  // The clock (milliseconds since the Unix epoch); tests pass their own.
+  std::function<int64_t()> nowMs;
+};
+
+struct HubStats {
+  uint64_t commands = 0;
+  uint64_t errors = 0;
+  uint64_t published = 0;   // stored (or history-less) publications broadcast
+  uint64_t duplicates = 0;  // idempotent retries answered from the store
+  uint64_t unavailable = 0;
+};
+
+class Hub {
+ public:
+  Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOptions options);
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // The WebSocket side: mount it with app.ws("/connection", hub.behavior()).
+  WebSocketBehavior behavior();
+  // POST /api/publish, /api/history, /api/presence, /api/disconnect.
+  void addApiRoutes(App& app);
+
+  const HubStats& stats() const { return stats_; }
+  size_t clientCount() const { return clients_.size(); }
+
+  struct Client;  // per-connection state (in ws.data())
+
+ private:
+  struct Pending;
+
+  void open(WebSocket& ws, const Request& request);
+  void message(WebSocket& ws, std::string_view data, Opcode opcode);
+  void closed(WebSocket& ws);
+
+  void connect(WebSocket& ws, Client& client, const Command& command);
+  void subscribe(WebSocket& ws, Client& client, const Command& command);
+  void unsubscribe(WebSocket& ws, Client& client, const Command& command);
+  void publish(WebSocket& ws, Client& client, const Command& command);
+  void history(std::string& out, ReplyTo to, std::string_view channel,
+               const std::optional<Since>& since, uint32_t limit);
+  void presence(std::string& out, ReplyTo to, std::string_view channel);
+
+  bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);
+  bool takeToken(Client& client);
+  void reply(WebSocket& ws, std::string_view text);
+  void replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message);
+  void disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason);
+  void commit();
+  void leavePresence(WebSocket& ws, Client& client, std::string_view channel);
+  void sweepExpired();
+  ChannelLimits limitsFor(const NamespaceOptions& options) const;
+  Principal principalOf(const Client& client) const;
+
+  net::Loop& loop_;
+  pubsub::Topics& topics_;
+  ChannelStore& store_;
+  HubOptions options_;
+  JwtVerifier verifier_;
+  CommandParser parser_;
+  std::unordered_set<WebSocket*> clients_;
+  std::unordered_map<std::string, std::vector<WebSocket*>> presence_;  // channel -> members
+  std::unordered_map<std::string, std::unordered_set<WebSocket*>> users_;
+  std::vector<Pending> pending_;  // this iteration's publishes, stored together
+  bool commitScheduled_ = false;
+  net::Loop::TimerId sweepTimer_ = 0;
+  uint64_t nextClientId_ = 1;
+  std::string scratch_;
+  HubStats stats_;
+};
+
+}  // namespace duplex::hub

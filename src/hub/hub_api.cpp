@@ -1,0 +1,136 @@
+// The server API: back ends publish, read history and presence, and disconnect users over plain
+// HTTP POST with an API key (docs/protocol.md, "The server API").
+#include <simdjson.h>
+
+#include "hub/hub.h"
+
+namespace duplex::hub {
+namespace {
+
+// Compares in time independent of where the strings differ: the key must not leak by timing.
+bool sameSecret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void answer(HttpResponse& response, const std::string& body, int status = 200) {
+  response.status = status;
+  response.header("Content-Type", "application/json");
+  response.body = body;
+}
+
+void answerError(HttpResponse& response, ErrorCode code, std::string_view message) {
+  std::string body;
+  writeError(body, ReplyTo::api(), code, message);
+  answer(response, body, httpStatus(code));
+}
+
+}  // namespace
+
+void Hub::addApiRoutes(App& app) {
+  auto guarded = [this](auto handler) {
+    return [this, handler](const Request& request, HttpResponse& response) {
+      if (options_.apiKey.empty())
+        return answerError(response, ErrorCode::NotFound, "the server API is off");
+      std::string_view key = request.header("X-API-Key");
+      if (key.empty())
+        return answerError(response, ErrorCode::Unauthorized, "X-API-Key is required");
+      if (!sameSecret(key, options_.apiKey)) {
+        return answerError(response, ErrorCode::Forbidden, "wrong API key");
+      }
+      handler(request, response);
+    };
+  };
+
+  app.post("/api/publish", guarded([this](const Request& request, HttpResponse& response) {
+             ParseResult parsed = parser_.parseParams(Method::Publish, request.body());
+             if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
+             const Command& command = parsed.command;
+             auto info = options_.namespaces.lookup(command.channel);
+             if (!info.ok()) return answerError(response, info.error().code, info.error().message);
+             if (auto denied = checkServerPublish(*info, command.data.size())) {
+               return answerError(response, denied->code, denied->message);
+             }
+             std::string push, out;
+             if (info->options->historySize == 0) {
+               writePubPush(push, command.channel, 0, command.data);
+               topics_.publish(command.channel, push);
+               ++stats_.published;
+               writePublishResult(out, ReplyTo::api(), {0, {}});
+               return answer(response, out);
+             }
+             // One publication, one transaction: an HTTP reply cannot wait for the loop's batch.
+             NewPublication item{command.channel, command.data, command.key, options_.nowMs(),
+                                 limitsFor(*info->options)};
+             std::vector<Appended> results;
+             auto stored = store_.append(std::span<const NewPublication>(&item, 1), results);
+             if (!stored.ok()) {
+               ++stats_.unavailable;
+               return answerError(response, ErrorCode::Unavailable,
+                                  "the publication could not be stored");
+             }
+             if (results[0].duplicate) {
+               ++stats_.duplicates;
+             } else {
+               writePubPush(push, command.channel, results[0].offset, command.data);
+               topics_.publish(command.channel, push);
+               ++stats_.published;
+             }
+             writePublishResult(out, ReplyTo::api(), {results[0].offset, results[0].epoch.view()});
+             answer(response, out);
+           }));
+
+  app.post("/api/history", guarded([this](const Request& request, HttpResponse& response) {
+             ParseResult parsed = parser_.parseParams(Method::History, request.body());
+             if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
+             auto info = options_.namespaces.lookup(parsed.command.channel);
+             if (!info.ok()) return answerError(response, info.error().code, info.error().message);
+             std::string out;
+             history(out, ReplyTo::api(), parsed.command.channel, parsed.command.since,
+                     parsed.command.limit);
+             answer(response, out);
+           }));
+
+  app.post("/api/presence", guarded([this](const Request& request, HttpResponse& response) {
+             ParseResult parsed = parser_.parseParams(Method::Presence, request.body());
+             if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
+             auto info = options_.namespaces.lookup(parsed.command.channel);
+             if (!info.ok()) return answerError(response, info.error().code, info.error().message);
+             if (!info->options->presence) {
+               return answerError(response, ErrorCode::Forbidden,
+                                  "presence is off in this namespace");
+             }
+             std::string out;
+             presence(out, ReplyTo::api(), parsed.command.channel);
+             answer(response, out);
+           }));
+
+  app.post("/api/disconnect", guarded([this](const Request& request, HttpResponse& response) {
+             simdjson::dom::parser parser;
+             simdjson::dom::element root;
+             std::string_view user;
+             if (parser.parse(request.body().data(), request.body().size()).get(root) !=
+                     simdjson::SUCCESS ||
+                 root["user"].get(user) != simdjson::SUCCESS || user.empty()) {
+               return answerError(response, ErrorCode::BadRequest,
+                                  "body must be {\"user\": \"...\"}");
+             }
+             uint64_t count = 0;
+             auto it = users_.find(std::string(user));
+             if (it != users_.end()) {
+               std::vector<WebSocket*> connections(it->second.begin(), it->second.end());
+               for (WebSocket* ws : connections) {
+                 if (!ws->isOpen()) continue;
+                 disconnect(*ws, DisconnectCode::Disconnected, "disconnected by the server");
+                 ++count;
+               }
+             }
+             std::string out;
+             writeDisconnectedResult(out, ReplyTo::api(), count);
+             answer(response, out);
+           }));
+}
+
+}  // namespace duplex::hub
