@@ -48,8 +48,11 @@ struct Client {
   std::vector<std::string> received;
 };
 
-// A server whose /t/<topic> connections subscribe to <topic>. Owns the clients too, so that
-// every handler's captures are still alive when the connections are closed at the end.
+// A server whose /t/<topic> connections subscribe to <topic>. Tests wait for their clients'
+// `open` as well as for the subscription: the server subscribes in its open handler, before the
+// client has read the 101, and a client still in its handshake ignores send() and close(). Owns the
+// clients too, so that every handler's captures are still alive when the connections are closed at
+// the end.
 struct Fixture {
   std::vector<uint16_t> closeCodes;
   std::vector<std::string> closeReasons;
@@ -159,7 +162,8 @@ TEST(Topics, PublishCanExcludeTheSender) {
   Client& b = f.client();
   connectClient(f, "room", a);
   connectClient(f, "room", b);
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2; }));
+  ASSERT_TRUE(
+      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
   a.ws->send("!room hello");  // the fixture publishes with except = sender
   ASSERT_TRUE(runUntil(f.loop, [&] { return b.received.size() == 1; }));
   runUntil(
@@ -173,7 +177,8 @@ TEST(Topics, SubscriptionsEndWithTheConnectionAndEmptyTopicsVanish) {
   Client& b = f.client();
   connectClient(f, "room", a);
   connectClient(f, "room", b);
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2; }));
+  ASSERT_TRUE(
+      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
   a.ws->close();
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
   b.ws->terminate();  // an abrupt end too
@@ -187,7 +192,8 @@ TEST(Topics, UnsubscribeStopsDelivery) {
   Client& b = f.client();
   connectClient(f, "room", a);
   connectClient(f, "room", b);
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2; }));
+  ASSERT_TRUE(
+      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
   a.ws->send("unsubscribe");
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
   EXPECT_EQ(f.topics.publish("room", "x"), 1u);
@@ -203,7 +209,8 @@ TEST(Topics, SlowSubscriberIsClosedWith1013AndPublishersKeepGoing) {
   ASSERT_GE(raw, 0);
   Client& healthy = f.client();
   connectClient(f, "feed", healthy);
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 2; }));
+  ASSERT_TRUE(
+      runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 2 && healthy.open; }));
   std::string payload(8 * 1024, 'p');
   size_t published = 0;
   // Publish until the raw peer's queue passes the bound; the healthy one keeps reading.
@@ -266,7 +273,7 @@ TEST(Topics, PublishFromAnotherThreadIsDeliveredOnTheLoop) {
   Fixture f;
   Client& a = f.client();
   connectClient(f, "x", a);
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("x") == 1; }));
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("x") == 1 && a.open; }));
   std::thread producer([&] {
     for (int i = 0; i < 100; ++i) f.topics.publishFromAnyThread("x", std::to_string(i));
   });
@@ -286,7 +293,7 @@ TEST(Topics, ABinaryPublishKeepsItsOpcodeAndLargePayloadsArriveWhole) {
                                 a.received.emplace_back(data);
                                 opcodes.push_back(op);
                               }});
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("bin") == 1; }));
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("bin") == 1 && a.open; }));
   std::string big(300 * 1024, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
   f.topics.publish("bin", big, Opcode::Binary);
