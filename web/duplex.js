@@ -117,6 +117,9 @@ export class DuplexClient {
   // reconnects until unsubscribe(). options: onRecoveryFailed({channel, epoch, offset}), onJoin,
   // onLeave, since ({offset, epoch}: start by recovering from there).
   subscribe(channel, onPublication, options = {}) {
+    if (this.state === 'closed') {
+      return Promise.reject(new DuplexError('closed', 'the client is closed; connect() again'));
+    }
     if (this._subs.has(channel)) {
       return Promise.reject(new DuplexError('already_subscribed', `already subscribed to ${channel}`));
     }
@@ -149,6 +152,9 @@ export class DuplexClient {
   // Resolves with {offset, epoch} once the hub has stored the publication; rejects with a
   // DuplexError carrying the protocol code. Unacknowledged publishes survive reconnects.
   publish(channel, data, options = {}) {
+    if (this.state === 'closed') {
+      return Promise.reject(new DuplexError('closed', 'the client is closed; connect() again'));
+    }
     const key = options.key ?? `${this.clientId}-${++this._keyCounter}`;
     return new Promise((resolve, reject) => {
       const entry = { channel, data, key, seq: ++this._seq, resolve, reject };

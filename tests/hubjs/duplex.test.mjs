@@ -112,7 +112,7 @@ async function api(server, endpoint, body, key = API_KEY) {
   return { status: res.status, body: await res.json() };
 }
 
-describe('duplex.js against duplexd', { timeout: 120000 }, () => {
+describe('duplex.js against duplexd', { timeout: 90000 }, () => {
   it('acknowledges publishes with their offsets and delivers them in order', async (t) => {
     const server = await startDuplexd(t);
     const sub = client(t, server);
@@ -314,5 +314,38 @@ describe('duplex.js against duplexd', { timeout: 120000 }, () => {
     const missing = await api(server, 'publish', { channel: 'nowhere:x', data: 1 });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'not_found');
+  });
+  it('stops reconnecting when the server API disconnects the user (4003)', async (t) => {
+    const server = await startDuplexd(t);
+    const token = mintToken({ sub: 'alice', exp: now() + 600 });
+    const alice = client(t, server, { token });
+    const watcher = client(t, server);
+    const states = [];
+    const closes = [];
+    alice.on('state', (e) => states.push(e.state));
+    alice.on('disconnect', (e) => closes.push(e.code));
+    await Promise.all([alice.connect(), watcher.connect()]);
+    const joins = [];
+    const leaves = [];
+    await watcher.subscribe('talk:room', () => {}, {
+      onJoin: (e) => joins.push(e.user), onLeave: (e) => leaves.push(e.user),
+    });
+    const personal = [];
+    alice.on('publication', (p) => personal.push(p));
+    await alice.subscribe('talk:room', () => {});
+    await waitFor('alice joining', () => joins.includes('alice'));
+    const sent = await api(server, 'publish', { channel: '#alice', data: { note: 'hi' } });
+    assert.equal(sent.status, 200);
+    await waitFor('the personal publication', () => personal.length === 1);
+    assert.deepEqual(personal[0].channel, '#alice');
+    assert.deepEqual(personal[0].data, { note: 'hi' });
+
+    const res = await api(server, 'disconnect', { user: 'alice' });
+    assert.deepEqual(res.body.result, { disconnected: 1 });
+    await waitFor('alice closed', () => alice.state === 'closed');
+    assert.deepEqual(closes, [4003]);
+    assert.deepEqual(states, ['connecting', 'connected', 'closed']);
+    await waitFor('alice leaving', () => leaves.includes('alice'));
+    await rejectsWith(alice.publish('talk:room', 1), 'closed');
   });
 });
