@@ -73,6 +73,12 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
         refuse({431, "request head larger than 8 KiB", {}});
         return false;
       }
+      // A head ended by bare LFs would otherwise wait for a CRLF CRLF that never comes, until
+      // the handshake timeout: say at once what is wrong (we parse strictly, RFC 9112 2.2).
+      if (buffer.find("\n\n") != std::string_view::npos) {
+        refuse({400, "request lines must end with CRLF", {}});
+        return false;
+      }
       return waitForMore();
     }
     if (headEnd > protocol::kMaxHeadSize) {

@@ -65,6 +65,7 @@ CASES = [
     Case("header line without colon", request(add=[("X-No-Colon-Here", "")]).replace(
         b"X-No-Colon-Here: ", b"X-No-Colon-Here"), 400),
     Case("space before colon", request().replace(b"Host:", b"Host :"), 400),
+    Case("bare LF line endings", request().replace(b"\r\n", b"\n"), 400),
     Case("obsolete line folding", request(add=[("X-Folded", "a")]).replace(
         b"X-Folded: a", b"X-Folded: a\r\n b"), 400),
 ]

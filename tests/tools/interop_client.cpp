@@ -3,6 +3,7 @@
 //   duplex-interop-client ws://127.0.0.1:PORT/path [--close-code N]
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <random>
 #include <string>
 #include <string_view>
@@ -111,7 +112,12 @@ int main(int argc, char** argv) {
   };
   behavior.error = [&](std::string_view error) { failWith(nullptr, std::string(error)); };
 
-  duplex::connect(loop, url, std::move(behavior));
+  try {
+    duplex::connect(loop, url, std::move(behavior));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-interop-client: %s (usage: URL first, then flags)\n", e.what());
+    return 2;
+  }
   loop.setTimeout(30000, [&] { failWith(nullptr, "timed out after 30 s"); });
   loop.run();
   if (!failure.empty()) {
