@@ -330,6 +330,7 @@ export class DuplexClient {
       (err) => {
         if (this._subs.get(sub.channel) !== sub) return;
         if (err.code === 'disconnected' || err.code === 'closed') return; // resent on reconnect
+        if (this._refreshable(err)) return;
         if (err.code === 'timeout') {
           this._ws?.close(1000); // the reconnect resubscribes
           return;
@@ -387,6 +388,14 @@ export class DuplexClient {
     }
   }
 
+  // The token ran out between two sweeps of the hub: with a token function, reconnect with a
+  // fresh token and resend then, rather than failing the command.
+  _refreshable(err) {
+    if (err.code !== 'token_expired' || typeof this.token !== 'function') return false;
+    if (this.state === 'connected') this._ws?.close(1000);
+    return true;
+  }
+
   _sendPublish(entry) {
     const body = { channel: entry.channel, data: entry.data, key: entry.key };
     this._command({ publish: body }, { timeout: false }).then(
@@ -396,6 +405,7 @@ export class DuplexClient {
       },
       (err) => {
         if (err.code === 'disconnected') return; // retried with the same key after reconnect
+        if (this._refreshable(err)) return;
         if (!this._outbox.has(entry.key)) return;
         this._outbox.delete(entry.key);
         entry.reject(err);

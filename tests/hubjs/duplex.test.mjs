@@ -348,4 +348,31 @@ describe('duplex.js against duplexd', { timeout: 90000 }, () => {
     await waitFor('alice leaving', () => leaves.includes('alice'));
     await rejectsWith(alice.publish('talk:room', 1), 'closed');
   });
+  it('reconnects with a refreshed token when the hub expires the connection (4002)', async (t) => {
+    const server = await startDuplexd(t);
+    const tokens = [];
+    // The first token runs out within two seconds; every later one is good for ten minutes.
+    const token = () => {
+      const exp = tokens.length === 0 ? now() + 2 : now() + 600;
+      tokens.push(exp);
+      return mintToken({ sub: 'carol', exp });
+    };
+    const carol = client(t, server, { token });
+    const pub = client(t, server);
+    const closes = [];
+    carol.on('disconnect', (e) => closes.push(e.code));
+    assert.equal((await carol.connect()).expires, tokens[0]);
+    await pub.connect();
+    const seen = [];
+    await carol.subscribe('talk:expiry', (p) => seen.push(p.offset));
+    await pub.publish('talk:expiry', 'before');
+    await waitFor('the disconnect', () => closes.length === 1);
+    assert.deepEqual(closes, [4002]);
+    const during = pub.publish('talk:expiry', 'during');
+    const own = carol.publish('talk:expiry', 'mine');
+    await waitFor('a refreshed connection', () => carol.state === 'connected' && carol.info.expires > tokens[0]);
+    await Promise.all([during, own]);
+    await waitFor('3 publications', () => seen.length === 3);
+    assert.deepEqual(seen, [1, 2, 3]);
+  });
 });
