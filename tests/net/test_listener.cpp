@@ -137,6 +137,12 @@ int highestOpenFd() {
 }
 
 TEST(Listener, BacksOffOnEmfileInsteadOfSpinningAndResumes) {
+#ifdef __SANITIZE_ADDRESS__
+  // The sanitizer runtime needs descriptors of its own (UBSan's vptr check probes memory through
+  // a pipe) and reports false "invalid vptr" errors in a process with none left. The release
+  // build runs this test; tests/reliability runs duplex-echo out of descriptors end to end.
+  GTEST_SKIP() << "needs free file descriptors for the sanitizer runtime";
+#endif
   Loop loop;
   std::vector<int> accepted;
   Listener listener(loop, "127.0.0.1", 0, [&](int fd) { accepted.push_back(fd); });
