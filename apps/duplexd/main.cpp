@@ -223,15 +223,7 @@ int main(int argc, char** argv) {
     bool tls = !options.certFile.empty();
     if (tls) {
       app.listen(options.host, options.port, {options.certFile, options.keyFile});
-      app.loop().onSignal(SIGHUP, [&app] {
-        try {
-          app.reloadTls();
-          std::fprintf(stderr, "duplexd: certificate reloaded\n");
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "duplexd: reload failed, keeping the old certificate: %s\n",
-                       e.what());
-        }
-      });
+      app.reloadTlsOnSignal(SIGHUP);
     } else {
       app.listen(options.host, options.port);
     }

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <exception>
 
+#include "net/log.h"
 #include "net/tls_session.h"
 #include "server/app_impl.h"
 #include "server/server_connection.h"
@@ -60,6 +62,17 @@ App& App::listen(std::string_view host, uint16_t port, const TlsOptions& tls) {
       *loop_, host, port, [impl, shared](int fd) { impl->accept(fd, shared); }));
   impl_->tlsContexts.push_back(std::move(context));
   return *this;
+}
+
+void App::reloadTlsOnSignal(int signal) {
+  loop_->onSignal(signal, [this] {
+    try {
+      reloadTls();
+      DUPLEX_LOG(Warn, "TLS: certificate reloaded");
+    } catch (const std::exception& e) {
+      DUPLEX_LOG(Error, "TLS: reload failed, keeping the old certificate: %s", e.what());
+    }
+  });
 }
 
 void App::reloadTls() {

@@ -69,6 +69,9 @@ class App {
   // new connections get the new ones, open ones keep theirs. Throws net::TlsError and keeps
   // the current certificates when a file is unusable.
   void reloadTls();
+  // Calls reloadTls() whenever the process receives `signal` (SIGHUP, as certificate renewal
+  // tools expect), logging the outcome; a failed reload keeps the current certificates.
+  void reloadTlsOnSignal(int signal);
   uint16_t port() const;
 
   // Runs the loop until shutdown() (or a signal, see AppOptions) has closed every connection.
