@@ -263,6 +263,7 @@ void Soak::onTimer(Socket& s, uint8_t action) {
     case kFinishHandshake:
       loop_.send(c, c.rest.data(), c.rest.size());
       c.rest.clear();
+      c.finishedNs = loop_.now();
       loop_.at(c, loop_.now() + 15'000 * kMs, kHandshakeWatchdog);
       return;
     case kHangUp:

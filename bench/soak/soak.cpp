@@ -372,14 +372,23 @@ void Soak::onGone(Socket& s, int err) {
   const std::string who = "connection " + std::to_string(c.serial);
   const std::string how = err ? std::strerror(err) : "EOF";
   if (c.role == Role::Cut && c.phase == Phase::Upgrading) {
+    // The server sweeps its deadlines once a second: a handshake still incomplete goes between
+    // T and T + 1 s after the connection was accepted, and not before.
     const uint64_t waited = loop_.now() - c.startedNs;
-    // The server sweeps its deadlines once a second: a stalled handshake goes between T and
-    // T + 1 s after its last byte.
-    if (c.variant == 2 && waited + bench::kNsPerSecond >= options_.handshakeTimeout * 1000 * kMs) {
-      count("outcome_stalled_handshake_closed_by_server");
-    } else {
+    const uint64_t limit = options_.handshakeTimeout * 1000 * kMs;
+    const bool finished = c.rest.empty();
+    if (!limit || waited + bench::kNsPerSecond < limit) {
       error(who + ": server closed a cut handshake after " + std::to_string(waited / kMs) +
             " ms (" + how + ")");
+    } else if (c.variant == 2) {
+      count("outcome_stalled_handshake_closed_by_server");
+    } else if (finished && c.finishedNs - c.startedNs + bench::kNsPerSecond < limit) {
+      error(who + ": no answer to a handshake completed after " +
+            std::to_string((c.finishedNs - c.startedNs) / kMs) + " ms, closed after " +
+            std::to_string(waited / kMs) + " ms");
+    } else {
+      // Our own timer came late (a busy machine): the server's timeout rightly came first.
+      count("outcome_cut_handshake_timed_out_late");
     }
   } else if (c.phase == Phase::Closing && c.closeReceived) {
     if (err)

@@ -69,6 +69,7 @@ struct Conn : Socket {
   uint32_t mustStartBy = 0;  // subscribers: the publisher's next seq when we opened
   int64_t lastPublish = -1;
   uint64_t startedNs = 0;
+  uint64_t finishedNs = 0;    // cut handshakes: when the rest of the request went out
   std::string head;           // the response head while it arrives
   std::string key;            // Sec-WebSocket-Key
   std::string request;        // cut handshakes: the whole request, sent in two parts
@@ -135,12 +136,13 @@ class Soak : public TcpHandler {
 
   const Options& options_;
   std::string hostHeader_;
+  // Before loop_: the loop's destructor closes the sockets these own, so they must outlive it.
+  std::vector<std::unique_ptr<Conn>> conns_;
   TcpLoop loop_;
   bench::ServerProbe probe_;
   std::mt19937_64 random_;
   std::discrete_distribution<int> churnKinds_, sizeClasses_;
   std::vector<bench::PayloadCodec> codecs_;  // one per size class
-  std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> heldEcho_, heldSubscribers_;
   std::vector<uint8_t> scratch_;

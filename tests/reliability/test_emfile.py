@@ -6,8 +6,10 @@ has, must not spin on a listener that stays readable (src/net/listener.cpp stops
 from __future__ import annotations
 
 import os
-import socket
 import time
+from pathlib import Path
+
+import pytest
 
 from support import rawws, servers
 
@@ -73,9 +75,19 @@ def close_politely(conn: rawws.Connection) -> None:
     conn.close()
 
 
+def sanitized(binary: str) -> bool:
+    return b"libasan.so" in Path(binary).read_bytes()
+
+
 def test_out_of_fds_the_server_serves_what_it_has_backs_off_and_recovers():
-    command = ["prlimit", f"--nofile={LIMIT}:{LIMIT}", "--", *servers.duplex_echo_command(),
-               "--host", "127.0.0.1", "--port", "0"]
+    echo = servers.duplex_echo_command()
+    command = ["prlimit", f"--nofile={LIMIT}:{LIMIT}", "--", *echo, "--host", "127.0.0.1",
+               "--port", "0"]
+    if sanitized(echo[0]):
+        # UBSan's vptr check probes memory through a pipe and reads its suppressions file
+        # lazily: with no descriptor left it reports a false "invalid vptr" and halts (see
+        # tests/net/test_listener.cpp). The release build runs this test.
+        pytest.skip("the sanitizer runtime needs free descriptors of its own")
     with servers.ServerProcess(command, name="duplex-echo") as server:
         assert f"{LIMIT}" in open(f"/proc/{server.pid}/limits").read().split("Max open files")[1]
         baseline = open_fds(server.pid)

@@ -109,8 +109,9 @@ def test_soak_leaves_the_server_as_it_found_it(start_server, mode):
     # got their 101 (the tool fails the run otherwise; these say it saw them).
     assert result.get("outcome_stalled_handshake_closed_by_server", 0) == \
         result["churn_cut_handshake_stall"]
-    assert result.get("outcome_cut_handshake_completed", 0) == \
-        result["churn_cut_handshake_resume"]
+    # (A resumed one may meet the server's timeout first if this machine held the tool back.)
+    assert result.get("outcome_cut_handshake_completed", 0) + \
+        result.get("outcome_cut_handshake_timed_out_late", 0) == result["churn_cut_handshake_resume"]
     # A reader that floods without reading is dropped at the server's send bound.
     dropped = result.get("outcome_overflow_dropped", 0) + \
         result.get("outcome_overflow_closed_1013", 0)
