@@ -12,11 +12,6 @@ namespace {
 
 namespace protocol = duplex::protocol;
 
-constexpr uint64_t kMs = 1'000'000;
-
-// Cut handshake variants (Conn::variant).
-enum CutVariant : uint8_t { kCutHangUp, kCutReset, kCutStall, kCutResume };
-
 // Close codes a client may send (RFC 6455 7.4.1; 1004-1006 and 1015 are never sent).
 constexpr uint16_t kCloseCodes[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011};
 
@@ -185,7 +180,7 @@ void Soak::churnCutFrame() {
   // The whole frame, masked, into `rest`; then the first part of it goes out now.
   scratch_.resize(codec.size());
   codec.write(scratch_.data(), c->serial, c->nextSeq);
-  if (variant == 2) c->echoes.push_back({c->nextSeq, sizeClass, binary});
+  if (variant == kFrameResume) c->echoes.push_back({c->nextSeq, sizeClass, binary});
   ++c->nextSeq;
   uint8_t key[4];
   const uint64_t r = random_();
@@ -206,8 +201,8 @@ void Soak::churnCutFrame() {
   static const char* const kNames[] = {"churn_cut_frame_hangup", "churn_cut_frame_reset",
                                        "churn_cut_frame_resume"};
   count(kNames[variant]);
-  if (variant == 0) return loop_.at(*c, now + random_() % (300 * kMs), kHangUp);
-  if (variant == 1) return loop_.at(*c, now + random_() % (300 * kMs), kReset);
+  if (variant == kFrameHangUp) return loop_.at(*c, now + random_() % (300 * kMs), kHangUp);
+  if (variant == kFrameReset) return loop_.at(*c, now + random_() % (300 * kMs), kReset);
   loop_.at(*c, now + 10 * kMs + random_() % (1000 * kMs), kFinishFrame);
 }
 

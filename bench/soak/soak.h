@@ -30,7 +30,19 @@
 
 namespace soak {
 
+// Message sizes: the three length encodings of RFC 6455 5.2 and their edges, 7-bit (<= 125),
+// 16-bit (126 .. 65535), 64-bit (>= 65536). An index into it is a "size class".
+inline constexpr size_t kSizes[] = {16, 125, 126, 1000, 4096, 65535, 65536, 200000};
+inline constexpr uint64_t kMs = 1'000'000;  // nanoseconds
+
+// A ping's payload, and the pong's that answers it.
+std::string hex8(uint32_t v);
+
 enum class Role : uint8_t { Echo, Subscriber, Publisher, Cut, Overflow };
+// What a cut handshake does after its first part (Conn::variant).
+enum CutHandshake : uint8_t { kCutHangUp, kCutReset, kCutStall, kCutResume };
+// What a cut frame does after its first part.
+enum CutFrame : uint8_t { kFrameHangUp, kFrameReset, kFrameResume };
 enum class Phase : uint8_t { Idle, Upgrading, Open, Closing };
 
 // What a timer does when it fires (TcpLoop::at).
