@@ -1,33 +1,9 @@
 #include "deflate_extension_header.h"
 
+#include "http.h"
+
 namespace duplex::protocol {
 namespace {
-
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|"
-//         / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2)
-bool isTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // A cursor over one header line. Each method consumes what it recognises and leaves the
 // cursor where it failed otherwise, so errors can say where.

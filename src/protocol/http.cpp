@@ -132,6 +132,10 @@ size_t countHeader(const std::vector<Header>& headers, std::string_view name) {
 
 }  // namespace
 
+bool isTokenChar(char c) {
+  return isTchar(c);
+}
+
 bool isToken(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), isTchar);
 }

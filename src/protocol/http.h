@@ -62,6 +62,8 @@ bool parseResponse(std::string_view head, HttpResponse& out, std::string& error)
 
 // RFC 9110 5.6.2: the characters a token (method, header name) may hold.
 bool isToken(std::string_view s);
+// One tchar of RFC 9110 5.6.2 (the characters a token is made of).
+bool isTokenChar(char c);
 
 // Case-insensitive ASCII comparison, and "does this comma-separated token list hold `token`"
 // (for Connection: keep-alive, Upgrade and the like; RFC 9110 5.6.1).
