@@ -1,14 +1,18 @@
-// The tomato page: the socket, the reconnect loop and the drawing. What each server message
-// means is decided in demo-logic.js (tested without a browser); this file only acts on it.
+// The tomato page: the drawing, and the hub connection through duplex.js (reconnect with
+// backoff, recovery of what was missed, retried throws that are stored once). What each
+// publication means is decided in demo-logic.js (tested without a browser); this file acts on it.
+import { DuplexClient } from './duplex.js';
 import {
+  DEMO_CHANNEL,
+  HISTORY_LIMIT,
   KNOWN_KINDS,
-  backoffDelay,
-  beginConnection,
+  acceptPublication,
+  clearState,
   createState,
-  handleMessage,
+  hubUrlFor,
   landingSpot,
-  throwMessage,
-  wsUrlFor,
+  refusalText,
+  throwData,
 } from './demo-logic.js';
 
 // The DOM stays bounded however long the talk runs: counters keep counting, but only the newest
@@ -16,7 +20,6 @@ import {
 // that lands without the flight).
 const MAX_LANDED = 60;
 const MAX_FLYING = 40;
-const CONNECT_TIMEOUT_MS = 10000;  // a connection attempt that hangs is dropped and retried
 const ALERT_MS = 4000;
 
 const state = createState();
@@ -30,14 +33,10 @@ const alertEl = document.getElementById('alert');
 const buttons = [...document.querySelectorAll('[data-throw]')];
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
 
-let socket = null;
-let attempt = 0;          // failed attempts since the last good connection: drives the backoff
-let everOpened = false;
-let retryTimer = 0;
-let countdownTimer = 0;
-let connectTimer = 0;
+let everConnected = false;
 let alertTimer = 0;
 let hitTimer = 0;
+let historyBatch = [];  // replayed publications of this turn, drawn together
 
 // ---- connection ----
 
@@ -50,84 +49,69 @@ function setButtonsEnabled(enabled) {
   for (const button of buttons) button.disabled = !enabled;
 }
 
-function connect() {
-  clearTimeout(retryTimer);
-  clearInterval(countdownTimer);
-  const since = beginConnection(state);
-  const url = wsUrlFor(window.location.href, since);
-  if (!url) {
-    setStatus('connecting', 'Open this page from the duplexd server to join');
-    return;
-  }
-  setStatus(everOpened || attempt > 0 ? 'reconnecting' : 'connecting',
-    everOpened || attempt > 0 ? 'Reconnecting…' : 'Connecting…');
-
-  const ws = new WebSocket(url);
-  socket = ws;
-  connectTimer = setTimeout(() => { if (ws.readyState === WebSocket.CONNECTING) ws.close(); },
-    CONNECT_TIMEOUT_MS);
-
-  ws.addEventListener('open', () => {
-    if (ws !== socket) return;
-    clearTimeout(connectTimer);
-    everOpened = true;
-    setStatus('open', 'Live: throw away!');
-    setButtonsEnabled(true);
-  });
-  ws.addEventListener('message', (event) => {
-    if (ws !== socket || typeof event.data !== 'string') return;
-    apply(handleMessage(state, event.data), ws);
-  });
-  ws.addEventListener('close', () => {
-    if (ws !== socket) return;
-    clearTimeout(connectTimer);
-    socket = null;
-    setButtonsEnabled(false);
-    scheduleReconnect();
-  });
-}
-
-function scheduleReconnect() {
-  const delay = backoffDelay(attempt);
-  attempt += 1;
-  const due = Date.now() + delay;
-  const tick = () => {
-    const seconds = Math.max(1, Math.ceil((due - Date.now()) / 1000));
-    setStatus('reconnecting', `Offline · reconnecting in ${seconds} s…`);
-  };
-  tick();
-  countdownTimer = setInterval(tick, 500);
-  retryTimer = setTimeout(connect, delay);
-}
-
-// Back online after a network change: no reason to sit out the rest of the backoff.
-window.addEventListener('online', () => { if (!socket) connect(); });
-
-// ---- what server messages do ----
-
-function apply(effect, ws) {
-  switch (effect.type) {
-    case 'history':
-      attempt = 0;  // a history means the server is really there: the backoff starts over
-      if (effect.reset) clearStage();
-      showHistory(effect.items);
+function showConnectionState(hubState) {
+  switch (hubState) {
+    case 'connecting':
+      setStatus(everConnected ? 'reconnecting' : 'connecting',
+        everConnected ? 'Reconnecting…' : 'Connecting…');
       break;
-    case 'throw':
-      showThrow(effect.item);
+    case 'connected':
+      everConnected = true;
+      setStatus('open', 'Live: throw away!');
       break;
-    case 'resync':
-      // Another history than ours: drop what is shown and ask again from the start.
-      clearStage();
-      socket = null;
-      ws.close(1000, 'resync');
-      connect();
-      break;
-    case 'error':
-      showAlert(effect.message);
+    case 'disconnected':
+      setStatus('reconnecting', 'Offline · reconnecting…');
       break;
     default:
-      break;  // 'ignore': duplicates and malformed messages change nothing
+      setStatus('closed', 'Disconnected: reload the page to try again');
   }
+  setButtonsEnabled(hubState === 'connected');
+}
+
+// A first load asks for the newest HISTORY_LIMIT throws; a reconnect recovers exactly what was
+// missed (duplex.js sends the last offset seen); when the hub cannot recover (history trimmed or
+// reset meanwhile), the page clears and duplex.js starts over with the newest throws.
+function start() {
+  const url = hubUrlFor(window.location.href);
+  if (!url) {
+    setStatus('connecting', 'Open this page from the duplexd server to join');
+    return null;
+  }
+  const hub = new DuplexClient(url, { minDelayMs: 500, maxDelayMs: 15000 });
+  hub.on('state', ({ state: hubState }) => showConnectionState(hubState));
+  hub.on('error', (err) => showAlert(refusalText(err)));
+  hub.subscribe(DEMO_CHANNEL, onPublication, {
+    last: HISTORY_LIMIT,
+    onRecoveryFailed: () => {
+      historyBatch = [];
+      clearState(state);
+      clearStage();
+    },
+  }).catch(() => {});  // a refused subscribe is shown through the 'error' event
+  hub.connect().catch(() => {});  // so is a refused connection
+  return hub;
+}
+
+// ---- what publications do ----
+
+function onPublication(publication) {
+  const item = acceptPublication(state, publication);
+  if (!item) return;  // drawn already, or nothing a page can show
+  if (item.replayed) {
+    // A subscribe reply hands over up to HISTORY_LIMIT of these at once: draw them in one go.
+    if (historyBatch.length === 0) queueMicrotask(flushHistory);
+    historyBatch.push(item);
+    return;
+  }
+  flushHistory();
+  showThrow(item);
+}
+
+function flushHistory() {
+  if (historyBatch.length === 0) return;
+  const items = historyBatch;
+  historyBatch = [];
+  showHistory(items);
 }
 
 function showHistory(items) {
@@ -274,15 +258,15 @@ function showAlert(message) {
 // ---- throwing ----
 
 function throwKind(kind) {
-  const message = throwMessage(kind, textInput.value);
+  const message = throwData(kind, textInput.value);
   if (message.error === 'bad_text') {
     showAlert('A heckle can be 64 characters at most.');
     return;
   }
-  if (!socket || socket.readyState !== WebSocket.OPEN || message.error) return;
-  // Not drawn here: it appears when the server sends it back with its seq, stored, like every
+  if (!hub || hub.state !== 'connected' || message.error) return;
+  // Not drawn here: it appears when the hub pushes it back with its offset, stored, like every
   // other page sees it. That keeps one order and no duplicates.
-  socket.send(message.json);
+  hub.publish(DEMO_CHANNEL, message.data).catch((err) => showAlert(refusalText(err)));
   textInput.value = '';
 }
 
@@ -290,7 +274,7 @@ for (const button of buttons) {
   button.addEventListener('click', () => throwKind(button.dataset.throw));
 }
 
-// Kept for tests and the console: the page's state, read-only by convention.
-window.duplexDemo = { state };
+const hub = start();
 
-connect();
+// Kept for tests and the console: the page's state and its hub client, read-only by convention.
+window.duplexDemo = { state, hub };

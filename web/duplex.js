@@ -26,6 +26,7 @@ export class DuplexError extends Error {
     super(`${code}: ${message}`);
     this.name = 'DuplexError';
     this.code = code;
+    this.reason = message; // the hub's words, for people (the code is for programs)
   }
 }
 
@@ -65,7 +66,7 @@ export class DuplexClient {
   }
 
   // Events: state ({state}), connect (the connect result), disconnect ({code, reason}),
-  // publication ({channel, offset, data}, every channel, personal ones too), join / leave
+  // publication ({channel, offset, data, replayed?}, every channel, personal ones too), join / leave
   // ({channel, client, user}), recoveryFailed ({channel, epoch, offset}), error (DuplexError).
   // Returns a function that removes the listener.
   on(event, fn) {
@@ -115,7 +116,10 @@ export class DuplexClient {
 
   // Resolves with the subscribe result ({epoch, offset, ...}); the subscription then lives across
   // reconnects until unsubscribe(). options: onRecoveryFailed({channel, epoch, offset}), onJoin,
-  // onLeave, since ({offset, epoch}: start by recovering from there).
+  // onLeave, since ({offset, epoch}: start by recovering from there), last (N: start with the
+  // newest N stored publications, delivered to onPublication before any live one; when a later
+  // recovery fails, the client says so with recoveryFailed and starts over the same way, so the
+  // application clears what it shows there and gets the newest N again).
   subscribe(channel, onPublication, options = {}) {
     if (this.state === 'closed') {
       return Promise.reject(new DuplexError('closed', 'the client is closed; connect() again'));
@@ -323,6 +327,8 @@ export class DuplexClient {
     // grants only while the history still starts at offset 1, and what was seen is dropped.
     if (sub.offset !== null) {
       body.since = sub.epoch ? { offset: sub.offset, epoch: sub.epoch } : { offset: 0, epoch: '' };
+    } else if (sub.options.last) {
+      body.last = sub.options.last;
     }
     sub.sentSince = Boolean(body.since);
     this._command({ subscribe: body }).then(
@@ -346,21 +352,30 @@ export class DuplexClient {
     if (this._subs.get(sub.channel) !== sub) return;
     if (sub.sentSince && result.recovered === false) {
       const lost = { channel: sub.channel, epoch: result.epoch, offset: result.offset };
-      sub.offset = result.offset;
-      sub.epoch = result.epoch;
       this._emit('recoveryFailed', lost);
       sub.options.onRecoveryFailed?.(lost);
-    } else if (!sub.sentSince) {
+      if (sub.options.last && this._subs.get(sub.channel) === sub && this.state === 'connected') {
+        // Start over as on the first subscribe. The hub handles commands in order, so the
+        // fresh subscribe's publications and the pushes after it connect without a gap.
+        sub.offset = null;
+        sub.epoch = null;
+        this._command({ unsubscribe: { channel: sub.channel } }).catch(() => {});
+        this._sendSubscribe(sub);
+        return;
+      }
       sub.offset = result.offset;
       sub.epoch = result.epoch;
-    } else if (result.epoch) {
-      sub.epoch = result.epoch;
+    } else {
+      // A first subscribe: what came before result.offset is not ours to deliver, except the
+      // `last` publications the reply carries.
+      if (!sub.sentSince) sub.offset = null;
+      if (result.epoch) sub.epoch = result.epoch;
     }
-    for (const pub of result.publications ?? []) this._deliver(sub, pub);
+    for (const pub of result.publications ?? []) this._deliver(sub, pub, true);
+    // Recovered publications are all delivered: offsets above result.offset are live.
+    if (sub.offset === null || result.offset > sub.offset) sub.offset = result.offset;
     sub.pending = false;
     for (const pub of sub.buffer.splice(0)) this._deliver(sub, pub);
-    // Recovered publications are all delivered: offsets above result.offset are live.
-    if (result.offset > (sub.offset ?? 0)) sub.offset = result.offset;
     if (sub.resolve) {
       sub.resolve(result);
       sub.resolve = sub.reject = null;
@@ -368,8 +383,9 @@ export class DuplexClient {
   }
 
   // Delivers in offset order, each offset once. Offsets are 0 only in channels without history,
-  // where there is nothing to order or recover.
-  _deliver(sub, pub) {
+  // where there is nothing to order or recover. `replayed` marks what a subscribe reply carried
+  // (the `last` publications or a recovery) rather than a live push.
+  _deliver(sub, pub, replayed = false) {
     if (pub.offset > 0) {
       if (sub.offset !== null && pub.offset <= sub.offset) return; // seen already
       if (sub.offset !== null && pub.offset > sub.offset + 1) {
@@ -378,6 +394,7 @@ export class DuplexClient {
       sub.offset = pub.offset;
     }
     const publication = { channel: sub.channel, offset: pub.offset, data: pub.data };
+    if (replayed) publication.replayed = true;
     this._emit('publication', publication);
     try {
       sub.onPublication?.(publication);

@@ -1,8 +1,9 @@
 // The tomato demo in a real browser: Debian's chromium, driven by playwright-core, against a
 // duplexd this file starts itself (the binary in $DUPLEXD; ctest sets it). It checks what a
 // person in the room would see: a throw on one page lands on every page, a reload or a server
-// restart loses nothing and doubles nothing, a page rides out a server outage by itself, and
-// refused throws come back as the documented error shape and as a visible alert.
+// restart loses nothing and doubles nothing, a page rides out a server outage by itself and a
+// page cut off from the network catches up on what was thrown meanwhile (duplex.js recovery
+// through the hub), and refused throws come back as the hub's error shape and a visible alert.
 //
 // The screenshot a run takes (a page after a few throws, 1200x800) goes to $DUPLEX_SCREENSHOT,
 // or to a temp dir when that is unset. The one in the README is refreshed with
@@ -17,7 +18,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 
+import { DuplexClient } from '../../web/duplex.js';
 import { REPO, ServerProcess } from '../support/servers.mjs';
+import { TcpProxy } from '../support/tcp_proxy.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -29,8 +32,8 @@ const BUTTON = {
 };
 // Generous for an ASan duplexd on a busy two-core machine, but bounded.
 const WAIT_MS = 20000;
-// A page that lost its server retries with backoff capped at 15 s (docs/demo-protocol.md), so
-// coming back may take one full cap after the server is up again.
+// A page that lost its server retries with backoff capped at 15 s (web/app.js), so coming back
+// may take one full cap after the server is up again.
 const RECONNECT_MS = 45000;
 const TEST_MS = 120000;
 
@@ -51,7 +54,7 @@ async function startDuplexd(t, dataDir, { port = 0, flags = [] } = {}) {
   t.after(() => server.stopAndCheck());
   await server.ready();
   server.page = `http://127.0.0.1:${server.port}/`;
-  server.ws = `ws://127.0.0.1:${server.port}/ws`;
+  server.hub = `ws://127.0.0.1:${server.port}/connection`;
   return server;
 }
 
@@ -81,7 +84,8 @@ function assertNoPageErrors(...pages) {
   for (const page of pages) assert.deepEqual(page.errors, [], 'uncaught exceptions in the page');
 }
 
-// What the page shows: the status, the counters, the thrown objects by kind and their seqs.
+// What the page shows: the status, the counters, the thrown objects by kind and their seqs (the
+// hub's offsets).
 function view(page) {
   return page.evaluate(() => {
     const counts = {};
@@ -154,45 +158,22 @@ async function throwFrom(page, kind, heckle = '') {
   await page.getByRole('button', { name: BUTTON[kind] }).click();
 }
 
-// A plain WebSocket client (the `ws` package): another person in the room, outside the browser.
+// Another person in the room, outside the browser: duplex.js in Node over the `ws` package.
 async function openClient(t, url) {
-  const ws = new WebSocket(`${url}?since=0`);
-  const messages = [];
-  const waiters = new Set();
-  ws.on('message', (data) => {
-    messages.push(JSON.parse(String(data)));
-    for (const wake of waiters) wake();
-  });
-  t.after(() => ws.close());
-  const client = {
-    // The next message after those already taken that satisfies `ok`.
-    async next(ok, what) {
-      const deadline = Date.now() + WAIT_MS;
-      for (;;) {
-        const i = messages.findIndex(ok);
-        if (i >= 0) return messages.splice(0, i + 1).at(-1);
-        const left = deadline - Date.now();
-        if (left <= 0) assert.fail(`client: no ${what} within ${WAIT_MS} ms`);
-        await new Promise((resolve) => {
-          const wake = () => { waiters.delete(wake); clearTimeout(timer); resolve(); };
-          const timer = setTimeout(wake, left);
-          waiters.add(wake);
-        });
-      }
-    },
-    // Throws and waits for the broadcast of that throw, stored and numbered.
+  const hub = new DuplexClient(url, { WebSocket, minDelayMs: 100, maxDelayMs: 1000 });
+  t.after(() => hub.close());
+  await hub.connect();
+  return {
+    // Throws; resolves once the hub has stored it, with its offset.
     async throw(kind) {
-      ws.send(JSON.stringify({ type: 'throw', kind }));
-      return client.next((m) => m.type === 'throw' && m.kind === kind, `${kind} broadcast`);
+      const { offset } = await hub.publish('demo:throws', { kind });
+      return { kind, seq: offset };
     },
   };
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  await client.next((m) => m.type === 'history', 'history');
-  return client;
 }
+
+// What the page's sockets received: hub replies ({id, result} / {id, error}) and pushes.
+const repliesOf = (page) => page.received.filter((m) => m.id !== undefined);
 
 function pngSize(file) {
   const png = readFileSync(file);
@@ -282,7 +263,7 @@ describe('the tomato demo in chromium', () => {
       'no throwing while offline');
 
     const second = await startDuplexd(t, data, { port: first.port });
-    const other = await openClient(t, second.ws);
+    const other = await openClient(t, second.hub);
     const meanwhile = [await other.throw('egg'), await other.throw('cat')];
     assert.deepEqual(meanwhile.map((m) => m.kind), ['egg', 'cat']);
     await waitShows(p, ['tomato', 'egg', 'cat'], 'the page back online', RECONNECT_MS);
@@ -294,38 +275,84 @@ describe('the tomato demo in chromium', () => {
     assertNoPageErrors(p);
   });
 
-  it('an invalid throw gets the error shape, and nothing is stored', { timeout: TEST_MS },
+  it('a page cut off while duplexd restarts catches up on what was thrown meanwhile, once each',
+    { timeout: TEST_MS }, async (t) => {
+      const data = freshDataDir();
+      const first = await startDuplexd(t, data);
+      // The page reaches duplexd through a proxy that stands for its network.
+      const network = await new TcpProxy(first.port).start();
+      t.after(() => network.stop());
+      const p = await openPage(t, `http://127.0.0.1:${network.port}/`);
+      const other = await openClient(t, first.hub);
+      await throwFrom(p, 'tomato');
+      const before = await other.throw('cat');
+      await waitShows(p, ['tomato', 'cat'], 'the page before the cut');
+
+      await network.cut();
+      await eventually('the page to notice the cut', () => view(p),
+        (seen) => seen.state === 'reconnecting');
+      // While the page is away, duplexd is stopped and started again on the same port and data,
+      // and the rest of the room goes on throwing.
+      await first.stopAndCheck();
+      const second = await startDuplexd(t, data, { port: first.port });
+      const room = await openClient(t, second.hub);
+      const meanwhile = [];
+      for (const kind of ['egg', 'egg', 'candy', 'tomato']) meanwhile.push(await room.throw(kind));
+      assert.ok(meanwhile[0].seq > before.seq, 'offsets go on after the restart');
+
+      await network.resume();
+      const all = ['tomato', 'cat', 'egg', 'egg', 'candy', 'tomato'];
+      await waitShows(p, all, 'the page back, caught up', RECONNECT_MS);
+      // It caught up by recovery: a subscribe reply that says so and carries exactly the
+      // throws it missed, in order.
+      const recovered = repliesOf(p).filter((m) => m.result?.recovered === true);
+      assert.equal(recovered.length, 1, 'one recovering subscribe');
+      assert.deepEqual(recovered[0].result.publications.map((pub) => [pub.offset, pub.data.kind]),
+        meanwhile.map((m) => [m.seq, m.kind]));
+      // A duplicate would come before a later throw: once that one is shown, the counts are final.
+      await room.throw('cat');
+      const seen = await waitShows(p, [...all, 'cat'], 'the page, settled');
+      for (const m of meanwhile) assert.equal(seen.items[m.seq]?.kind, m.kind, `seq ${m.seq}`);
+      assert.ok(!p.received.some((m) => m.result?.recovered === false), 'no failed recovery');
+      assertNoPageErrors(p);
+    });
+
+  it('an invalid throw gets the hub\'s error shape, and nothing is stored', { timeout: TEST_MS },
     async (t) => {
       const server = await startDuplexd(t, freshDataDir());
       const page = await openPage(t, server.page);
       await waitShows(page, [], 'the page open');
 
+      // A hand-written client in the page, speaking the hub protocol (docs/protocol.md).
       const answer = await page.evaluate((ms) => new Promise((resolve, reject) => {
-        const url = new URL('ws', window.location.href);
+        const url = new URL('connection', window.location.href);
         url.protocol = 'ws:';
         const ws = new WebSocket(url);
         const timer = setTimeout(() => reject(new Error('no answer to the rock')), ms);
-        ws.onopen = () => ws.send('{"type":"throw","kind":"rock"}');
+        ws.onopen = () => {
+          ws.send('{"id":1,"connect":{}}');
+          ws.send('{"id":2,"publish":{"channel":"demo:throws","data":{"kind":"rock"}}}');
+        };
         ws.onmessage = (event) => {
           const message = JSON.parse(event.data);
-          if (message.type === 'history') return;
+          if (message.id !== 2) return;
           clearTimeout(timer);
           ws.close();
           resolve(message);
         };
         ws.onclose = () => reject(new Error('closed without an answer'));
       }), WAIT_MS);
-      assert.deepEqual(Object.keys(answer).sort(), ['code', 'message', 'type']);
-      assert.equal(answer.type, 'error');
-      assert.equal(answer.code, 'bad_kind');
-      assert.equal(typeof answer.message, 'string');
-      assert.ok(answer.message.length > 0, 'a message for people');
+      assert.deepEqual(Object.keys(answer).sort(), ['error', 'id']);
+      assert.deepEqual(Object.keys(answer.error).sort(), ['code', 'message']);
+      assert.equal(answer.error.code, 'bad_request');
+      assert.match(answer.error.message, /kind/, 'a message for people that names the field');
 
       // The rock was neither stored nor broadcast: after a good throw, the page shows just that
       // (no "rock" counter), and no alert, since the error went to the other socket only.
       await throwFrom(page, 'candy');
       const seen = await waitShows(page, ['candy'], 'the page after a good throw');
       assert.equal(seen.alert, null);
+      assert.deepEqual(Object.values(seen.items).map((item) => item.kind), ['candy']);
       assertNoPageErrors(page);
     });
 
@@ -338,7 +365,7 @@ describe('the tomato demo in chromium', () => {
       // Three clicks within milliseconds: one throw allowed, the others refused.
       await page.getByRole('button', { name: BUTTON.tomato }).click({ clickCount: 3 });
       // The alert says what the server said (the latest refusal, when there were two).
-      const refusals = () => page.received.filter((m) => m.type === 'error');
+      const refusals = () => repliesOf(page).filter((m) => m.error).map((m) => m.error);
       await eventually('an alert with the server\'s refusal', async () => ({
         alert: (await view(page)).alert,
         refusals: refusals(),
@@ -347,7 +374,7 @@ describe('the tomato demo in chromium', () => {
       assert.ok(await page.getByRole('alert').isVisible());
 
       // Another connection has its own allowance; its throw settles the page's counts.
-      const other = await openClient(t, server.ws);
+      const other = await openClient(t, server.hub);
       await other.throw('cat');
       await waitShows(page, ['tomato', 'cat'], 'one tomato stored, the refused ones not');
       assertNoPageErrors(page);
@@ -356,7 +383,7 @@ describe('the tomato demo in chromium', () => {
   it('a screenshot after a few throws', { timeout: TEST_MS }, async (t) => {
     const server = await startDuplexd(t, freshDataDir());
     const page = await openPage(t, server.page);
-    const other = await openClient(t, server.ws);
+    const other = await openClient(t, server.hub);
     const earlier = ['tomato', 'egg', 'candy', 'tomato', 'cat', 'tomato', 'egg', 'candy', 'tomato',
       'egg', 'tomato', 'candy'];
     for (const kind of earlier) await other.throw(kind);

@@ -287,6 +287,44 @@ describe('duplex.js against duplexd', { timeout: 90000 }, () => {
     assert.equal(seen[4], 25);
   });
 
+  it('starts with the newest publications (`last`), and starts over with them when recovery is refused',
+    async (t) => {
+      const server = await startDuplexd(t);
+      const net = cuttableNetwork();
+      const sub = client(t, server, { WebSocket: net.WebSocket });
+      const pub = client(t, server);
+      await Promise.all([sub.connect(), pub.connect()]);
+      for (let i = 1; i <= 8; i++) await pub.publish('small:last', { n: i });
+      // What the application sees, in order: publications and a marker where it must clear.
+      const log = [];
+      const result = await sub.subscribe('small:last',
+        (p) => log.push(p.replayed ? `replayed ${p.offset}` : `live ${p.offset}`),
+        { last: 3, onRecoveryFailed: (l) => log.push(`lost at ${l.offset}`) });
+      assert.equal(result.offset, 8);
+      assert.match(result.epoch, /^[0-9a-f]{16}$/);
+      assert.deepEqual(log, ['replayed 6', 'replayed 7', 'replayed 8'], 'delivered before the reply');
+      await pub.publish('small:last', { n: 9 });
+      await waitFor('the live publication', () => log.length === 4);
+      assert.equal(log[3], 'live 9');
+
+      // Away for longer than the history reaches: recovery is refused, the client says so and
+      // starts over with the newest 3, then live again; nothing twice, nothing out of order.
+      net.cut();
+      for (let i = 10; i <= 29; i++) await pub.publish('small:last', { n: i });
+      net.restore();
+      await waitFor('the fresh start', () => log.length === 8);
+      assert.deepEqual(log.slice(4), ['lost at 29', 'replayed 27', 'replayed 28', 'replayed 29']);
+      await pub.publish('small:last', { n: 30 });
+      await waitFor('live again', () => log.length === 9);
+      assert.equal(log[8], 'live 30');
+
+      // Fewer stored than asked for: all of them.
+      await pub.publish('small:few', 'a');
+      const few = [];
+      await pub.subscribe('small:few', (p) => few.push(p.data), { last: 100 });
+      assert.deepEqual(few, ['a']);
+    });
+
   it('serves the server API only with the key', async (t) => {
     const server = await startDuplexd(t);
     const sub = client(t, server);
