@@ -251,7 +251,8 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
   } else {
     auto position = positionFor(*info);
     if (!position.ok())
-      return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
+      return replyError(ws, command.id, ErrorCode::Unavailable,
+                        "the channel cannot be read or created now; retry");
     if (command.last) {
       // The newest publications, then subscribe, in this one call on the loop thread: a
       // publication is broadcast only after it is stored, so the live pushes that follow start
@@ -330,7 +331,9 @@ void Hub::history(std::string& out, ReplyTo to, const ChannelInfo& info,
                   const std::optional<Since>& since, uint32_t limit) {
   std::string_view channel = info.channel;
   auto position = positionFor(info);
-  if (!position.ok()) return writeError(out, to, ErrorCode::Unavailable, "history cannot be read");
+  if (!position.ok())
+    return writeError(out, to, ErrorCode::Unavailable,
+                      "the channel cannot be read or created now; retry");
   beginHistoryResult(out, to, {position->top, position->epoch.view()});
   auto visit = [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); };
   bool ok = since ? store_.since(channel, since->offset, since->epoch, limit, visit).ok()
