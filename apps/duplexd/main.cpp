@@ -1,6 +1,7 @@
-// duplexd: the tomato demo server. Serves the page (web/) and its WebSocket endpoint (/ws) on
-// one port; every throw is stored in SQLite before it is broadcast, and a page that (re)connects
-// gets the history first. See README.md and docs/demo-protocol.md.
+// duplexd: the tomato demo server. Serves the page (web/), the hub (/connection,
+// docs/protocol.md) with a `demo` namespace for the page's throws, and the older plain-WebSocket
+// endpoint (/ws, docs/demo-protocol.md), on one port. Every throw is stored in SQLite before it
+// is broadcast, and a page that (re)connects gets the history first. See README.md.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include "pubsub/topics.h"
 #include "server/app.h"
 #include "throw_room.h"
+#include "throw_rules.h"
 
 #ifndef DUPLEX_WEB_DIR
 #define DUPLEX_WEB_DIR "web"
@@ -49,11 +51,26 @@ struct Options {
 };
 
 // Namespaces when no --hub-config is given: a public one with history, recovery and presence,
-// and a private one that needs a token granting the channel.
+// and a private one that needs a token granting the channel. The page's `demo` namespace is
+// added from the command line (demoNamespace).
 constexpr std::string_view kDefaultHubConfig = R"({"namespaces": {
   "talk": {"history_size": 1000, "history_ttl_seconds": 86400, "presence": true},
   "private": {"history_size": 100, "anonymous": false, "grant_required": true}
 }})";
+
+// The tomato page's throws (channel demo:throws): anyone may throw, throws are small, kept and
+// rate limited as the flags say, and checked by throwValidator().
+duplex::hub::NamespaceOptions demoNamespace(const Options& o) {
+  duplex::hub::NamespaceOptions demo;
+  demo.historySize = o.historySize;
+  demo.publish = duplex::hub::PublishFrom::Clients;
+  demo.anonymous = true;
+  demo.maxDataBytes = 1024;
+  demo.publishRate = o.rate;
+  demo.publishBurst = o.burst;
+  demo.presence = false;
+  return demo;
+}
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -74,17 +91,19 @@ std::string fromEnvironment(const char* name) {
       "  --port N           port (default 8080; 0 picks a free one)\n"
       "  --data DIR         where history.db lives (default ./data)\n"
       "  --web DIR          the demo page's files (default: the source tree's web/)\n"
-      "  --history N        throws kept in history (default 10000)\n"
-      "  --history-max-bytes N  cap on the history file; a full file answers throws\n"
+      "  --history N        throws kept in history: demo:* channels and /ws (default 10000)\n"
+      "  --history-max-bytes N  cap on /ws's history file; a full file answers throws\n"
       "                     with \"unavailable\" until trimming frees room (0: none)\n"
-      "  --rate N           throws per second per connection (default 10)\n"
+      "  --rate N           throws per second per connection, on demo:* and /ws (default 10)\n"
       "  --burst N          throws allowed in a burst (default 20)\n"
       "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
       "  --no-deflate       refuse permessage-deflate (on by default)\n"
       "  --max-connections N         503 beyond N open connections (0: no limit)\n"
       "  --max-connections-per-ip N  503 beyond N from one address (0: no limit)\n"
       "  --hub-config FILE  the hub's namespaces (JSON, docs/protocol.md); default: talk:*\n"
-      "                     (public, history, presence) and private:* (granted only)\n"
+      "                     (public, history, presence), private:* (granted only) and\n"
+      "                     demo:* (the page's throws: --history, --rate, --burst). A\n"
+      "                     `demo` namespace in FILE gets the throw rules too\n"
       "  --allow-origin O   browsers may connect from origin O (repeatable; default any)\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
@@ -203,6 +222,9 @@ int main(int argc, char** argv) {
     }
     duplex::hub::HubOptions hubOptions;
     hubOptions.namespaces = std::move(namespaces.value());
+    if (options.hubConfig.empty()) hubOptions.namespaces.add("demo", demoNamespace(options));
+    // Wherever `demo` comes from, what is published there is a throw (throw_rules.h).
+    hubOptions.validators.emplace("demo", duplexd::throwValidator());
     hubOptions.tokenSecret = fromEnvironment("DUPLEX_TOKEN_SECRET");
     hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
     hubOptions.allowedOrigins = options.allowedOrigins;

@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "json_writer.h"
-#include "protocol/utf8.h"
+#include "throw_rules.h"
 
 namespace duplexd {
 namespace {
@@ -20,25 +20,8 @@ int64_t wallClockMs() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-size_t countCodePoints(std::string_view utf8) {
-  return static_cast<size_t>(
-      std::count_if(utf8.begin(), utf8.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
 // {"seq":1,"kind":"tomato","text":"","at":1732470000000}; a live throw also starts with
 // "type":"throw".
-// C0 controls and DEL (C1 controls are two-byte sequences starting 0xC2 0x80..0x9F).
-bool hasControlCharacter(std::string_view utf8) {
-  for (size_t i = 0; i < utf8.size(); ++i) {
-    auto c = static_cast<unsigned char>(utf8[i]);
-    if (c < 0x20 || c == 0x7F) return true;
-    if (c == 0xC2 && i + 1 < utf8.size() && static_cast<unsigned char>(utf8[i + 1]) < 0xA0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void appendItem(std::string& out, uint64_t seq, std::string_view kind, std::string_view text,
                 int64_t atMs, bool live = false) {
   out += live ? R"({"type":"throw","seq":)" : R"({"seq":)";
@@ -126,27 +109,18 @@ void ThrowRoom::message(duplex::WebSocket& ws, std::string_view data, duplex::Op
   if (parser_.parse(data.data(), data.size()).get(root) != simdjson::SUCCESS || !root.is_object()) {
     return reject(ws, "bad_json", "a throw is a JSON object");
   }
-  std::string_view type, kind, text;
+  std::string_view type;
   if (root["type"].get(type) != simdjson::SUCCESS || type != "throw") {
     return reject(ws, "bad_json", R"(expected "type":"throw")");
   }
-  if (root["kind"].get(kind) != simdjson::SUCCESS ||
-      std::find(options_.kinds.begin(), options_.kinds.end(), kind) == options_.kinds.end()) {
-    return reject(ws, "bad_kind", "kind must be one of: tomato, candy, egg, cat");
+  if (auto broken = checkThrowFields(root.get_object().value_unsafe())) {
+    return reject(ws, broken->field == ThrowProblem::Field::Kind ? "bad_kind" : "bad_text",
+                  broken->message);
   }
-  auto textField = root["text"];
-  if (textField.error() != simdjson::NO_SUCH_FIELD) {
-    if (textField.get(text) != simdjson::SUCCESS) {
-      return reject(ws, "bad_text", "text must be a string");
-    }
-    if (countCodePoints(text) > options_.maxTextChars) {
-      return reject(ws, "bad_text",
-                    "text is at most " + std::to_string(options_.maxTextChars) + " characters");
-    }
-    if (hasControlCharacter(text)) {
-      return reject(ws, "bad_text", "text must not contain control characters");
-    }
-  }
+  // Both checked above: a string in the kinds, and a string or absent.
+  std::string_view kind = root["kind"].get_string().value_unsafe();
+  std::string_view text;
+  if (root["text"].get(text) != simdjson::SUCCESS) text = {};
   if (!takeToken(ws)) return reject(ws, "rate_limited", "too many throws: slow down");
 
   pending_.push_back({&ws, std::string(kind), std::string(text), wallClockMs()});

@@ -1,7 +1,8 @@
 #pragma once
-// The tomato demo: every throw is validated, persisted (one transaction per loop iteration:
-// group commit), and only then broadcast; a page that connects gets the stored history first and
-// the live throws after it, with no gap and no duplicate. Wire format: docs/demo-protocol.md.
+// The tomato demo: every throw is validated (throw_rules.h), persisted (one transaction per loop
+// iteration: group commit), and only then broadcast; a page that connects gets the stored history
+// first and the live throws after it, with no gap and no duplicate. Wire format:
+// docs/demo-protocol.md.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,8 +17,6 @@
 namespace duplexd {
 
 struct RoomOptions {
-  std::vector<std::string> kinds = {"tomato", "candy", "egg", "cat"};
-  size_t maxTextChars = 64;
   size_t maxMessageBytes = 1024;  // larger throws get "too_large" (the route closes at 64 KiB)
   double throwsPerSecond = 10;    // per connection, token bucket
   double burst = 20;

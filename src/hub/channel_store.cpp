@@ -121,6 +121,45 @@ StoreResult<Position> ChannelStore::position(std::string_view channel) {
   return Position{row.epoch, row.top};
 }
 
+StoreResult<void> ChannelStore::createRow(std::string_view channel, const ChannelLimits& limits,
+                                          int64_t nowMs, Row& row) {
+  // The epoch is SQLite's randomblob, seeded from the OS's CSPRNG.
+  sqlite3_stmt* stmt = createChannel_.get();
+  StmtScope scope(stmt);
+  detail::bindText(stmt, 1, channel);
+  sqlite3_bind_int64(stmt, 2, nowMs);
+  sqlite3_bind_int64(stmt, 3, detail::toInt64(limits.historySize));
+  sqlite3_bind_int64(stmt, 4, std::max<int64_t>(limits.historyTtlMs, 0));
+  if (sqlite3_step(stmt) != SQLITE_ROW) return sqlite::errorFrom(db_.get(), "create channel");
+  row = Row{};
+  row.id = sqlite3_column_int64(stmt, 0);
+  row.epoch = Epoch::fromText(detail::columnText(stmt, 1));
+  row.lastAt = nowMs;
+  row.limits.historySize = limits.historySize;
+  row.limits.historyTtlMs = std::max<int64_t>(limits.historyTtlMs, 0);
+  // Outside a transaction this second step is what commits the INSERT ... RETURNING.
+  if (sqlite3_step(stmt) != SQLITE_DONE) return sqlite::errorFrom(db_.get(), "create channel");
+  return {};
+}
+
+StoreResult<Position> ChannelStore::ensureChannel(std::string_view channel,
+                                                  const ChannelLimits& limits, int64_t nowMs) {
+  if (channel.empty()) return StoreError{SQLITE_MISUSE, "ensureChannel: empty channel name"};
+  if (limits.historySize == 0) {
+    return StoreError{SQLITE_MISUSE, "ensureChannel: channel " + std::string(channel) +
+                                         " keeps no history (history_size 0)"};
+  }
+  Row row;
+  auto found = loadRow(channel, row);
+  if (!found) return found.error();
+  if (!*found) {
+    if (auto created = createRow(channel, limits, nowMs, row); !created) {
+      return rollbackAfter(created.error());
+    }
+  }
+  return Position{row.epoch, row.top};
+}
+
 StoreResult<Position> ChannelStore::reset(std::string_view channel) {
   sqlite3_stmt* stmt = resetChannel_.get();
   StmtScope scope(stmt);

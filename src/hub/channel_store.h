@@ -10,8 +10,10 @@
 //   4. when idle, call trimStep() until it says nothing is left to do.
 // A subscriber that reconnects gets since(); the history command gets since() or latest().
 //
-// Per channel: an epoch (16 hex digits, drawn with the first stored publication, redrawn by
-// reset()) and a top offset (the last offset given out). Offsets start at 1, are consecutive
+// Per channel: an epoch (16 hex digits, drawn when the channel is created, by its first stored
+// publication or by ensureChannel(); redrawn by reset()) and a top offset (the last offset given
+// out). A channel's row is never deleted, trimming included, so its epoch lasts as long as the
+// file. Offsets start at 1, are consecutive
 // per channel and are never reused: not after trimming, reset or a restart. The publications
 // kept are always the consecutive run of offsets [oldest, top], possibly empty.
 //
@@ -55,8 +57,8 @@ struct ChannelLimits {
   int64_t idempotencyWindowMs = 300'000;  // how long a key is remembered; 0: keys are ignored
 };
 
-// 16 lowercase hex digits naming one history of a channel, or empty for a channel that never
-// stored anything. A value, so results carry it without allocating.
+// 16 lowercase hex digits naming one history of a channel, or empty for a channel the store
+// has never created. A value, so results carry it without allocating.
 class Epoch {
  public:
   Epoch() = default;
@@ -74,7 +76,7 @@ class Epoch {
 
 // Where a channel's history stands: what subscribe replies carry ("epoch", "offset").
 struct Position {
-  Epoch epoch;       // empty for a channel never stored to
+  Epoch epoch;       // empty for a channel never created
   uint64_t top = 0;  // the last offset given out (0: none yet)
   bool operator==(const Position&) const = default;
 };
@@ -169,8 +171,16 @@ class ChannelStore {
     return visitLatest(channel, limit, thunk<Visit>(), erase(visit));
   }
 
-  // Epoch and top offset ("", 0 for a channel never stored to).
+  // Epoch and top offset ("", 0 for a channel never created). Only reads.
   StoreResult<Position> position(std::string_view channel);
+
+  // The position of a channel that has an epoch: a channel never created is created now, with
+  // a fresh epoch and top 0, as its first append would (`limits` and `nowMs` seed its row the
+  // same way; limits.historySize must be >= 1). So a client told about an empty channel still
+  // gets an epoch to recover with later. An existing channel is only read. Creating is one
+  // short write (autocommit) that fails as append does: full disk, read-only file, busy lock.
+  StoreResult<Position> ensureChannel(std::string_view channel, const ChannelLimits& limits,
+                                      int64_t nowMs);
 
   // Drops the channel's history and its idempotency keys and draws a new epoch; offsets keep
   // counting up. Returns the new position. Cheap: the rows go in later trimSteps. An unknown
@@ -224,6 +234,9 @@ class ChannelStore {
   ChannelStore() = default;
   StoreResult<void> prepareStatements();
   StoreResult<bool> loadRow(std::string_view channel, Row& row);
+  // Inserts the channel's row with a fresh epoch; in append's transaction or on its own.
+  StoreResult<void> createRow(std::string_view channel, const ChannelLimits& limits, int64_t nowMs,
+                              Row& row);
   StoreResult<size_t> touch(const NewPublication& pub);
   StoreResult<Appended> appendOne(const NewPublication& pub, Touched& channel);
   StoreResult<void> saveTouched(Touched& channel);

@@ -65,19 +65,9 @@ StoreResult<size_t> ChannelStore::touch(const NewPublication& pub) {
   auto found = loadRow(pub.channel, channel.row);
   if (!found) return found.error();
   if (!*found) {
-    // The channel's first stored publication draws its epoch (SQLite's randomblob, seeded from
-    // the OS's CSPRNG).
-    sqlite3_stmt* stmt = createChannel_.get();
-    StmtScope scope(stmt);
-    detail::bindText(stmt, 1, pub.channel);
-    sqlite3_bind_int64(stmt, 2, pub.nowMs);
-    sqlite3_bind_int64(stmt, 3, detail::toInt64(pub.limits.historySize));
-    sqlite3_bind_int64(stmt, 4, std::max<int64_t>(pub.limits.historyTtlMs, 0));
-    if (sqlite3_step(stmt) != SQLITE_ROW) return sqlite::errorFrom(db_.get(), "append: channel");
-    channel.row.id = sqlite3_column_int64(stmt, 0);
-    channel.row.epoch = Epoch::fromText(detail::columnText(stmt, 1));
-    channel.row.lastAt = pub.nowMs;
-    if (sqlite3_step(stmt) != SQLITE_DONE) return sqlite::errorFrom(db_.get(), "append: channel");
+    if (auto created = createRow(pub.channel, pub.limits, pub.nowMs, channel.row); !created) {
+      return created.error();
+    }
     channel.created = true;
   }
   channel.firstBefore = channel.row.first;

@@ -4,36 +4,11 @@
 #include <chrono>
 #include <cstdio>
 
-#include "net/log.h"
+#include "hub/hub_client.h"
 
 namespace duplex::hub {
 
-struct Hub::Client {
-  std::string id;
-  std::string user;
-  bool hasToken = false;
-  std::vector<std::string> grants;
-  int64_t expires = 0;                // Unix seconds; 0: never
-  std::vector<std::string> channels;  // subscribed, in order
-  double tokens = 0;
-  int64_t lastRefillMs = 0;
-};
-
-// A publish waiting for this iteration's group commit.
-struct Hub::Pending {
-  WebSocket* publisher;  // null once it closed: still stored and broadcast, nobody to answer
-  uint64_t id;
-  std::string channel;
-  std::string data;
-  std::string key;
-  ChannelLimits limits;
-};
-
 namespace {
-
-Hub::Client& clientOf(WebSocket& ws) {
-  return *std::any_cast<std::shared_ptr<Hub::Client>&>(ws.data());
-}
 
 int64_t systemNowMs() {
   using namespace std::chrono;
@@ -216,7 +191,7 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
       if (denied) return replyError(ws, command.id, denied->code, denied->message);
       std::string out;
       if (command.method == Method::History) {
-        history(out, command.id, command.channel, command.since, command.limit);
+        history(out, command.id, *info, command.since, command.limit);
       } else {
         presence(out, command.id, command.channel);
       }
@@ -254,6 +229,11 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
     return replyError(ws, command.id, ErrorCode::LimitExceeded, "too many subscriptions");
   }
   const NamespaceOptions& ns = *info->options;
+  if (command.last && *command.last > options_.maxRecovery) {
+    return replyError(
+        ws, command.id, ErrorCode::BadRequest,
+        "subscribe.last must be an integer from 0 to " + std::to_string(options_.maxRecovery));
+  }
   if (ns.presence) {
     auto& members = presence_[std::string(command.channel)];
     if (members.size() >= ns.presenceMax) {
@@ -262,12 +242,29 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
   }
   std::string out;
   if (ns.historySize == 0) {
-    writeSubscribeResult(out, command.id, {0, {}});
+    if (command.last) {
+      beginSubscribeLast(out, command.id, {0, {}});
+      endPublications(out);
+    } else {
+      writeSubscribeResult(out, command.id, {0, {}});
+    }
   } else {
-    auto position = store_.position(command.channel);
+    auto position = positionFor(*info);
     if (!position.ok())
-      return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
-    if (!command.since) {
+      return replyError(ws, command.id, ErrorCode::Unavailable,
+                        "the channel cannot be read or created now; retry");
+    if (command.last) {
+      // The newest publications, then subscribe, in this one call on the loop thread: a
+      // publication is broadcast only after it is stored, so the live pushes that follow start
+      // right above the reply's offset.
+      beginSubscribeLast(out, command.id, {position->top, position->epoch.view()});
+      auto result = store_.latest(
+          command.channel, static_cast<size_t>(*command.last),
+          [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); });
+      if (!result.ok())
+        return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
+      endPublications(out);
+    } else if (!command.since) {
       writeSubscribeResult(out, command.id, {position->top, position->epoch.view()});
     } else {
       // Replay what was missed, then subscribe: both on this thread in one call, and
@@ -325,78 +322,18 @@ void Hub::leavePresence(WebSocket& ws, Client& client, std::string_view channel)
   topics_.publish(channel, push, Opcode::Text, &ws);
 }
 
-void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
-  auto info = options_.namespaces.lookup(command.channel);
-  if (!info.ok()) return replyError(ws, command.id, info.error().code, info.error().message);
-  if (auto denied = checkPublish(*info, principalOf(client), command.data.size())) {
-    return replyError(ws, command.id, denied->code, denied->message);
-  }
-  const NamespaceOptions& ns = *info->options;
-  if (ns.historySize == 0) {
-    // Nothing to store: delivered now, acknowledged with offset 0.
-    scratch_.clear();
-    writePubPush(scratch_, command.channel, 0, command.data);
-    topics_.publish(command.channel, scratch_);
-    ++stats_.published;
-    scratch_.clear();
-    writePublishResult(scratch_, command.id, {0, {}});
-    return reply(ws, scratch_);
-  }
-  pending_.push_back({&ws, command.id, std::string(command.channel), std::string(command.data),
-                      std::string(command.key), limitsFor(ns)});
-  if (!commitScheduled_) {
-    commitScheduled_ = true;
-    loop_.defer([this] { commit(); });
-  }
+StoreResult<Position> Hub::positionFor(const ChannelInfo& info) {
+  if (info.options->historySize == 0) return store_.position(info.channel);
+  return store_.ensureChannel(info.channel, limitsFor(*info.options), options_.nowMs());
 }
 
-void Hub::commit() {
-  commitScheduled_ = false;
-  if (pending_.empty()) return;
-  std::vector<NewPublication> batch;
-  batch.reserve(pending_.size());
-  int64_t now = options_.nowMs();
-  for (const Pending& p : pending_) batch.push_back({p.channel, p.data, p.key, now, p.limits});
-  std::vector<Appended> results;
-  auto stored = store_.append(batch, results);
-  std::vector<Pending> done;
-  done.swap(pending_);
-  if (!stored.ok()) {
-    // Nothing of the batch was stored, so nothing is broadcast or acknowledged.
-    DUPLEX_LOG(Warn, "hub: publish batch not stored: %s", stored.error().message.c_str());
-    for (const Pending& p : done) {
-      ++stats_.unavailable;
-      if (p.publisher) {
-        replyError(*p.publisher, p.id, ErrorCode::Unavailable,
-                   "the publication could not be stored; retry with the same key");
-      }
-    }
-    return;
-  }
-  std::string push, ack;
-  for (size_t i = 0; i < done.size(); ++i) {
-    const Pending& p = done[i];
-    const Appended& a = results[i];
-    if (a.duplicate) {
-      ++stats_.duplicates;
-    } else {
-      push.clear();
-      writePubPush(push, p.channel, a.offset, p.data);
-      topics_.publish(p.channel, push);
-      ++stats_.published;
-    }
-    if (p.publisher) {
-      ack.clear();
-      writePublishResult(ack, p.id, {a.offset, a.epoch.view()});
-      reply(*p.publisher, ack);
-    }
-  }
-}
-
-void Hub::history(std::string& out, ReplyTo to, std::string_view channel,
+void Hub::history(std::string& out, ReplyTo to, const ChannelInfo& info,
                   const std::optional<Since>& since, uint32_t limit) {
-  auto position = store_.position(channel);
-  if (!position.ok()) return writeError(out, to, ErrorCode::Unavailable, "history cannot be read");
+  std::string_view channel = info.channel;
+  auto position = positionFor(info);
+  if (!position.ok())
+    return writeError(out, to, ErrorCode::Unavailable,
+                      "the channel cannot be read or created now; retry");
   beginHistoryResult(out, to, {position->top, position->epoch.view()});
   auto visit = [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); };
   bool ok = since ? store_.since(channel, since->offset, since->epoch, limit, visit).ok()

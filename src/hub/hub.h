@@ -7,7 +7,9 @@
 // and ChannelStore for history.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +25,14 @@
 
 namespace duplex::hub {
 
+// An embedder's rule for what may be published in a namespace (HubOptions::validators). Gets
+// the channel and the data as the minified JSON text that would be stored (a validator may
+// parse it with its own simdjson parser); returns nullopt to accept, or the error the publisher
+// gets (normally bad_request with a message naming what is wrong), and then nothing is stored.
+// Runs on the loop thread, after the access checks and the publish rate limit.
+using PublishValidator =
+    std::function<std::optional<HubError>(std::string_view channel, std::string_view data)>;
+
 struct HubOptions {
   Namespaces namespaces;
   std::string tokenSecret;                  // HS256 key; empty: every token is refused
@@ -31,7 +41,11 @@ struct HubOptions {
   double commandsPerSecond = 100;
   double commandBurst = 200;
   size_t maxSubscriptions = 256;  // per connection
-  size_t maxRecovery = 10'000;    // publications a subscribe may replay; more: not recovered
+  // Publications a subscribe may replay (`since`; more: not recovered) or ask for (`last`).
+  size_t maxRecovery = 10'000;
+  // Namespace name -> its validator, for client publishes and the server API's alike.
+  // Personal channels have none.
+  std::map<std::string, PublishValidator, std::less<>> validators;
   // The clock (milliseconds since the Unix epoch); tests pass their own.
   std::function<int64_t()> nowMs;
 };
@@ -72,8 +86,13 @@ class Hub {
   void subscribe(WebSocket& ws, Client& client, const Command& command);
   void unsubscribe(WebSocket& ws, Client& client, const Command& command);
   void publish(WebSocket& ws, Client& client, const Command& command);
-  void history(std::string& out, ReplyTo to, std::string_view channel,
+  void history(std::string& out, ReplyTo to, const ChannelInfo& info,
                const std::optional<Since>& since, uint32_t limit);
+  // The channel's position for a reply; in a namespace with history, creates the channel (and
+  // its epoch) if needed, so no reply there carries the empty epoch.
+  StoreResult<Position> positionFor(const ChannelInfo& info);
+  std::optional<HubError> takePublishToken(Client& client, const ChannelInfo& info);
+  std::optional<HubError> validate(const ChannelInfo& info, std::string_view data) const;
   void presence(std::string& out, ReplyTo to, std::string_view channel);
 
   bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);

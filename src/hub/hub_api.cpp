@@ -53,6 +53,9 @@ void Hub::addApiRoutes(App& app) {
              if (auto denied = checkServerPublish(*info, command.data.size())) {
                return answerError(response, denied->code, denied->message);
              }
+             if (auto refused = validate(*info, command.data)) {
+               return answerError(response, refused->code, refused->message);
+             }
              std::string push, out;
              if (info->options->historySize == 0) {
                writePubPush(push, command.channel, 0, command.data);
@@ -88,8 +91,7 @@ void Hub::addApiRoutes(App& app) {
              auto info = options_.namespaces.lookup(parsed.command.channel);
              if (!info.ok()) return answerError(response, info.error().code, info.error().message);
              std::string out;
-             history(out, ReplyTo::api(), parsed.command.channel, parsed.command.since,
-                     parsed.command.limit);
+             history(out, ReplyTo::api(), *info, parsed.command.since, parsed.command.limit);
              answer(response, out);
            }));
 

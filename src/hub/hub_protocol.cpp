@@ -102,6 +102,7 @@ enum Field : uint8_t {
   kData = 1 << 3,
   kSince = 1 << 4,
   kLimit = 1 << 5,
+  kLast = 1 << 6,
 };
 
 uint8_t fieldsOf(Method method) {
@@ -109,7 +110,7 @@ uint8_t fieldsOf(Method method) {
     case Method::Connect:
       return kToken;
     case Method::Subscribe:
-      return kChannel | kSince;
+      return kChannel | kSince | kLast;
     case Method::Unsubscribe:
       return kChannel;
     case Method::Publish:
@@ -131,6 +132,7 @@ std::optional<Field> fieldFromName(std::string_view name) {
   if (name == "data") return kData;
   if (name == "since") return kSince;
   if (name == "limit") return kLimit;
+  if (name == "last") return kLast;
   return std::nullopt;
 }
 
@@ -302,7 +304,7 @@ struct CommandParser::Impl {
       seen |= *f;
       element value = field.value;
       // null in an optional field means "not given" (what many clients' serializers write).
-      bool optional = *f == kToken || *f == kKey || *f == kSince || *f == kLimit;
+      bool optional = *f == kToken || *f == kKey || *f == kSince || *f == kLimit || *f == kLast;
       if (optional && value.is_null()) {
         seen &= static_cast<uint8_t>(~*f);
         continue;
@@ -341,7 +343,23 @@ struct CommandParser::Impl {
           c.limit = static_cast<uint32_t>(limit);
           break;
         }
+        case kLast: {
+          uint64_t last = 0;
+          if (!asUnsigned(value, last)) {
+            return fieldError(r, prefix, field.key, " must be a non-negative integer");
+          }
+          c.last = last;
+          break;
+        }
       }
+    }
+    // Both would answer with publications, from different places: the client must choose.
+    if ((seen & kSince) && (seen & kLast)) {
+      message.assign(prefix);
+      message += "last and ";
+      message += prefix;
+      message += "since exclude each other";
+      return invalid(r, ErrorCode::BadRequest, message);
     }
     if ((wanted & kChannel) && !(seen & kChannel)) {
       return fieldError(r, prefix, "channel", " is required");

@@ -42,6 +42,9 @@ struct Command {
   std::string_view token;      // connect: empty when the command carries none
   std::string_view key;        // publish: the idempotency key, 1..64 bytes; empty when none
   std::optional<Since> since;  // subscribe (recovery), history
+  // subscribe: reply with the newest `last` stored publications (never together with `since`;
+  // the hub bounds it by its maxRecovery).
+  std::optional<uint64_t> last;
   uint32_t limit = kDefaultHistoryLimit;  // history: 1..kMaxHistoryLimit
   // publish: the value of "data" as minified JSON text (valid JSON, any type), ready to store
   // and to forward without re-serializing. Its size is what max_data_bytes limits.

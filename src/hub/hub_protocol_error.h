@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
+
+#include "hub/result.h"
 
 namespace duplex::hub {
 
@@ -58,27 +58,7 @@ struct HubError {
   std::string message;
 };
 
-// A value or a HubError, like StoreResult for the history store.
 template <class T>
-class [[nodiscard]] HubResult {
- public:
-  HubResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  HubResult(HubError error) : v_(std::in_place_index<1>, std::move(error)) {}
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  const HubError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, HubError> v_;
-};
+using HubResult = Result<T, HubError>;
 
 }  // namespace duplex::hub

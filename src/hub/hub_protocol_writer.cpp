@@ -143,6 +143,11 @@ void beginSubscribeRecovered(std::string& out, ReplyTo to, StreamPosition positi
   out += ",\"recovered\":true,\"publications\":[";
 }
 
+void beginSubscribeLast(std::string& out, ReplyTo to, StreamPosition position) {
+  // The history result's shape, so a client reads both with one function.
+  beginHistoryResult(out, to, position);
+}
+
 void beginHistoryResult(std::string& out, ReplyTo to, StreamPosition position) {
   openReply(out, to, "result");
   appendPosition(out, position);

@@ -61,11 +61,14 @@ void writeSubscribeResult(std::string& out, ReplyTo to, StreamPosition position)
 void writeSubscribeUnrecovered(std::string& out, ReplyTo to, StreamPosition position);
 // {"id":N,"result":{"epoch":"...","offset":20,"recovered":true,"publications":[ ... ]}}
 void beginSubscribeRecovered(std::string& out, ReplyTo to, StreamPosition position);
+// {"id":N,"result":{"epoch":"...","offset":17,"publications":[ ... ]}}: a subscribe with
+// `last`, whose publications are the newest ones, oldest first.
+void beginSubscribeLast(std::string& out, ReplyTo to, StreamPosition position);
 // {"id":N,"result":{"epoch":"...","offset":21,"publications":[ ... ]}}
 void beginHistoryResult(std::string& out, ReplyTo to, StreamPosition position);
 // {"offset":18,"data":<data>}, with the comma when it is not the first.
 void appendPublication(std::string& out, uint64_t offset, std::string_view data);
-// Closes what beginSubscribeRecovered / beginHistoryResult opened.
+// Closes what beginSubscribeRecovered, beginSubscribeLast or beginHistoryResult opened.
 void endPublications(std::string& out);
 // {"id":N,"result":{"offset":21,"epoch":"..."}}
 void writePublishResult(std::string& out, ReplyTo to, StreamPosition position);

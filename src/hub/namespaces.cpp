@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 namespace duplex::hub {
 namespace {
 
@@ -20,7 +22,7 @@ enum class Scope : uint8_t { Namespace, Personal };
 
 constexpr std::string_view kNamespaceKeys =
     "history_size, history_ttl_seconds, publish, presence, anonymous, grant_required, "
-    "max_data_bytes, presence_max, idempotency_window_seconds";
+    "max_data_bytes, presence_max, idempotency_window_seconds, publish_rate, publish_burst";
 constexpr std::string_view kPersonalKeys =
     "history_size, history_ttl_seconds, max_data_bytes, idempotency_window_seconds";
 
@@ -40,6 +42,16 @@ std::optional<HubError> readOptions(simdjson::dom::element block, const std::str
       }
       if (u < min) return badRequest(name + ": must be at least " + std::to_string(min));
       out = u;
+      return std::nullopt;
+    };
+    // Rates may be fractional (0.5: one publication every two seconds).
+    auto rateValue = [&](double& out, double min) -> std::optional<HubError> {
+      double v = 0;
+      if (field.value.get_double().get(v) != simdjson::SUCCESS || !(v >= min) || v > 1e9) {
+        return badRequest(name + ": must be a number from " + std::to_string(int(min)) +
+                          " to 1000000000");
+      }
+      out = v;
       return std::nullopt;
     };
     auto boolValue = [&](bool& out) -> std::optional<HubError> {
@@ -70,6 +82,10 @@ std::optional<HubError> readOptions(simdjson::dom::element block, const std::str
       error = boolValue(options.grantRequired);
     } else if (key == "presence_max") {
       error = unsignedValue(options.presenceMax, 1);
+    } else if (key == "publish_rate") {
+      error = rateValue(options.publishRate, 0);
+    } else if (key == "publish_burst") {
+      error = rateValue(options.publishBurst, 1);
     } else if (key == "publish") {
       std::string_view from;
       if (field.value.get(from) == simdjson::SUCCESS && from == "clients") {
@@ -84,6 +100,11 @@ std::optional<HubError> readOptions(simdjson::dom::element block, const std::str
     }
     if (error) return error;
   }
+  if (options.publishBurst > 0 && options.publishRate == 0) {
+    return badRequest(where +
+                      ".publish_burst: needs publish_rate (without it, publishing has "
+                      "no limit to burst over)");
+  }
   return std::nullopt;
 }
 
@@ -92,6 +113,10 @@ std::string quoted(std::string_view s) {
 }
 
 }  // namespace
+
+double publishBurstOf(const NamespaceOptions& options) {
+  return options.publishBurst > 0 ? options.publishBurst : std::max(1.0, 2 * options.publishRate);
+}
 
 NamespaceOptions defaultPersonalOptions() {
   NamespaceOptions options;

@@ -41,8 +41,15 @@ struct NamespaceOptions {
   uint64_t maxDataBytes = 16384;            // larger data (as minified JSON) gets too_large
   uint64_t presenceMax = 1000;              // clients tracked per channel
   uint64_t idempotencyWindowSeconds = 300;  // how long a publish key is remembered
+  // Client publications per second per connection in this namespace (a token bucket); 0: no
+  // limit. The burst is how many may come at once; 0: max(1, 2 * publishRate).
+  double publishRate = 0;
+  double publishBurst = 0;
   bool operator==(const NamespaceOptions&) const = default;
 };
+
+// The bucket size a namespace's publish rate limit uses (its publish_burst or the default).
+double publishBurstOf(const NamespaceOptions& options);
 
 // Personal channels unless the configuration's "personal" says otherwise: no history, published
 // by the server API only, never anonymous.

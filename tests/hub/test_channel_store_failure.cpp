@@ -144,6 +144,12 @@ TEST(ChannelFailure, FullDiskRecoversWhenTheCapIsRaisedOnReopen) {
   if (reset.ok()) fail("reset of a read-only file reported success");
   auto position = s.position("a");
   if (!position || position->top != 4) fail("position moved or unreadable");
+  // ensureChannel only reads an existing channel, and cannot create a new one.
+  auto existing = s.ensureChannel("a", keep(2), 1000);
+  if (!existing || *existing != *position) fail("ensureChannel of a stored channel failed");
+  auto created = s.ensureChannel("c", keep(2), 1000);
+  if (created.ok()) fail("ensureChannel created a channel in a read-only file");
+  if (primaryCode(created.error()) != SQLITE_READONLY) fail("ensure: " + created.error().message);
   std::vector<Seen> seen;
   auto since = s.since("a", 2, position->epoch.view(), 100, collectInto(seen));
   if (!since || since->recovery != Recovery::Recovered || offsetsOf(seen) != range(3, 4)) {
@@ -170,6 +176,7 @@ TEST(ChannelFailure, ReadOnlyFileIsAnErrorValueAndReadsStillWork) {
   ASSERT_TRUE(store);
   EXPECT_EQ(store->position("a")->top, 4u);
   EXPECT_EQ(*store->position("b"), Position{});
+  EXPECT_EQ(*store->position("c"), Position{});
 }
 
 TEST(ChannelFailure, LockHeldByAnotherProcessIsBusyAndNothingIsStored) {

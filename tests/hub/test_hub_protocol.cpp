@@ -2,6 +2,7 @@
 // as case tables (one row per rule).
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,32 @@ TEST(CommandParser, SubscribeWithRecovery) {
       R"({"id":3,"subscribe":{"channel":"talk:main","since":{"offset":0,"epoch":""}}})");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.command.since->offset, 0u);
+}
+
+TEST(CommandParser, SubscribeWithLast) {
+  CommandParser parser;
+  struct Row {
+    const char* text;
+    std::optional<uint64_t> last;
+  };
+  const Row rows[] = {
+      {R"({"id":2,"subscribe":{"channel":"demo:throws","last":500}})", 500},
+      {R"({"id":2,"subscribe":{"channel":"demo:throws","last":0}})", 0},
+      {R"({"id":2,"subscribe":{"channel":"demo:throws","last":18446744073709551615}})",
+       UINT64_MAX},  // bounded by the hub's maxRecovery, not the parser
+      {R"({"id":2,"subscribe":{"channel":"demo:throws","last":null}})", std::nullopt},
+      {R"({"id":2,"subscribe":{"channel":"demo:throws"}})", std::nullopt},
+      {R"({"id":2,"subscribe":{"channel":"demo:throws","last":null,"since":{"offset":1,"epoch":""}}})",
+       std::nullopt},
+      // Only subscribe reads it.
+      {R"({"id":2,"history":{"channel":"demo:throws","last":5}})", std::nullopt},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.text);
+    ParseResult r = parser.parse(row.text);
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(r.command.last, row.last);
+  }
 }
 
 TEST(CommandParser, PublishKeepsDataAsMinifiedJson) {
@@ -292,6 +319,21 @@ TEST(CommandParser, ParamErrorsNameTheField) {
            "subscribe.since.epoch is required"},
           {R"({"id":5,"history":{"channel":"a:b","since":{"offset":1,"epoch":3}}})", I, kBad, 5,
            "history.since.epoch must be a string"},
+          // last
+          {R"({"id":5,"subscribe":{"channel":"a:b","last":-1}})", I, kBad, 5,
+           "subscribe.last must be a non-negative integer"},
+          {R"({"id":5,"subscribe":{"channel":"a:b","last":2.5}})", I, kBad, 5,
+           "subscribe.last must be a non-negative integer"},
+          {R"({"id":5,"subscribe":{"channel":"a:b","last":"10"}})", I, kBad, 5,
+           "subscribe.last must be a non-negative integer"},
+          {R"({"id":5,"subscribe":{"channel":"a:b","last":true}})", I, kBad, 5,
+           "subscribe.last must be a non-negative integer"},
+          {R"({"id":5,"subscribe":{"channel":"a:b","last":1,"last":2}})", I, kBad, 5,
+           "subscribe.last appears twice"},
+          {R"({"id":5,"subscribe":{"channel":"a:b","last":10,"since":{"offset":1,"epoch":"e"}}})",
+           I, kBad, 5, "subscribe.last and subscribe.since exclude each other"},
+          {R"({"id":5,"subscribe":{"since":{"offset":1,"epoch":"e"},"last":0,"channel":"a:b"}})", I,
+           kBad, 5, "subscribe.last and subscribe.since exclude each other"},
           // limit
           {R"({"id":5,"history":{"channel":"a:b","limit":0}})", I, kBad, 5,
            "history.limit must be an integer from 1 to 1000"},

@@ -110,6 +110,22 @@ TEST(Writer, RepliesAsTheProtocolShowsThem) {
        R"({"id":3,"result":{"epoch":"e","offset":17,"recovered":true,"publications":[]}})"},
       {[] {
          std::string s;
+         beginSubscribeLast(s, 2, {17, "e"});
+         appendPublication(s, 16, R"({"kind":"egg"})");
+         appendPublication(s, 17, R"({"kind":"cat","text":"hi"})");
+         endPublications(s);
+         return s;
+       },
+       R"({"id":2,"result":{"epoch":"e","offset":17,"publications":[{"offset":16,"data":{"kind":"egg"}},{"offset":17,"data":{"kind":"cat","text":"hi"}}]}})"},
+      {[] {
+         std::string s;
+         beginSubscribeLast(s, 2, {0, "e"});
+         endPublications(s);
+         return s;
+       },
+       R"({"id":2,"result":{"epoch":"e","offset":0,"publications":[]}})"},
+      {[] {
+         std::string s;
          writeEmptyResult(s, 4);
          return s;
        },

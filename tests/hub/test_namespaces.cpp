@@ -21,6 +21,8 @@ TEST(NamespaceOptions, DefaultsAreThoseOfTheProtocol) {
   EXPECT_EQ(o.maxDataBytes, 16384u);
   EXPECT_EQ(o.presenceMax, 1000u);
   EXPECT_EQ(o.idempotencyWindowSeconds, 300u);
+  EXPECT_EQ(o.publishRate, 0.0);  // no limit
+  EXPECT_EQ(o.publishBurst, 0.0);
 
   NamespaceOptions personal = defaultPersonalOptions();
   EXPECT_EQ(personal.historySize, 0u);
@@ -33,8 +35,10 @@ TEST(NamespacesConfig, ReadsEveryOption) {
     "namespaces": {
       "talk": {"history_size": 1000, "history_ttl_seconds": 3600, "publish": "clients",
                "presence": true, "anonymous": true, "grant_required": false,
-               "max_data_bytes": 2048, "presence_max": 50, "idempotency_window_seconds": 60},
+               "max_data_bytes": 2048, "presence_max": 50, "idempotency_window_seconds": 60,
+               "publish_rate": 10, "publish_burst": 15},
       "news": {"publish": "server"},
+      "slow": {"publish_rate": 0.5},
       "private": {"anonymous": false, "grant_required": true},
       "plain": {}
     },
@@ -43,7 +47,7 @@ TEST(NamespacesConfig, ReadsEveryOption) {
   })");
   ASSERT_TRUE(config.ok()) << config.error().message;
   const Namespaces& ns = *config;
-  EXPECT_EQ(ns.size(), 4u);
+  EXPECT_EQ(ns.size(), 5u);
   const NamespaceOptions* talk = ns.find("talk");
   ASSERT_NE(talk, nullptr);
   NamespaceOptions want;
@@ -53,7 +57,12 @@ TEST(NamespacesConfig, ReadsEveryOption) {
   want.maxDataBytes = 2048;
   want.presenceMax = 50;
   want.idempotencyWindowSeconds = 60;
+  want.publishRate = 10;
+  want.publishBurst = 15;
   EXPECT_EQ(*talk, want);
+  EXPECT_EQ(publishBurstOf(*talk), 15.0);
+  EXPECT_EQ(ns.find("slow")->publishRate, 0.5);
+  EXPECT_EQ(publishBurstOf(*ns.find("slow")), 1.0);  // max(1, 2 * rate)
   EXPECT_EQ(ns.find("news")->publish, PublishFrom::Server);
   EXPECT_FALSE(ns.find("private")->anonymous);
   EXPECT_TRUE(ns.find("private")->grantRequired);
@@ -93,7 +102,19 @@ TEST(NamespacesConfig, RefusesWhatItDoesNotUnderstandAndSaysWhere) {
       {R"({"namespaces": {"talk": {"histroy_size": 5}}})",
        "namespaces.talk.histroy_size: unknown option (known: history_size, history_ttl_seconds, "
        "publish, presence, anonymous, grant_required, max_data_bytes, presence_max, "
-       "idempotency_window_seconds)"},
+       "idempotency_window_seconds, publish_rate, publish_burst)"},
+      {R"({"namespaces": {"talk": {"publish_rate": -1}}})",
+       "namespaces.talk.publish_rate: must be a number from 0 to 1000000000"},
+      {R"({"namespaces": {"talk": {"publish_rate": "10"}}})",
+       "namespaces.talk.publish_rate: must be a number from 0 to 1000000000"},
+      {R"({"namespaces": {"talk": {"publish_rate": 1e12}}})",
+       "namespaces.talk.publish_rate: must be a number from 0 to 1000000000"},
+      {R"({"namespaces": {"talk": {"publish_rate": 5, "publish_burst": 0.5}}})",
+       "namespaces.talk.publish_burst: must be a number from 1 to 1000000000"},
+      {R"({"namespaces": {"talk": {"publish_burst": 5}}})",
+       "namespaces.talk.publish_burst: needs publish_rate"},
+      {R"({"personal": {"publish_rate": 5}})",
+       "personal.publish_rate: not an option of personal channels"},
       {R"({"namespaces": {"talk": {"history_size": -1}}})",
        "namespaces.talk.history_size: must be a non-negative integer"},
       {R"({"namespaces": {"talk": {"history_size": 1.5}}})",
