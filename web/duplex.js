@@ -322,9 +322,9 @@ export class DuplexClient {
     sub.pending = true;
     sub.buffer = [];
     const body = { channel: sub.channel };
-    // A channel subscribed while still empty answers epoch "", and live pushes carry no epoch:
-    // then recovery asks for everything since the start of the unnamed epoch, which the hub
-    // grants only while the history still starts at offset 1, and what was seen is dropped.
+    // A hub older than the `last` option answered epoch "" for a channel subscribed while
+    // still empty (and live pushes carry no epoch): then recovery asks for everything since
+    // the start of the unnamed epoch, which the hub grants while its history starts at offset 1.
     if (sub.offset !== null) {
       body.since = sub.epoch ? { offset: sub.offset, epoch: sub.epoch } : { offset: 0, epoch: '' };
     } else if (sub.options.last) {

@@ -31,9 +31,10 @@ std::optional<HubError> Hub::takePublishToken(Client& client, const ChannelInfo&
   }
   char rate[32];
   std::snprintf(rate, sizeof rate, "%g", ns.publishRate);
-  return HubError{ErrorCode::RateLimited, std::string("at most ") + rate +
-                                              " publications per second in " +
-                                              std::string(info.ns) + ":*; slow down"};
+  const char* noun = ns.publishRate == 1 ? " publication" : " publications";
+  return HubError{ErrorCode::RateLimited, std::string("at most ") + rate + noun +
+                                              " per second in " + std::string(info.ns) +
+                                              ":*; slow down"};
 }
 
 std::optional<HubError> Hub::validate(const ChannelInfo& info, std::string_view data) const {

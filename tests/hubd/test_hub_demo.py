@@ -149,7 +149,7 @@ def test_publish_rate_is_per_connection_and_namespace(hub):
         assert ["result" in r for r in results] == [True, True, False]
         assert results[2]["error"] == {
             "code": "rate_limited",
-            "message": "at most 1 publications per second in slow:*; slow down"}
+            "message": "at most 1 publication per second in slow:*; slow down"}
         assert (await a.call("ping"))["result"] == {}  # still connected
         # Not stored: the next stored publication takes offset 3.
         assert "result" in await b.call("publish", {"channel": "slow:y", "data": 0})
@@ -235,7 +235,7 @@ def test_demo_limits_size_and_rate_from_the_command_line(hub):
         again = await page.call("publish", {"channel": THROWS, "data": egg})
         assert again["error"] == {
             "code": "rate_limited",
-            "message": "at most 1 publications per second in demo:*; slow down"}
+            "message": "at most 1 publication per second in demo:*; slow down"}
         assert (await page.call("ping"))["result"] == {}  # still connected
         await asyncio.sleep(1.1)
         # The throw rules run after the rate: a refused throw spends the token.
