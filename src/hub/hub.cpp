@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "hub/hub_client.h"
+#include "hub/publication_list.h"
 
 namespace duplex::hub {
 
@@ -257,25 +258,30 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
       // The newest publications, then subscribe, in this one call on the loop thread: a
       // publication is broadcast only after it is stored, so the live pushes that follow start
       // right above the reply's offset.
+      // Fewer than asked when they would not fit in one reply: the newest that do.
       beginSubscribeLast(out, command.id, {position->top, position->epoch.view()});
-      auto result = store_.latest(
-          command.channel, static_cast<size_t>(*command.last),
-          [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); });
+      PublicationList list(out, options_.maxReplyBytes, PublicationList::Keep::Newest);
+      auto result =
+          store_.latest(command.channel, static_cast<size_t>(*command.last),
+                        [&](const PublicationView& pub) { list.add(pub.offset, pub.data); });
       if (!result.ok())
         return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
+      list.finish();
       endPublications(out);
     } else if (!command.since) {
       writeSubscribeResult(out, command.id, {position->top, position->epoch.view()});
     } else {
       // Replay what was missed, then subscribe: both on this thread in one call, and
       // publications are broadcast only after they are stored, so nothing falls in between.
+      // What does not fit in one reply cannot be recovered: the client starts over instead.
       beginSubscribeRecovered(out, command.id, {position->top, position->epoch.view()});
+      PublicationList list(out, options_.maxReplyBytes, PublicationList::Keep::Oldest);
       auto result = store_.since(
           command.channel, command.since->offset, command.since->epoch, options_.maxRecovery,
-          [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); });
+          [&](const PublicationView& pub) { list.add(pub.offset, pub.data); });
       if (!result.ok())
         return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
-      if (result->recovery == Recovery::Recovered && !result->limited) {
+      if (result->recovery == Recovery::Recovered && !result->limited && !list.overflowed()) {
         endPublications(out);
       } else {
         out.clear();
@@ -334,14 +340,19 @@ void Hub::history(std::string& out, ReplyTo to, const ChannelInfo& info,
   if (!position.ok())
     return writeError(out, to, ErrorCode::Unavailable,
                       "the channel cannot be read or created now; retry");
+  // Within the reply budget: from an offset, the oldest that fit (ask again from the last one
+  // for more); without, the newest that fit.
   beginHistoryResult(out, to, {position->top, position->epoch.view()});
-  auto visit = [&](const PublicationView& pub) { appendPublication(out, pub.offset, pub.data); };
+  PublicationList list(out, options_.maxReplyBytes,
+                       since ? PublicationList::Keep::Oldest : PublicationList::Keep::Newest);
+  auto visit = [&](const PublicationView& pub) { list.add(pub.offset, pub.data); };
   bool ok = since ? store_.since(channel, since->offset, since->epoch, limit, visit).ok()
                   : store_.latest(channel, limit, visit).ok();
   if (!ok) {
     out.clear();
     return writeError(out, to, ErrorCode::Unavailable, "history cannot be read");
   }
+  list.finish();
   endPublications(out);
 }
 

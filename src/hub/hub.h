@@ -43,6 +43,10 @@ struct HubOptions {
   size_t maxSubscriptions = 256;  // per connection
   // Publications a subscribe may replay (`since`; more: not recovered) or ask for (`last`).
   size_t maxRecovery = 10'000;
+  // Bytes of publications one reply may carry (subscribe last/since, history): bounded in memory,
+  // well under a connection's maxBackpressure (4 MiB), and within the 1 MiB message limit that
+  // clients such as python-websockets apply by default.
+  size_t maxReplyBytes = 1'000'000;
   // Namespace name -> its validator, for client publishes and the server API's alike.
   // Personal channels have none.
   std::map<std::string, PublishValidator, std::less<>> validators;

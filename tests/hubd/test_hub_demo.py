@@ -263,3 +263,48 @@ def test_a_demo_namespace_from_the_config_file_gets_the_throw_rules(hub):
             "not_found"
 
     run(go())
+
+
+def test_replies_stay_within_the_reply_budget(hub):
+    """100 publications of 15 KB are 1.5 MB: more than one reply may carry (1,000,000 bytes of
+    publications, so it fits python-websockets' default 1 MiB message limit, which this client
+    keeps). `last` and history without `since` give the newest that fit, history from an offset
+    the oldest that fit, and a recovery that does not fit is refused rather than cut."""
+    server = hub(config={"namespaces": {"big": {"history_size": 1000, "max_data_bytes": 16384}}})
+    blob = "x" * 15000
+    for i in range(1, 101):
+        status, body = api(server, "publish", {"channel": "big:x", "data": f"{i:03d}{blob}"})
+        assert status == 200 and body["result"]["offset"] == i
+
+    def contiguous(pubs):
+        offsets = [p["offset"] for p in pubs]
+        assert offsets == list(range(offsets[0], offsets[0] + len(offsets)))
+        for p in pubs:
+            assert p["data"] == f"{p['offset']:03d}{blob}"
+        return offsets
+
+    async def go():
+        client = await Client.open(server)
+        r = (await client.call("subscribe", {"channel": "big:x", "last": 100}))["result"]
+        offsets = contiguous(r["publications"])
+        assert r["offset"] == 100 and offsets[-1] == 100
+        assert 50 <= len(offsets) <= 66, len(offsets)
+
+        h = (await client.call("history", {"channel": "big:x", "limit": 100}))["result"]
+        assert contiguous(h["publications"]) == offsets
+        h = (await client.call("history", {"channel": "big:x", "limit": 100,
+                                           "since": {"offset": 0, "epoch": r["epoch"]}}))["result"]
+        oldest = contiguous(h["publications"])
+        assert oldest[0] == 1 and 50 <= len(oldest) <= 66
+
+        other = await Client.open(server)
+        far = (await other.call("subscribe", {"channel": "big:x",
+                                              "since": {"offset": 0, "epoch": r["epoch"]}}))
+        assert far["result"]["recovered"] is False and "publications" not in far["result"]
+        near = await Client.open(server)
+        close = (await near.call("subscribe", {"channel": "big:x",
+                                               "since": {"offset": 50, "epoch": r["epoch"]}}))
+        assert close["result"]["recovered"] is True
+        assert contiguous(close["result"]["publications"]) == list(range(51, 101))
+
+    run(go())
