@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "payload.h"
+
 namespace bench {
 namespace {
 
@@ -23,6 +25,10 @@ const char* usage() {
          "  --in-flight W      echo: messages in flight per connection; fanout: publishes (1)\n"
          "  --bytes B          payload size, >= 16 (20)\n"
          "  --binary | --text  message type (text)\n"
+         "  --payload letters|json   filler: a..z cycling, or JSON-like records (letters)\n"
+         "  --deflate          offer permessage-deflate, no context takeover; the run fails if\n"
+         "                     the server declines\n"
+         "  --deflate-takeover the same with context takeover both ways\n"
          "  --subscribers S    fanout subscribers (1000)\n"
          "  --duration S --warmup S --hold S --timeout S   seconds (3, 0.5, 1, 60)\n"
          "  --parallel-handshakes N   (64)\n"
@@ -40,6 +46,11 @@ bool parseOptions(int argc, char** argv, Options& o, std::string& error) {
       o.binary = false;
       continue;
     }
+    if (flag == "--deflate" || flag == "--deflate-takeover") {
+      o.deflate = true;
+      o.deflateTakeover = flag == "--deflate-takeover";
+      continue;
+    }
     if (i + 1 >= argc) {
       error = "missing value for " + std::string(flag);
       return false;
@@ -55,6 +66,12 @@ bool parseOptions(int argc, char** argv, Options& o, std::string& error) {
       o.scenario = value;
     } else if (flag == "--host") {
       o.host = value;
+    } else if (flag == "--payload") {
+      o.payload = value;
+      if (o.payload != "letters" && o.payload != "json") {
+        error = "--payload is letters or json";
+        return false;
+      }
     } else if (flag == "--path") {
       o.path = value;
     } else if (flag == "--port") {
@@ -99,8 +116,9 @@ bool parseOptions(int argc, char** argv, Options& o, std::string& error) {
     error = "--port is required";
     return false;
   }
-  if (o.bytes < 16) {
-    error = "--bytes must be at least 16 (sender id and sequence number)";
+  if (o.bytes < minimumPayloadSize(o.payload)) {
+    error = "--bytes must be at least " + std::to_string(minimumPayloadSize(o.payload)) +
+            " for --payload " + o.payload + " (sender id and sequence number)";
     return false;
   }
   if (o.inFlight == 0 || o.connections == 0 || o.parallelHandshakes == 0) {

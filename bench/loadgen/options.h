@@ -19,6 +19,9 @@ struct Options {
   uint32_t inFlight = 1;        // echo: W per connection; fanout: publishes in flight
   size_t bytes = 20;            // payload size B (at least 16: sender id + sequence number)
   bool binary = false;          // text by default
+  std::string payload = "letters";  // letters | json (see payload.h)
+  bool deflate = false;             // offer permessage-deflate; fail if the server declines
+  bool deflateTakeover = false;     // offer it with context takeover (RFC 7692's default)
   uint32_t subscribers = 1000;  // fanout: S
 
   double duration = 3.0;             // measured interval, seconds
