@@ -313,8 +313,8 @@ void ClientLoop::deliver(Connection& c, uint8_t* data, size_t size) {
           std::string why;
           if (deflate_->inflate(*c.deflate_, event.payload, inflated_, config_.maxMessageSize,
                                 why) != protocol::InflateStatus::Ok) {
-            fail("connection " + std::to_string(c.id_) + ": compressed message does not inflate: " +
-                 why);
+            fail("connection " + std::to_string(c.id_) +
+                 ": compressed message does not inflate: " + why);
             return;
           }
           handler_.onMessage(c, event.opcode, inflated_);

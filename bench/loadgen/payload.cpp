@@ -122,15 +122,14 @@ bool PayloadCodec::read(std::string_view payload, uint32_t& connection, uint32_t
   }
   // The prefix around the two numbers, the filler and the suffix.
   const std::string_view prefix(prefix_);
-  const bool same =
-      payload.substr(0, idOffset_) == prefix.substr(0, idOffset_) &&
-      payload.substr(idOffset_ + 8, seqOffset_ - idOffset_ - 8) ==
-          prefix.substr(idOffset_ + 8, seqOffset_ - idOffset_ - 8) &&
-      payload.substr(seqOffset_ + 8, prefix.size() - seqOffset_ - 8) ==
-          prefix.substr(seqOffset_ + 8) &&
-      std::memcmp(payload.data() + prefix.size(), pattern_.data() + fillerStart(seq),
-                  fillerSize()) == 0 &&
-      payload.substr(size_ - suffix_.size()) == suffix_;
+  const bool same = payload.substr(0, idOffset_) == prefix.substr(0, idOffset_) &&
+                    payload.substr(idOffset_ + 8, seqOffset_ - idOffset_ - 8) ==
+                        prefix.substr(idOffset_ + 8, seqOffset_ - idOffset_ - 8) &&
+                    payload.substr(seqOffset_ + 8, prefix.size() - seqOffset_ - 8) ==
+                        prefix.substr(seqOffset_ + 8) &&
+                    std::memcmp(payload.data() + prefix.size(), pattern_.data() + fillerStart(seq),
+                                fillerSize()) == 0 &&
+                    payload.substr(size_ - suffix_.size()) == suffix_;
   if (!same) {
     why = "payload corrupted (connection " + std::to_string(connection) + ", seq " +
           std::to_string(seq) + ")";

@@ -74,8 +74,7 @@ void Scenario::reportWindow(JsonObject& result, uint64_t count, const char* coun
     result.add("deflate", options_.deflateTakeover ? "context_takeover" : "no_context_takeover")
         .add("received_compressed_share",
              share(loop_.compressedReceived(), loop_.messagesReceived()))
-        .add("sent_compression_ratio",
-             share(loop_.compressedBytesSent(), loop_.plainBytesSent()));
+        .add("sent_compression_ratio", share(loop_.compressedBytesSent(), loop_.plainBytesSent()));
   }
   if (probe_.enabled()) {
     result.add("server_cpu_s", serverCpu)
