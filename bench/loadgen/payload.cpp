@@ -88,9 +88,13 @@ PayloadCodec::PayloadCodec(size_t size, std::string_view kind) {
     idOffset_ = prefix_.find('0');
     seqOffset_ = prefix_.find('0', idOffset_ + 8);
     suffix_ = kJsonSuffix;
-    // Starting points 37 bytes apart: consecutive messages differ, as real ones do.
-    starts_ = 64;
-    stride_ = 37;
+    // 1,024 starting points about 1 KiB apart over 1 MiB of records, visited in a scattered
+    // order: the messages a 32 KiB window holds share keys and vocabulary with the next one,
+    // as real traffic does, but not whole stretches of text (with a pattern shorter than the
+    // window, context takeover would find every message already in it and shrink it to 4 %).
+    starts_ = 1024;
+    stride_ = 1021;
+    step_ = 509;
     pattern_ = jsonRecords(fillerSize() + starts_ * stride_);
   } else {
     size_ = std::max(size, kPayloadHeaderSize);

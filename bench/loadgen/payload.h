@@ -11,10 +11,10 @@
 //            uncompressed workloads: cheap to write and check, and its content is irrelevant.
 //   json     {"from":"<id>","seq":"<seq>","items":[ ... ]} where ... is a run of chat-like
 //            records ({"user":"user-0042","room":"general","ts":1732483200123,"text":"..."},
-//            words from a small vocabulary, seeded pseudo-random) starting at a record that
-//            depends on seq and cut to length. The compression workloads: it shrinks about as
-//            much as real JSON traffic does (see docs/performance.md for the measured ratio),
-//            where the letters would shrink to almost nothing and flatter every compressor.
+//            words from a small vocabulary, seeded pseudo-random) starting at a point of a
+//            1 MiB run that depends on seq, cut to length. The compression workloads: it shrinks
+//            about as much as real JSON traffic does (see docs/performance.md for the measured
+//            ratio), where the letters would shrink to almost nothing and flatter every compressor.
 // The filler is a slice of one precomputed pattern, so writing and checking a message are a
 // few memcpy/memcmp calls whatever its size.
 #include <cstddef>
@@ -42,7 +42,7 @@ class PayloadCodec {
   bool read(std::string_view payload, uint32_t& connection, uint32_t& seq, std::string& why) const;
 
  private:
-  size_t fillerStart(uint32_t seq) const { return (seq % starts_) * stride_; }
+  size_t fillerStart(uint32_t seq) const { return (seq * step_ % starts_) * stride_; }
   size_t fillerSize() const { return size_ - prefix_.size() - suffix_.size(); }
 
   size_t size_;
@@ -51,6 +51,7 @@ class PayloadCodec {
   std::string suffix_;
   std::string pattern_;  // fillers are slices of it
   size_t starts_ = 26, stride_ = 1;
+  uint64_t step_ = 1;  // json: 509, prime to 1,024, so consecutive messages start far apart
 };
 
 }  // namespace bench
