@@ -2,6 +2,8 @@
 // benchmarks and conformance runs (Autobahn|Testsuite) talk to. With --broadcast, every message
 // received on a path goes to every connection on that path instead, the sender included.
 // With --cert and --key it serves wss:// instead of ws://, and reloads both files on SIGHUP.
+// --no-cork and --no-shared-frames switch off one optimisation each, for the benchmark that
+// measures what each buys (docs/performance.md); the defaults are the optimised server.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,8 @@ struct Options {
   std::string keyFile;
   bool deflate = false;
   bool deflateTakeover = false;
+  bool cork = true;
+  bool sharedFrames = true;
 };
 
 [[noreturn]] void usage(int status) {
@@ -37,7 +41,9 @@ struct Options {
       "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
-      "                   [--deflate [--deflate-takeover]] [--log-level debug|info|warn|error]\n");
+      "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
+      "                   [--no-cork] [--no-shared-frames]   (benchmark knobs: see\n"
+      "                                                      docs/performance.md)\n");
   std::exit(status);
 }
 
@@ -70,7 +76,11 @@ Options parse(int argc, char** argv) {
     else if (arg == "--deflate")
       options.deflate = true;
     else if (arg == "--deflate-takeover")
-      options.deflateTakeover = true;
+      options.deflate = options.deflateTakeover = true;
+    else if (arg == "--no-cork")
+      options.cork = false;
+    else if (arg == "--no-shared-frames")
+      options.sharedFrames = false;
     else if (arg == "--log-level") {
       duplex::log::Level level;
       if (!duplex::log::parseLevel(value(), level)) usage(2);
@@ -91,9 +101,13 @@ int main(int argc, char** argv) {
   try {
     duplex::AppOptions appOptions;
     appOptions.handshakeTimeoutSeconds = options.handshakeTimeout;
+    appOptions.cork = options.cork;
     duplex::App app(appOptions);
-    // --broadcast: one topic per path; each message is framed once for all its subscribers.
-    duplex::pubsub::Topics topics(app.loop());
+    // --broadcast: one topic per path; each message is framed once for all its subscribers
+    // (and compressed once for those without context takeover).
+    duplex::pubsub::TopicsOptions topicsOptions;
+    topicsOptions.shareFrames = options.sharedFrames;
+    duplex::pubsub::Topics topics(app.loop(), std::move(topicsOptions));
 
     duplex::WebSocketBehavior behavior;
     behavior.maxMessageSize = options.maxMessage;

@@ -95,6 +95,7 @@ void ClientLoop::open(Connection& c) {
   c.outSent_ = 0;
   c.head_.clear();
   c.receiver_ = protocol::Receiver();
+  c.deflate_.reset();
   c.wantWritable_ = true;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT;
@@ -113,11 +114,12 @@ void ClientLoop::close(Connection& c) {
   c.wantWritable_ = false;
 }
 
-uint8_t* ClientLoop::appendHeader(Connection& c, duplex::Opcode opcode, size_t size) {
+uint8_t* ClientLoop::appendHeader(Connection& c, duplex::Opcode opcode, size_t size, bool rsv1) {
   const uint64_t r = random_();
   std::memcpy(mask_, &r, 4);
   protocol::FrameHeader header;
   header.opcode = opcode;
+  header.rsv1 = rsv1;  // RFC 7692 6: "this message is compressed"
   header.payloadSize = size;
   header.maskKey = mask_;
   const size_t start = c.out_.size();
@@ -126,6 +128,16 @@ uint8_t* ClientLoop::appendHeader(Connection& c, duplex::Opcode opcode, size_t s
   c.out_.resize(start + headerSize + size);
   markDirty(c);
   return c.out_.data() + start + headerSize;
+}
+
+void ClientLoop::sendCompressible(Connection& c, duplex::Opcode opcode) {
+  const bool compressed = deflate_->compress(*c.deflate_, plain_, compressed_);
+  const std::string& bytes = compressed ? compressed_ : plain_;
+  plainOut_ += plain_.size();
+  wireOut_ += bytes.size();
+  uint8_t* payload = appendHeader(c, opcode, bytes.size(), compressed);
+  std::memcpy(payload, bytes.data(), bytes.size());
+  maskLast(payload, bytes.size());
 }
 
 void ClientLoop::maskLast(uint8_t* payload, size_t size) {
@@ -197,6 +209,7 @@ void ClientLoop::onWritable(Connection& c) {
     request.host = target_.hostHeader;
     request.path = target_.path;
     request.key = c.key_;
+    if (deflate_) request.extensions = deflate_->offerHeader();
     const std::string text = protocol::writeClientRequest(request);
     c.out_.assign(text.begin(), text.end());
     c.wantWritable_ = false;  // flush() re-arms it if the kernel takes only part
@@ -267,6 +280,11 @@ void ClientLoop::onHeadBytes(Connection& c, const uint8_t* data, size_t size) {
                                       kNoProtocols, response, why)) {
     return fail("connection " + std::to_string(c.id_) + ": bad upgrade response: " + why);
   }
+  if (deflate_) {
+    if (!deflate_->accept(response.extensions, c.deflate_, why))
+      return fail("connection " + std::to_string(c.id_) + ": " + why);
+    c.receiver_.allowCompression(true);
+  }
   // Frames may follow the head in the same read; keep them, then free the handshake strings
   // (an idle connection should cost the generator little too).
   std::string rest = c.head_.substr(headSize);
@@ -288,7 +306,21 @@ void ClientLoop::deliver(Connection& c, uint8_t* data, size_t size) {
       case protocol::Event::Kind::NeedMore:
         return;
       case protocol::Event::Kind::Message:
-        handler_.onMessage(c, event.opcode, event.payload);
+        ++messagesIn_;
+        if (event.compressed) {
+          // The Receiver only lets RSV1 through once deflate was agreed, so c.deflate_ is set.
+          ++compressedIn_;
+          std::string why;
+          if (deflate_->inflate(*c.deflate_, event.payload, inflated_, config_.maxMessageSize,
+                                why) != protocol::InflateStatus::Ok) {
+            fail("connection " + std::to_string(c.id_) +
+                 ": compressed message does not inflate: " + why);
+            return;
+          }
+          handler_.onMessage(c, event.opcode, inflated_);
+        } else {
+          handler_.onMessage(c, event.opcode, event.payload);
+        }
         break;
       case protocol::Event::Kind::Ping:
         // Some servers keep connections alive with pings; answer as any client would.

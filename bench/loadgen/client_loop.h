@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "deflate.h"
 #include "protocol/opcode.h"
 #include "protocol/receiver.h"
 
@@ -53,6 +54,7 @@ class Connection {
   std::string head_;  // the server's HTTP response while it arrives; emptied once open
   std::string key_;   // our Sec-WebSocket-Key, kept until the response is checked
   duplex::protocol::Receiver receiver_;
+  std::unique_ptr<ConnectionDeflate> deflate_;  // null unless permessage-deflate was agreed
 };
 
 class ClientHandler {
@@ -80,10 +82,20 @@ class ClientLoop {
   // ports (and the TIME_WAIT of earlier runs) never run out.
   void open(Connection& c);
 
+  // Offer permessage-deflate on every connection opened from now on; a server that declines
+  // fails the run. Data messages then go compressed and compressed ones are inflated.
+  void enableDeflate(bool takeover) { deflate_ = std::make_unique<ClientDeflate>(takeover); }
+
   // Queues one masked frame whose payload `fill(uint8_t*)` writes; sent at the end of the turn.
+  // Under permessage-deflate a data message is written to a scratch buffer and compressed.
   template <class Fill>
   void sendFrame(Connection& c, duplex::Opcode opcode, size_t size, Fill&& fill) {
-    uint8_t* payload = appendHeader(c, opcode, size);
+    if (c.deflate_ && !duplex::isControl(opcode)) {
+      plain_.resize(size);
+      fill(reinterpret_cast<uint8_t*>(plain_.data()));
+      return sendCompressible(c, opcode);
+    }
+    uint8_t* payload = appendHeader(c, opcode, size, false);
     fill(payload);
     maskLast(payload, size);
   }
@@ -97,6 +109,13 @@ class ClientLoop {
   // Refreshed after every epoll_wait and every read, so receipt times are those of the read.
   uint64_t now() const { return now_; }
 
+  // Data messages received so far, and how many of them came compressed (RSV1).
+  uint64_t messagesReceived() const { return messagesIn_; }
+  uint64_t compressedReceived() const { return compressedIn_; }
+  // Data bytes the generator sent before and after compression (the workload's ratio).
+  uint64_t plainBytesSent() const { return plainOut_; }
+  uint64_t compressedBytesSent() const { return wireOut_; }
+
   void fail(std::string why);
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
@@ -105,7 +124,8 @@ class ClientLoop {
   static constexpr uint64_t kSources = 250;
 
  private:
-  uint8_t* appendHeader(Connection& c, duplex::Opcode opcode, size_t size);
+  uint8_t* appendHeader(Connection& c, duplex::Opcode opcode, size_t size, bool rsv1);
+  void sendCompressible(Connection& c, duplex::Opcode opcode);  // the message is in plain_
   void maskLast(uint8_t* payload, size_t size);
   void markDirty(Connection& c);
   void setWritableInterest(Connection& c, bool on);
@@ -126,6 +146,9 @@ class ClientLoop {
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> dirty_;
   std::vector<uint8_t> readBuffer_;
+  std::unique_ptr<ClientDeflate> deflate_;
+  std::string plain_, compressed_, inflated_;  // scratch for permessage-deflate
+  uint64_t messagesIn_ = 0, compressedIn_ = 0, plainOut_ = 0, wireOut_ = 0;
   std::mt19937_64 random_;
   uint8_t mask_[4] = {};
 };

@@ -12,7 +12,7 @@ class Echo final : public Scenario {
  public:
   Echo(const Options& o, const Target& t)
       : Scenario(o, t, o.bytes),
-        codec_(o.bytes),
+        codec_(o.bytes, o.payload),
         opcode_(o.binary ? duplex::Opcode::Binary : duplex::Opcode::Text),
         nextSend_(o.connections, 0),
         nextReceive_(o.connections, 0),

@@ -13,7 +13,7 @@ class Fanout final : public Scenario {
  public:
   Fanout(const Options& o, const Target& t)
       : Scenario(o, t, o.bytes),
-        codec_(o.bytes),
+        codec_(o.bytes, o.payload),
         opcode_(o.binary ? duplex::Opcode::Binary : duplex::Opcode::Text),
         publisher_(o.subscribers),
         nextReceive_(o.subscribers + 1, 0),

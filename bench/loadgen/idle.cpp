@@ -11,7 +11,7 @@ namespace {
 class Idle final : public Scenario {
  public:
   Idle(const Options& o, const Target& t)
-      : Scenario(o, t, o.bytes), codec_(o.bytes), echoed_(o.connections, false) {}
+      : Scenario(o, t, o.bytes), codec_(o.bytes, o.payload), echoed_(o.connections, false) {}
 
   bool run(JsonObject& result) override {
     const uint32_t n = options_.connections;

@@ -15,11 +15,14 @@ struct Options {
   std::string path = "/";
   pid_t serverPid = 0;  // read /proc/<pid> for the server's CPU time and memory
 
-  uint32_t connections = 100;   // echo: C; idle: N; connect: handshakes in progress at once
-  uint32_t inFlight = 1;        // echo: W per connection; fanout: publishes in flight
-  size_t bytes = 20;            // payload size B (at least 16: sender id + sequence number)
-  bool binary = false;          // text by default
-  uint32_t subscribers = 1000;  // fanout: S
+  uint32_t connections = 100;       // echo: C; idle: N; connect: handshakes in progress at once
+  uint32_t inFlight = 1;            // echo: W per connection; fanout: publishes in flight
+  size_t bytes = 20;                // payload size B (at least 16: sender id + sequence number)
+  bool binary = false;              // text by default
+  std::string payload = "letters";  // letters | json (see payload.h)
+  bool deflate = false;             // offer permessage-deflate; fail if the server declines
+  bool deflateTakeover = false;     // offer it with context takeover (RFC 7692's default)
+  uint32_t subscribers = 1000;      // fanout: S
 
   double duration = 3.0;             // measured interval, seconds
   double warmup = 0.5;               // traffic before the interval, not counted

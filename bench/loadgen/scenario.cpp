@@ -7,7 +7,9 @@
 namespace bench {
 
 Scenario::Scenario(const Options& options, const Target& target, uint64_t maxMessageSize)
-    : options_(options), loop_(target, *this, maxMessageSize), probe_(options.serverPid) {}
+    : options_(options), loop_(target, *this, maxMessageSize), probe_(options.serverPid) {
+  if (options.deflate) loop_.enableDeflate(options.deflateTakeover);
+}
 
 bool Scenario::openAll(uint32_t first, uint32_t count) {
   toOpen_ = first;
@@ -61,7 +63,19 @@ void Scenario::reportWindow(JsonObject& result, uint64_t count, const char* coun
   result.add("duration_s", seconds)
       .add(countName, count)
       .add("rate", static_cast<double>(count) / seconds)
-      .add("generator_cpu_share", generatorCpu / seconds);
+      .add("generator_cpu_share", generatorCpu / seconds)
+      .add("payload", options_.payload);
+  if (options_.deflate) {
+    // How much the server really compressed (it may send some or all messages plain, which
+    // RFC 7692 allows), and how well this workload compresses (what the generator sent).
+    const auto share = [](uint64_t part, uint64_t whole) {
+      return whole ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+    };
+    result.add("deflate", options_.deflateTakeover ? "context_takeover" : "no_context_takeover")
+        .add("received_compressed_share",
+             share(loop_.compressedReceived(), loop_.messagesReceived()))
+        .add("sent_compression_ratio", share(loop_.compressedBytesSent(), loop_.plainBytesSent()));
+  }
   if (probe_.enabled()) {
     result.add("server_cpu_s", serverCpu)
         .add("server_cpu_share", serverCpu / seconds)

@@ -6,6 +6,11 @@
 // async_write, a strand per connection, the suggested server timeouts), and for broadcast the
 // per-session write queue of shared immutable strings of example/websocket/server/chat-multi.
 // One io_context run on one thread (pinned by bench/run), so there is no mutex.
+//
+// --deflate: permessage-deflate on (Beast's permessage_deflate option, server_enable), with no
+// context takeover both ways as the generator offers, every message compressed
+// (msg_size_threshold 0) and Beast's own zlib settings (compLevel 8, memLevel 4).
+// --deflate-takeover: the same, but keeping context both ways (RFC 7692's default).
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -39,6 +44,8 @@ class Session;
 // Every open session, for broadcast (chat-multi's shared_state, without its mutex: one thread).
 struct SharedState {
   bool broadcast = false;
+  bool deflate = false;
+  bool takeover = false;
   std::unordered_set<Session*> sessions;
 };
 
@@ -66,6 +73,14 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void onRun() {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    if (state_.deflate) {
+      websocket::permessage_deflate pmd;
+      pmd.server_enable = true;
+      pmd.server_no_context_takeover = !state_.takeover;
+      pmd.client_no_context_takeover = !state_.takeover;
+      pmd.msg_size_threshold = 0;
+      ws_.set_option(pmd);
+    }
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, std::string(BOOST_BEAST_VERSION_STRING) + " bench-beast-server");
     }));
@@ -172,12 +187,16 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--broadcast") {
       state.broadcast = true;
+    } else if (arg == "--deflate" || arg == "--deflate-takeover") {
+      state.deflate = true;
+      state.takeover = arg == "--deflate-takeover";
     } else if (arg == "--host" && i + 1 < argc) {
       host = argv[++i];
     } else if (arg == "--port" && i + 1 < argc) {
       port = static_cast<unsigned short>(std::atoi(argv[++i]));
     } else {
-      std::cerr << "usage: bench-beast-server [--host 127.0.0.1] --port P [--broadcast]\n";
+      std::cerr << "usage: bench-beast-server [--host 127.0.0.1] --port P [--broadcast] "
+                   "[--deflate|--deflate-takeover]\n";
       return 2;
     }
   }

@@ -3,7 +3,9 @@
 
 A WebSocketHandler as Tornado's documentation writes it: echo, or with --broadcast every
 message sent to every open connection (the sender included), as its chat demo does. No
-compression (Tornado's default). One IOLoop, one thread; bench/run pins the process.
+compression (Tornado's default) unless --deflate: then get_compression_options() returns {}, the
+documented way to turn permessage-deflate on with Tornado's defaults (it honours the
+generator's no-context-takeover offer). One IOLoop, one thread; bench/run pins the process.
 """
 import argparse
 import asyncio
@@ -12,14 +14,20 @@ import tornado.web
 import tornado.websocket
 
 CONNECTIONS = set()
+DEFLATE = False
 
 
-class EchoHandler(tornado.websocket.WebSocketHandler):
+class Compression:
+    def get_compression_options(self):
+        return {} if DEFLATE else None
+
+
+class EchoHandler(Compression, tornado.websocket.WebSocketHandler):
     def on_message(self, message):
         self.write_message(message, binary=isinstance(message, bytes))
 
 
-class BroadcastHandler(tornado.websocket.WebSocketHandler):
+class BroadcastHandler(Compression, tornado.websocket.WebSocketHandler):
     def open(self):
         CONNECTIONS.add(self)
 
@@ -40,7 +48,12 @@ async def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--broadcast", action="store_true")
+    parser.add_argument("--deflate", action="store_true")
+    # The library follows the client's offer, so with context takeover this is --deflate too.
+    parser.add_argument("--deflate-takeover", dest="deflate", action="store_true")
     args = parser.parse_args()
+    global DEFLATE
+    DEFLATE = args.deflate
     handler = BroadcastHandler if args.broadcast else EchoHandler
     app = tornado.web.Application([(r"/.*", handler)])
     app.listen(args.port, address=args.host, backlog=4096)

@@ -1,19 +1,8 @@
 #include "options.h"
 
-#include <cstdlib>
-#include <string_view>
+#include "flags.h"
 
 namespace soak {
-namespace {
-
-bool toNumber(std::string_view text, double& out) {
-  std::string s(text);
-  char* end = nullptr;
-  out = std::strtod(s.c_str(), &end);
-  return !s.empty() && end == s.c_str() + s.size() && out >= 0;
-}
-
-}  // namespace
 
 const char* usage() {
   return "usage: duplex-soak --port P [--host 127.0.0.1] [--server-pid PID]\n"
@@ -32,60 +21,28 @@ const char* usage() {
 }
 
 bool parseOptions(int argc, char** argv, Options& o, std::string& error) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    if (flag == "--broadcast") {
-      o.broadcast = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      error = "missing value for " + std::string(flag);
-      return false;
-    }
-    const std::string_view value = argv[++i];
-    if (flag == "--host") {
-      o.host = value;
-      continue;
-    }
-    double n = 0;
-    if (!toNumber(value, n)) {
-      error = "bad value for " + std::string(flag) + ": " + std::string(value);
-      return false;
-    }
-    if (flag == "--port") {
-      o.port = static_cast<uint16_t>(n);
-    } else if (flag == "--server-pid") {
-      o.serverPid = static_cast<pid_t>(n);
-    } else if (flag == "--connections") {
-      o.connections = static_cast<uint32_t>(n);
-    } else if (flag == "--seconds") {
-      o.seconds = n;
-    } else if (flag == "--seed") {
-      o.seed = static_cast<uint64_t>(n);
-    } else if (flag == "--sources") {
-      o.sources = static_cast<uint32_t>(n);
-    } else if (flag == "--churn-rate") {
-      o.churnRate = n;
-    } else if (flag == "--message-rate") {
-      o.messageRate = n;
-    } else if (flag == "--subscribers") {
-      o.subscribers = static_cast<uint32_t>(n);
-    } else if (flag == "--publish-rate") {
-      o.publishRate = n;
-    } else if (flag == "--handshake-timeout") {
-      o.handshakeTimeout = static_cast<uint32_t>(n);
-    } else if (flag == "--server-backpressure") {
-      o.serverBackpressure = static_cast<size_t>(n);
-    } else if (flag == "--parallel-handshakes") {
-      o.parallelHandshakes = static_cast<uint32_t>(n);
-    } else if (flag == "--max-transient") {
-      o.maxTransient = static_cast<uint32_t>(n);
-    } else if (flag == "--drain-timeout") {
-      o.drainTimeout = n;
-    } else {
-      error = "unknown flag " + std::string(flag);
-      return false;
-    }
+  if (!bench::parseFlags(argc, argv,
+                         {
+                             bench::switchFlag("--broadcast", [&] { o.broadcast = true; }),
+                             bench::textFlag("--host", o.host),
+                             bench::numberFlag("--port", o.port),
+                             bench::numberFlag("--server-pid", o.serverPid),
+                             bench::numberFlag("--connections", o.connections),
+                             bench::numberFlag("--seconds", o.seconds),
+                             bench::numberFlag("--seed", o.seed),
+                             bench::numberFlag("--sources", o.sources),
+                             bench::numberFlag("--churn-rate", o.churnRate),
+                             bench::numberFlag("--message-rate", o.messageRate),
+                             bench::numberFlag("--subscribers", o.subscribers),
+                             bench::numberFlag("--publish-rate", o.publishRate),
+                             bench::numberFlag("--handshake-timeout", o.handshakeTimeout),
+                             bench::numberFlag("--server-backpressure", o.serverBackpressure),
+                             bench::numberFlag("--parallel-handshakes", o.parallelHandshakes),
+                             bench::numberFlag("--max-transient", o.maxTransient),
+                             bench::numberFlag("--drain-timeout", o.drainTimeout),
+                         },
+                         error)) {
+    return false;
   }
   if (o.port == 0) {
     error = "--port is required";

@@ -63,6 +63,13 @@ class Loop {
   // Whole seconds since the loop started: the unit of socket deadlines.
   uint32_t nowTick() const { return static_cast<uint32_t>((nowMs_ - startMs_) / 1000) + 1; }
 
+  // Corking (on by default): everything sent to a socket during an iteration leaves in one
+  // syscall at its end. Off, every frame gets its own send as soon as the next one is queued
+  // (and the last at the end of the iteration), as a server without corking would do. A
+  // benchmark/diagnostic knob (docs/performance.md measures what corking buys); never faster.
+  void setCorking(bool on) { corking_ = on; }
+  bool corking() const { return corking_; }
+
   uint8_t* readBuffer() { return readBuffer_.get(); }
   BufferPool& buffers() { return buffers_; }
 
@@ -98,6 +105,7 @@ class Loop {
 
   int epollFd_ = -1;
   bool stopping_ = false;
+  bool corking_ = true;
   uint64_t nowMs_ = 0;
   uint64_t startMs_ = 0;
   std::unique_ptr<uint8_t[]> readBuffer_;

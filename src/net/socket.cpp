@@ -24,6 +24,7 @@ Socket::~Socket() {
 }
 
 uint8_t* Socket::reserve(size_t size) {
+  flushUncorked();
   if (!out_) out_ = loop_->acquireQueue();
   loop_->markDirty(this);
   return out_->append(size);
@@ -36,6 +37,7 @@ void Socket::write(std::string_view bytes) {
 
 void Socket::writeShared(Chunk* chunk, uint32_t offset, uint32_t size) {
   if (size == 0 || isClosed()) return;
+  flushUncorked();
   if (!out_) out_ = loop_->acquireQueue();
   loop_->markDirty(this);
   out_->appendShared(chunk, offset, size);

@@ -84,6 +84,10 @@ class Socket : public Pollable {
  private:
   friend class Loop;
   void flush();
+  // With corking off (Loop::setCorking): sends what earlier writes queued before queueing more.
+  void flushUncorked() {
+    if (!loop_->corking() && out_ && !tls_ && !closeAfterFlush_) flush();
+  }
   void readOnce();
   // Sends what `queue` holds; releases it to the loop once empty. False when the peer is gone.
   bool sendQueue(OutQueue*& queue);

@@ -140,9 +140,10 @@ size_t Topics::subscriberCount(std::string_view name) const {
   return it == topics_.end() ? 0 : it->second->subscribers.size();
 }
 
-SharedFrame Topics::frame(std::string_view data, Opcode opcode) {
+SharedFrame Topics::frame(std::string_view data, Opcode opcode, bool compressed) {
   protocol::FrameHeader header;
   header.opcode = opcode;
+  header.rsv1 = compressed;  // RFC 7692 6
   header.payloadSize = data.size();
   size_t size = protocol::frameHeaderSize(data.size(), false) + data.size();
   net::BufferPool& pool = loop_.buffers();
@@ -157,7 +158,42 @@ SharedFrame Topics::frame(std::string_view data, Opcode opcode) {
   size_t headerSize = protocol::writeFrameHeader(out, header);
   if (!data.empty()) std::memcpy(out + headerSize, data.data(), data.size());
   packing_->used += static_cast<uint32_t>(size);
+  // Held until the publish ends: building a second frame may retire this chunk from packing_
+  // before every subscriber has queued the first.
+  pool.retain(packing_);
   return {packing_, offset, static_cast<uint32_t>(size)};
+}
+
+// One publish's frames, each built the first time a subscriber needs it.
+struct Topics::Publication {
+  std::string_view data;
+  Opcode opcode;
+  SharedFrame plain;
+  SharedFrame deflated;
+  const Compression* deflatedFor = nullptr;  // whose settings `deflated` was made with
+  bool deflatedIsCompressed = false;         // false: too short or not smaller, sent plain
+};
+
+// The frame `ws` can share, or null when it needs its own (compression with context takeover,
+// or compression settings unlike those the shared compressed frame was made with).
+const SharedFrame* Topics::sharedFrameFor(WebSocket& ws, Publication& p) {
+  if (Compression* compression = ws.compression()) {
+    if (!compression->sendsAlone()) return nullptr;
+    if (!p.deflatedFor) {
+      p.deflatedFor = compression;
+      deflated_.clear();
+      p.deflatedIsCompressed = compression->compress(p.data, deflated_);
+      if (p.deflatedIsCompressed) {
+        p.deflated = frame(deflated_, p.opcode, true);
+        ++stats_.compressedOnce;
+      }
+    } else if (!compression->sameSendSettings(*p.deflatedFor)) {
+      return nullptr;
+    }
+    if (p.deflatedIsCompressed) return &p.deflated;
+  }
+  if (!p.plain.chunk) p.plain = frame(p.data, p.opcode, false);
+  return &p.plain;
 }
 
 size_t Topics::publish(std::string_view name, std::string_view data, Opcode opcode,
@@ -165,10 +201,10 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
   auto it = topics_.find(name);
   if (it == topics_.end()) return 0;
   Topic& topic = *it->second;
-  SharedFrame shared = frame(data, opcode);
+  Publication publication{data, opcode, {}, {}};
   size_t queued = 0;
   slow_.clear();
-  // Nothing in this loop can change topic.subscribers: sendShared does not close (we keep slow
+  // Nothing in this loop can change topic.subscribers: sending does not close (we keep slow
   // subscribers below maxBackpressure), and closing the slow ones waits until after the loop.
   for (Topic::Entry& entry : topic.subscribers) {
     WebSocket* ws = entry.ws;
@@ -192,7 +228,11 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
         options_.onDropped(*ws, topic.name, missed);
       }
     }
-    if (ws->sendShared(shared)) ++queued;
+    const SharedFrame* shared = options_.shareFrames ? sharedFrameFor(*ws, publication) : nullptr;
+    if (shared ? ws->sendShared(*shared) : ws->send(data, opcode)) ++queued;
+  }
+  for (const SharedFrame* built : {&publication.plain, &publication.deflated}) {
+    if (built->chunk) loop_.buffers().release(built->chunk);
   }
   if (queued) ++stats_.published;
   stats_.delivered += queued;

@@ -3,8 +3,11 @@
 // subscriber. The frame is built once, into a reference-counted chunk, and the same bytes are
 // queued on every subscriber, where they leave corked with everything else that socket gets
 // in the same loop iteration: no per-subscriber copy of the payload, no per-subscriber
-// allocation. A subscriber that stops reading is dealt with by policy, never by letting its
-// queue grow; the publisher never waits for it.
+// allocation. Under permessage-deflate the same holds for subscribers that compress each
+// message alone (no server context takeover, duplex's default): the message is compressed once
+// and that frame shared; a subscriber with its own context gets its own compressed frame. A
+// subscriber that stops reading is dealt with by policy, never by letting its queue grow; the
+// publisher never waits for it.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -33,13 +36,18 @@ struct TopicsOptions {
   // Drop policy: called before the next message a subscriber receives once it has caught up,
   // with the number of messages it missed on that topic, so the application can say so.
   std::function<void(WebSocket&, std::string_view topic, uint64_t missed)> onDropped;
+  // Benchmark/diagnostic knob, not a tuning one: false builds (and compresses) the frame once
+  // per subscriber with WebSocket::send, as a server without shared frames would. It exists to
+  // measure what sharing buys (docs/performance.md); leave it on.
+  bool shareFrames = true;
 };
 
 struct TopicsStats {
-  uint64_t published = 0;   // publish() calls that reached at least one subscriber
-  uint64_t delivered = 0;   // frames queued on subscribers
-  uint64_t dropped = 0;     // frames skipped for slow subscribers (Drop policy)
-  uint64_t slowClosed = 0;  // subscribers closed for being slow (Close policy)
+  uint64_t published = 0;       // publish() calls that reached at least one subscriber
+  uint64_t delivered = 0;       // frames queued on subscribers
+  uint64_t dropped = 0;         // frames skipped for slow subscribers (Drop policy)
+  uint64_t slowClosed = 0;      // subscribers closed for being slow (Close policy)
+  uint64_t compressedOnce = 0;  // publishes compressed once for subscribers sending alone
 };
 
 class Topics {
@@ -76,13 +84,16 @@ class Topics {
   Subscriptions* subscriptionsOf(const WebSocket& ws) const;
   void remove(Topic& topic, uint32_t index);
   void connectionClosed(Subscriptions& subscriptions);
-  SharedFrame frame(std::string_view data, Opcode opcode);
+  SharedFrame frame(std::string_view data, Opcode opcode, bool compressed);
+  struct Publication;
+  const SharedFrame* sharedFrameFor(WebSocket& ws, Publication& p);
 
   net::Loop& loop_;
   TopicsOptions options_;
   std::unordered_map<std::string, std::unique_ptr<Topic>, Hash, std::equal_to<>> topics_;
   net::Chunk* packing_ = nullptr;  // consecutive small frames share a chunk
   std::vector<WebSocket*> slow_;   // reused by publish(): slow subscribers to close afterwards
+  std::string deflated_;           // reused by publish(): the message compressed once
   TopicsStats stats_;
 };
 

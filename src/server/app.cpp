@@ -15,10 +15,14 @@ namespace duplex {
 App::App(AppOptions options)
     : ownedLoop_(std::make_unique<net::Loop>()),
       loop_(ownedLoop_.get()),
-      impl_(std::make_unique<Impl>(*loop_, options)) {}
+      impl_(std::make_unique<Impl>(*loop_, options)) {
+  loop_->setCorking(options.cork);
+}
 
 App::App(net::Loop& loop, AppOptions options)
-    : loop_(&loop), impl_(std::make_unique<Impl>(loop, options)) {}
+    : loop_(&loop), impl_(std::make_unique<Impl>(loop, options)) {
+  if (!options.cork) loop.setCorking(false);  // a shared loop: only ever switched off
+}
 
 App::~App() {
   impl_->listeners.clear();

@@ -35,6 +35,10 @@ struct AppOptions {
   uint32_t maxConnectionsPerIp = 0;
   // Request bodies (POST routes) up to this size; larger ones get 413. Chunked bodies get 501.
   size_t maxBodySize = 1 << 20;
+  // Benchmark/diagnostic knob, not a tuning one: false turns corking off on the loop the app
+  // runs on (net::Loop::setCorking), so every frame leaves in its own syscall. It exists to
+  // measure what corking buys (docs/performance.md); leave it on.
+  bool cork = true;
 };
 
 // Serving wss:// (and https:// for the GET routes) on a listener.

@@ -35,6 +35,15 @@ class Compression {
   // zlib state this connection holds by itself (the shared streams are not counted).
   size_t ownMemoryBytes() const;
 
+  // What we send is compressed message by message (no context takeover on our side), so the
+  // bytes compress() produces depend only on the message and these settings: a broadcast can
+  // compress once for every connection that shares them (pubsub::Topics does).
+  bool sendsAlone() const { return !ownDeflater_; }
+  bool sameSendSettings(const Compression& other) const {
+    return send_.windowBits == other.send_.windowBits && send_.level == other.send_.level &&
+           send_.memLevel == other.send_.memLevel && minMessageSize_ == other.minMessageSize_;
+  }
+
  private:
   protocol::DeflaterSettings send_;
   protocol::InflaterSettings receive_;

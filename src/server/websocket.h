@@ -74,6 +74,8 @@ class WebSocket : public net::Socket {
   bool isOpen() const { return state_ == State::Open; }
   // permessage-deflate was agreed for this connection.
   bool isCompressed() const { return compression_ != nullptr; }
+  // Its compression state, null when none was agreed (for pubsub's compress-once broadcast).
+  Compression* compression() const { return compression_.get(); }
   // Per-connection data of the application's choosing.
   std::any& data() { return userData_; }
   template <class T>

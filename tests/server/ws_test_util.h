@@ -85,6 +85,7 @@ inline bool takeResponse(std::string& buffer, HttpReply& out, bool headOnly = fa
 
 struct Frame {
   bool fin = true;
+  bool rsv1 = false;  // permessage-deflate: the message is compressed
   uint8_t opcode = 0;
   bool masked = false;
   uint8_t key[4] = {};
@@ -122,6 +123,7 @@ inline bool takeFrame(std::string& buffer, Frame& out) {
   if (buffer.size() < pos + length) return false;
   out = Frame{};
   out.fin = (byte(0) & 0x80) != 0;
+  out.rsv1 = (byte(0) & 0x40) != 0;
   out.opcode = byte(0) & 0x0F;
   out.masked = masked;
   if (masked) {

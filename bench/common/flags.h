@@ -1,0 +1,54 @@
+#pragma once
+// The command-line loop duplex-loadgen and duplex-soak share: each tool lists its flags in a
+// table (a switch, a number or a text, with what to do with it) and parseFlags() walks argv once,
+// with the same errors for both: an unknown flag, a missing value, a value that is not a
+// non-negative number. Range checks that involve several flags stay with each tool.
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace bench {
+
+struct Flag {
+  std::string_view name;
+  // Exactly one is set. A switch takes no value; the others take the next argument, and
+  // return false (with `error` set by parseFlags) when the value is not acceptable.
+  std::function<void()> onSwitch;
+  std::function<bool(double)> onNumber;
+  std::function<bool(std::string_view)> onText;
+};
+
+inline Flag switchFlag(std::string_view name, std::function<void()> set) {
+  return {name, std::move(set), {}, {}};
+}
+
+// Any value >= 0, stored as T (ports, counts, sizes, seconds).
+template <class T>
+Flag numberFlag(std::string_view name, T& target) {
+  return {name,
+          {},
+          [&target](double n) {
+            target = static_cast<T>(n);
+            return true;
+          },
+          {}};
+}
+
+inline Flag textFlag(std::string_view name, std::string& target) {
+  return {name, {}, {}, [&target](std::string_view v) {
+            target = v;
+            return true;
+          }};
+}
+
+// A text flag whose value must satisfy `accept` (which stores it).
+inline Flag checkedTextFlag(std::string_view name, std::function<bool(std::string_view)> accept) {
+  return {name, {}, {}, std::move(accept)};
+}
+
+// False with `error` set ("unknown flag --x", "missing value for --port", "bad value for
+// --port: abc") at the first argument that does not fit.
+bool parseFlags(int argc, char** argv, std::initializer_list<Flag> flags, std::string& error);
+
+}  // namespace bench
