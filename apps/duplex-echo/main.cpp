@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "log_flag.h"
 #include "net/log.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
@@ -48,50 +49,39 @@ struct Options {
 }
 
 Options parse(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) usage(2);
-      return argv[++i];
-    };
-    if (arg == "--host")
-      options.host = value();
-    else if (arg == "--port")
-      options.port = static_cast<uint16_t>(std::atoi(value()));
-    else if (arg == "--max-message")
-      options.maxMessage = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--handshake-timeout")
-      options.handshakeTimeout = static_cast<uint32_t>(std::atoi(value()));
-    else if (arg == "--idle-timeout")
-      options.idleTimeout = static_cast<uint32_t>(std::atoi(value()));
-    else if (arg == "--max-backpressure")
-      options.maxBackpressure = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--broadcast")
-      options.broadcast = true;
-    else if (arg == "--cert")
-      options.certFile = value();
-    else if (arg == "--key")
-      options.keyFile = value();
-    else if (arg == "--deflate")
-      options.deflate = true;
-    else if (arg == "--deflate-takeover")
-      options.deflate = options.deflateTakeover = true;
-    else if (arg == "--no-cork")
-      options.cork = false;
-    else if (arg == "--no-shared-frames")
-      options.sharedFrames = false;
-    else if (arg == "--log-level") {
-      duplex::log::Level level;
-      if (!duplex::log::parseLevel(value(), level)) usage(2);
-      duplex::log::setLevel(level);
-    } else if (arg == "--help" || arg == "-h")
-      usage(0);
-    else
-      usage(2);
+  using namespace duplex::cli;
+  Options o;
+  std::string error;
+  bool ok = parseFlags(
+      argc, argv,
+      {
+          textFlag("--host", o.host),
+          numberFlag("--port", o.port),
+          numberFlag("--max-message", o.maxMessage),
+          numberFlag("--handshake-timeout", o.handshakeTimeout),
+          numberFlag("--idle-timeout", o.idleTimeout),
+          numberFlag("--max-backpressure", o.maxBackpressure),
+          switchFlag("--broadcast", [&] { o.broadcast = true; }),
+          textFlag("--cert", o.certFile),
+          textFlag("--key", o.keyFile),
+          switchFlag("--deflate", [&] { o.deflate = true; }),
+          switchFlag("--deflate-takeover", [&] { o.deflate = o.deflateTakeover = true; }),
+          switchFlag("--no-cork", [&] { o.cork = false; }),
+          switchFlag("--no-shared-frames", [&] { o.sharedFrames = false; }),
+          logLevelFlag(),
+          switchFlag("--help", [] { usage(0); }),
+          switchFlag("-h", [] { usage(0); }),
+      },
+      error);
+  if (!ok) {
+    std::fprintf(stderr, "duplex-echo: %s\n", error.c_str());
+    usage(2);
   }
-  if (options.certFile.empty() != options.keyFile.empty()) usage(2);
-  return options;
+  if (o.certFile.empty() != o.keyFile.empty()) {
+    std::fprintf(stderr, "duplex-echo: --cert and --key go together\n");
+    usage(2);
+  }
+  return o;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "hub/channel_store.h"
 #include "hub/history_store.h"
 #include "hub/hub.h"
+#include "log_flag.h"
 #include "metrics.h"
 #include "net/log.h"
 #include "pubsub/topics.h"
@@ -113,55 +114,39 @@ std::string fromEnvironment(const char* name) {
 }
 
 Options parse(int argc, char** argv) {
+  using namespace duplex::cli;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) usage(2);
-      return argv[++i];
-    };
-    if (arg == "--host")
-      o.host = value();
-    else if (arg == "--port")
-      o.port = static_cast<uint16_t>(std::atoi(value()));
-    else if (arg == "--data")
-      o.dataDir = value();
-    else if (arg == "--web")
-      o.webDir = value();
-    else if (arg == "--history")
-      o.historySize = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--history-max-bytes")
-      o.historyMaxBytes = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--rate")
-      o.rate = std::atof(value());
-    else if (arg == "--burst")
-      o.burst = std::atof(value());
-    else if (arg == "--quiet")
-      o.quiet = true;
-    else if (arg == "--no-deflate")
-      o.deflate = false;
-    else if (arg == "--cert")
-      o.certFile = value();
-    else if (arg == "--key")
-      o.keyFile = value();
-    else if (arg == "--hub-config")
-      o.hubConfig = value();
-    else if (arg == "--allow-origin")
-      o.allowedOrigins.emplace_back(value());
-    else if (arg == "--max-connections")
-      o.maxConnections = static_cast<uint32_t>(std::strtoul(value(), nullptr, 10));
-    else if (arg == "--max-connections-per-ip")
-      o.maxConnectionsPerIp = static_cast<uint32_t>(std::strtoul(value(), nullptr, 10));
-    else if (arg == "--log-level") {
-      duplex::log::Level level;
-      if (!duplex::log::parseLevel(value(), level)) usage(2);
-      duplex::log::setLevel(level);
-    } else if (arg == "--help" || arg == "-h")
-      usage(0);
-    else {
-      std::fprintf(stderr, "duplexd: unknown option %s\n", argv[i]);
-      usage(2);
-    }
+  std::string error;
+  bool ok = parseFlags(argc, argv,
+                       {
+                           textFlag("--host", o.host),
+                           numberFlag("--port", o.port),
+                           textFlag("--data", o.dataDir),
+                           textFlag("--web", o.webDir),
+                           numberFlag("--history", o.historySize),
+                           numberFlag("--history-max-bytes", o.historyMaxBytes),
+                           numberFlag("--rate", o.rate),
+                           numberFlag("--burst", o.burst),
+                           switchFlag("--quiet", [&] { o.quiet = true; }),
+                           switchFlag("--no-deflate", [&] { o.deflate = false; }),
+                           textFlag("--cert", o.certFile),
+                           textFlag("--key", o.keyFile),
+                           textFlag("--hub-config", o.hubConfig),
+                           checkedTextFlag("--allow-origin",
+                                           [&](std::string_view origin) {
+                                             o.allowedOrigins.emplace_back(origin);
+                                             return true;
+                                           }),
+                           numberFlag("--max-connections", o.maxConnections),
+                           numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
+                           logLevelFlag(),
+                           switchFlag("--help", [] { usage(0); }),
+                           switchFlag("-h", [] { usage(0); }),
+                       },
+                       error);
+  if (!ok) {
+    std::fprintf(stderr, "duplexd: %s\n", error.c_str());
+    usage(2);
   }
   if (o.certFile.empty() != o.keyFile.empty()) {
     std::fprintf(stderr, "duplexd: --cert and --key go together\n");

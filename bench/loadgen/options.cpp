@@ -3,10 +3,15 @@
 #include <string_view>
 
 #include "flags.h"
-
 #include "payload.h"
 
 namespace bench {
+
+using duplex::cli::checkedTextFlag;
+using duplex::cli::numberFlag;
+using duplex::cli::parseFlags;
+using duplex::cli::switchFlag;
+using duplex::cli::textFlag;
 
 const char* usage() {
   return "usage: duplex-loadgen --port P [--host 127.0.0.1] [--path /] [--server-pid PID]\n"

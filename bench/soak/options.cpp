@@ -21,27 +21,28 @@ const char* usage() {
 }
 
 bool parseOptions(int argc, char** argv, Options& o, std::string& error) {
-  if (!bench::parseFlags(argc, argv,
-                         {
-                             bench::switchFlag("--broadcast", [&] { o.broadcast = true; }),
-                             bench::textFlag("--host", o.host),
-                             bench::numberFlag("--port", o.port),
-                             bench::numberFlag("--server-pid", o.serverPid),
-                             bench::numberFlag("--connections", o.connections),
-                             bench::numberFlag("--seconds", o.seconds),
-                             bench::numberFlag("--seed", o.seed),
-                             bench::numberFlag("--sources", o.sources),
-                             bench::numberFlag("--churn-rate", o.churnRate),
-                             bench::numberFlag("--message-rate", o.messageRate),
-                             bench::numberFlag("--subscribers", o.subscribers),
-                             bench::numberFlag("--publish-rate", o.publishRate),
-                             bench::numberFlag("--handshake-timeout", o.handshakeTimeout),
-                             bench::numberFlag("--server-backpressure", o.serverBackpressure),
-                             bench::numberFlag("--parallel-handshakes", o.parallelHandshakes),
-                             bench::numberFlag("--max-transient", o.maxTransient),
-                             bench::numberFlag("--drain-timeout", o.drainTimeout),
-                         },
-                         error)) {
+  if (!duplex::cli::parseFlags(
+          argc, argv,
+          {
+              duplex::cli::switchFlag("--broadcast", [&] { o.broadcast = true; }),
+              duplex::cli::textFlag("--host", o.host),
+              duplex::cli::numberFlag("--port", o.port),
+              duplex::cli::numberFlag("--server-pid", o.serverPid),
+              duplex::cli::numberFlag("--connections", o.connections),
+              duplex::cli::numberFlag("--seconds", o.seconds),
+              duplex::cli::numberFlag("--seed", o.seed),
+              duplex::cli::numberFlag("--sources", o.sources),
+              duplex::cli::numberFlag("--churn-rate", o.churnRate),
+              duplex::cli::numberFlag("--message-rate", o.messageRate),
+              duplex::cli::numberFlag("--subscribers", o.subscribers),
+              duplex::cli::numberFlag("--publish-rate", o.publishRate),
+              duplex::cli::numberFlag("--handshake-timeout", o.handshakeTimeout),
+              duplex::cli::numberFlag("--server-backpressure", o.serverBackpressure),
+              duplex::cli::numberFlag("--parallel-handshakes", o.parallelHandshakes),
+              duplex::cli::numberFlag("--max-transient", o.maxTransient),
+              duplex::cli::numberFlag("--drain-timeout", o.drainTimeout),
+          },
+          error)) {
     return false;
   }
   if (o.port == 0) {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import random
 import sys
 import urllib.request
@@ -316,3 +317,26 @@ def test_connections_over_the_limit_get_503_and_room_comes_back(duplexd, flag):
         await second.close()
 
     run(go())
+
+
+@pytest.mark.parametrize("program", ["duplexd", "duplex-echo"])
+@pytest.mark.parametrize("flags,message", [
+    (["--port", "abc"], "bad value for --port: abc"),
+    (["--port", "70000"], "bad value for --port: 70000"),
+    (["--port", "-1"], "bad value for --port: -1"),
+    (["--port"], "missing value for --port"),
+    (["--log-level", "loud"], "bad value for --log-level: loud"),
+    (["--frobnicate"], "unknown flag --frobnicate"),
+    (["--cert", "c.pem"], "--cert and --key go together"),
+])
+def test_a_bad_command_line_is_refused_with_a_reason(program, flags, message):
+    """The servers share one flag parser: a value that is not a number in range is an error,
+    not a silent port 0 (which would listen somewhere random) or a port modulo 65536."""
+    if program == "duplexd":
+        command = [os.environ.get("DUPLEXD") or str(servers.REPO / "build/release/apps/duplexd")]
+    else:
+        command = servers.duplex_echo_command()
+    done = subprocess.run([*command, *flags], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "usage:" in done.stderr

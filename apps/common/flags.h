@@ -1,14 +1,19 @@
 #pragma once
-// The command-line loop duplex-loadgen and duplex-soak share: each tool lists its flags in a
-// table (a switch, a number or a text, with what to do with it) and parseFlags() walks argv once,
-// with the same errors for both: an unknown flag, a missing value, a value that is not a
-// non-negative number. Range checks that involve several flags stay with each tool.
+// The command-line loop every program here shares (duplexd, duplex-echo, duplex-loadgen,
+// duplex-soak): each lists its flags in a table (a switch, a number or a text, with what to do
+// with it) and parseFlags() walks argv once, with the same errors everywhere: an unknown flag, a
+// missing value, a value that is not a number in the target's range ("--port abc" and
+// "--port 70000" are errors, not port 0 or 4464). Checks that involve several flags stay with
+// each program.
+#include <cmath>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
-namespace bench {
+namespace duplex::cli {
 
 struct Flag {
   std::string_view name;
@@ -23,12 +28,17 @@ inline Flag switchFlag(std::string_view name, std::function<void()> set) {
   return {name, std::move(set), {}, {}};
 }
 
-// Any value >= 0, stored as T (ports, counts, sizes, seconds).
+// Any value >= 0 that T holds, stored as T (ports, counts, sizes, seconds); an integral T
+// takes whole numbers only.
 template <class T>
 Flag numberFlag(std::string_view name, T& target) {
   return {name,
           {},
           [&target](double n) {
+            if constexpr (std::is_integral_v<T>) {
+              if (n != std::floor(n) || n > static_cast<double>(std::numeric_limits<T>::max()))
+                return false;
+            }
             target = static_cast<T>(n);
             return true;
           },
@@ -51,4 +61,4 @@ inline Flag checkedTextFlag(std::string_view name, std::function<bool(std::strin
 // --port: abc") at the first argument that does not fit.
 bool parseFlags(int argc, char** argv, std::initializer_list<Flag> flags, std::string& error);
 
-}  // namespace bench
+}  // namespace duplex::cli

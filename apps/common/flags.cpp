@@ -1,8 +1,9 @@
 #include "flags.h"
 
 #include <cstdlib>
+#include <string>
 
-namespace bench {
+namespace duplex::cli {
 namespace {
 
 bool toNumber(std::string_view text, double& out) {
@@ -44,4 +45,4 @@ bool parseFlags(int argc, char** argv, std::initializer_list<Flag> flags, std::s
   return true;
 }
 
-}  // namespace bench
+}  // namespace duplex::cli
