@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "close_code.h"
+#include "deflate_alone.h"
 
 namespace duplex::protocol {
 namespace {
@@ -97,6 +98,10 @@ bool Deflater::compress(std::string_view message, std::string& out) {
     out.push_back('\0');
     return true;
   }
+  if (settings_.noContextTakeover && message.size() <= (size_t{1} << settings_.windowBits)) {
+    if (!alone_) alone_ = std::make_unique<AloneCompressor>(settings_.level);
+    return alone_->compress(message, out);
+  }
   if (!ensureState()) return false;
   z_stream& z = state_->z;
   if (settings_.noContextTakeover && state_->used) deflateReset(&z);
@@ -142,13 +147,15 @@ bool Deflater::compress(std::string_view message, std::string& out) {
 }
 
 bool Deflater::release() {
-  if (!state_ || !settings_.noContextTakeover) return false;
+  if ((!state_ && !alone_) || !settings_.noContextTakeover) return false;
   state_.reset();
+  alone_.reset();
   return true;
 }
 
 size_t Deflater::memoryBytes() const {
-  return state_ ? sizeof(State) + state_->zlibBytes : 0;
+  return (state_ ? sizeof(State) + state_->zlibBytes : 0) +
+         (alone_ ? sizeof(AloneCompressor) + alone_->memoryBytes() : 0);
 }
 
 // ---------------------------------------------------------------------------------------------
