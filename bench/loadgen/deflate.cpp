@@ -23,6 +23,10 @@ bool ClientDeflate::accept(std::string_view response, std::unique_ptr<Connection
   }
   out = std::make_unique<ConnectionDeflate>();
   out->send = protocol::sendSettings(agreed.params, protocol::Role::Client, config_);
+  // Browsers and most clients compress with zlib's stream; so does the generator, so that every
+  // server inflates what it would meet in the field, as in the runs before duplex's own sends
+  // moved to libdeflate.
+  out->send.zlibOnly = true;
   out->receive = protocol::receiveSettings(agreed.params, protocol::Role::Client);
   return true;
 }

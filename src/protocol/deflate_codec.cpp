@@ -98,7 +98,8 @@ bool Deflater::compress(std::string_view message, std::string& out) {
     out.push_back('\0');
     return true;
   }
-  if (settings_.noContextTakeover && message.size() <= (size_t{1} << settings_.windowBits)) {
+  if (settings_.noContextTakeover && !settings_.zlibOnly &&
+      message.size() <= (size_t{1} << settings_.windowBits)) {
     if (!alone_) alone_ = std::make_unique<AloneCompressor>(settings_.level);
     return alone_->compress(message, out);
   }

@@ -24,6 +24,9 @@ struct DeflaterSettings {
   bool noContextTakeover = false;  // each message compressed on its own (RFC 7692 7.1.1)
   int8_t level = 6;                // zlib level 0..9, or -1 for zlib's default
   uint8_t memLevel = 8;            // zlib memLevel 1..9: hash table size, speed and ratio
+  // Never libdeflate (deflate_alone.h), always zlib's sync-flushed stream: for a benchmark
+  // generator that must send what browsers send.
+  bool zlibOnly = false;
 };
 
 class Deflater {

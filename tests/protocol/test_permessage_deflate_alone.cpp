@@ -123,6 +123,16 @@ TEST(DeflateAlone, EveryLevelRoundTrips) {
   }
 }
 
+TEST(DeflateAlone, ZlibOnlySendsZlibsSyncFlushedStream) {
+  std::string message = json(1024);
+  Deflater zlibOnly({.noContextTakeover = true, .zlibOnly = true});
+  Deflater takeover;  // zlib; a first message with takeover is compressed alone too
+  std::string wire = compressed(zlibOnly, message);
+  EXPECT_FALSE(bfinalFirst(wire));
+  EXPECT_EQ(wire, compressed(takeover, message));
+  EXPECT_EQ(compressed(zlibOnly, message), wire);  // reset between messages
+}
+
 TEST(DeflateAlone, BothStatesAreCountedAndReleased) {
   Deflater deflater({.windowBits = 10, .noContextTakeover = true});
   compressed(deflater, json(1000));  // libdeflate
