@@ -144,12 +144,7 @@ StoreResult<void> HistoryStore::loadEpoch() {
 }
 
 StoreError HistoryStore::rollbackAfter(StoreError error) {
-  // Some errors (SQLITE_FULL, SQLITE_IOERR, ...) already rolled the transaction back; others
-  // leave it open, and an open transaction would swallow the next batch's commit.
-  if (!sqlite3_get_autocommit(db_.get())) {
-    StmtScope scope(rollback_.get());
-    sqlite3_step(rollback_.get());
-  }
+  sqlite::rollbackIfOpen(db_.get(), rollback_.get());
   return error;
 }
 

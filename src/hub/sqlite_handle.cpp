@@ -59,4 +59,10 @@ StoreResult<int64_t> queryInt(sqlite3* db, sqlite3_stmt* stmt, std::string_view 
   return static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
 }
 
+void rollbackIfOpen(sqlite3* db, sqlite3_stmt* rollback) {
+  if (sqlite3_get_autocommit(db)) return;
+  StmtScope scope(rollback);
+  sqlite3_step(rollback);
+}
+
 }  // namespace duplex::hub::sqlite

@@ -47,6 +47,11 @@ StoreResult<void> exec(sqlite3* db, const char* sql, std::string_view doing);
 // Runs a prepared statement that returns no rows (BEGIN, COMMIT, DELETE, ...).
 StoreResult<void> run(sqlite3* db, sqlite3_stmt* stmt, std::string_view doing);
 
+// After a failed write in a transaction: some errors (SQLITE_FULL, SQLITE_IOERR, ...) already
+// rolled it back; others leave it open, and an open transaction would swallow the next batch's
+// commit. Runs `rollback` (a prepared ROLLBACK) only when a transaction is still open.
+void rollbackIfOpen(sqlite3* db, sqlite3_stmt* rollback);
+
 // A single-row, single-integer query; `fallback` when it returns no row or NULL.
 StoreResult<int64_t> queryInt(sqlite3* db, sqlite3_stmt* stmt, std::string_view doing,
                               int64_t fallback = 0);
