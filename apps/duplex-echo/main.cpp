@@ -4,7 +4,6 @@
 // With --cert and --key it serves wss:// instead of ws://, and reloads both files on SIGHUP.
 // --no-cork and --no-shared-frames switch off one optimisation each, for the benchmark that
 // measures what each buys (docs/performance.md); the defaults are the optimised server.
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,23 +11,19 @@
 #include <string>
 #include <string_view>
 
-#include "log_flag.h"
-#include "net/log.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
+#include "server_cli.h"
 
 namespace {
 
 struct Options {
-  std::string host = "127.0.0.1";
-  uint16_t port = 9001;
+  duplex::cli::Endpoint endpoint{.port = 9001};
   uint64_t maxMessage = 16 << 20;  // Autobahn's 9.* cases send up to 16 MiB
   uint32_t handshakeTimeout = 10;
   uint32_t idleTimeout = 0;
   size_t maxBackpressure = 64 << 20;
   bool broadcast = false;
-  std::string certFile;
-  std::string keyFile;
   bool deflate = false;
   bool deflateTakeover = false;
   bool cork = true;
@@ -51,19 +46,18 @@ struct Options {
 Options parse(int argc, char** argv) {
   using namespace duplex::cli;
   Options o;
-  std::string error;
-  bool ok = parseFlags(
-      argc, argv,
+  parseServerFlags(
+      "duplex-echo", argc, argv,
       {
-          textFlag("--host", o.host),
-          numberFlag("--port", o.port),
+          textFlag("--host", o.endpoint.host),
+          numberFlag("--port", o.endpoint.port),
           numberFlag("--max-message", o.maxMessage),
           numberFlag("--handshake-timeout", o.handshakeTimeout),
           numberFlag("--idle-timeout", o.idleTimeout),
           numberFlag("--max-backpressure", o.maxBackpressure),
           switchFlag("--broadcast", [&] { o.broadcast = true; }),
-          textFlag("--cert", o.certFile),
-          textFlag("--key", o.keyFile),
+          textFlag("--cert", o.endpoint.certFile),
+          textFlag("--key", o.endpoint.keyFile),
           switchFlag("--deflate", [&] { o.deflate = true; }),
           switchFlag("--deflate-takeover", [&] { o.deflate = o.deflateTakeover = true; }),
           switchFlag("--no-cork", [&] { o.cork = false; }),
@@ -72,15 +66,7 @@ Options parse(int argc, char** argv) {
           switchFlag("--help", [] { usage(0); }),
           switchFlag("-h", [] { usage(0); }),
       },
-      error);
-  if (!ok) {
-    std::fprintf(stderr, "duplex-echo: %s\n", error.c_str());
-    usage(2);
-  }
-  if (o.certFile.empty() != o.keyFile.empty()) {
-    std::fprintf(stderr, "duplex-echo: --cert and --key go together\n");
-    usage(2);
-  }
+      o.endpoint, usage);
   return o;
 }
 
@@ -122,14 +108,10 @@ int main(int argc, char** argv) {
       };
     }
     app.ws("/*", std::move(behavior));
-    bool tls = !options.certFile.empty();
-    if (tls) {
-      app.listen(options.host, options.port, {options.certFile, options.keyFile});
-      app.reloadTlsOnSignal(SIGHUP);
-    } else {
-      app.listen(options.host, options.port);
-    }
-    std::printf("duplex-echo listening on %s://%s:%u\n", tls ? "wss" : "ws", options.host.c_str(),
+    const duplex::cli::Endpoint& endpoint = options.endpoint;
+    duplex::cli::listen(app, endpoint);
+    const bool tls = endpoint.tls();
+    std::printf("duplex-echo listening on %s://%s:%u\n", tls ? "wss" : "ws", endpoint.host.c_str(),
                 app.port());
     std::fflush(stdout);
     app.run();

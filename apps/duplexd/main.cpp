@@ -2,7 +2,6 @@
 // docs/protocol.md) with a `demo` namespace for the page's throws, and the older plain-WebSocket
 // endpoint (/ws, docs/demo-protocol.md), on one port. Every throw is stored in SQLite before it
 // is broadcast, and a page that (re)connects gets the history first. See README.md.
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,11 +17,10 @@
 #include "hub/channel_store.h"
 #include "hub/history_store.h"
 #include "hub/hub.h"
-#include "log_flag.h"
 #include "metrics.h"
-#include "net/log.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
+#include "server_cli.h"
 #include "throw_room.h"
 #include "throw_rules.h"
 
@@ -33,8 +31,7 @@
 namespace {
 
 struct Options {
-  std::string host = "127.0.0.1";
-  uint16_t port = 8080;
+  duplex::cli::Endpoint endpoint{.port = 8080};
   std::string dataDir = "data";
   std::string webDir = DUPLEX_WEB_DIR;
   uint64_t historySize = 10'000;
@@ -43,8 +40,6 @@ struct Options {
   double burst = 20;
   bool quiet = false;
   bool deflate = true;
-  std::string certFile;
-  std::string keyFile;
   uint32_t maxConnections = 0;
   uint32_t maxConnectionsPerIp = 0;
   std::string hubConfig;  // JSON file with the hub's namespaces
@@ -116,42 +111,33 @@ std::string fromEnvironment(const char* name) {
 Options parse(int argc, char** argv) {
   using namespace duplex::cli;
   Options o;
-  std::string error;
-  bool ok = parseFlags(argc, argv,
-                       {
-                           textFlag("--host", o.host),
-                           numberFlag("--port", o.port),
-                           textFlag("--data", o.dataDir),
-                           textFlag("--web", o.webDir),
-                           numberFlag("--history", o.historySize),
-                           numberFlag("--history-max-bytes", o.historyMaxBytes),
-                           numberFlag("--rate", o.rate),
-                           numberFlag("--burst", o.burst),
-                           switchFlag("--quiet", [&] { o.quiet = true; }),
-                           switchFlag("--no-deflate", [&] { o.deflate = false; }),
-                           textFlag("--cert", o.certFile),
-                           textFlag("--key", o.keyFile),
-                           textFlag("--hub-config", o.hubConfig),
-                           checkedTextFlag("--allow-origin",
-                                           [&](std::string_view origin) {
-                                             o.allowedOrigins.emplace_back(origin);
-                                             return true;
-                                           }),
-                           numberFlag("--max-connections", o.maxConnections),
-                           numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
-                           logLevelFlag(),
-                           switchFlag("--help", [] { usage(0); }),
-                           switchFlag("-h", [] { usage(0); }),
-                       },
-                       error);
-  if (!ok) {
-    std::fprintf(stderr, "duplexd: %s\n", error.c_str());
-    usage(2);
-  }
-  if (o.certFile.empty() != o.keyFile.empty()) {
-    std::fprintf(stderr, "duplexd: --cert and --key go together\n");
-    usage(2);
-  }
+  parseServerFlags("duplexd", argc, argv,
+                   {
+                       textFlag("--host", o.endpoint.host),
+                       numberFlag("--port", o.endpoint.port),
+                       textFlag("--data", o.dataDir),
+                       textFlag("--web", o.webDir),
+                       numberFlag("--history", o.historySize),
+                       numberFlag("--history-max-bytes", o.historyMaxBytes),
+                       numberFlag("--rate", o.rate),
+                       numberFlag("--burst", o.burst),
+                       switchFlag("--quiet", [&] { o.quiet = true; }),
+                       switchFlag("--no-deflate", [&] { o.deflate = false; }),
+                       textFlag("--cert", o.endpoint.certFile),
+                       textFlag("--key", o.endpoint.keyFile),
+                       textFlag("--hub-config", o.hubConfig),
+                       checkedTextFlag("--allow-origin",
+                                       [&](std::string_view origin) {
+                                         o.allowedOrigins.emplace_back(origin);
+                                         return true;
+                                       }),
+                       numberFlag("--max-connections", o.maxConnections),
+                       numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
+                       logLevelFlag(),
+                       switchFlag("--help", [] { usage(0); }),
+                       switchFlag("-h", [] { usage(0); }),
+                   },
+                   o.endpoint, usage);
   return o;
 }
 
@@ -227,21 +213,17 @@ int main(int argc, char** argv) {
     });
     app.get("/*", duplex::files(options.webDir));
 
-    bool tls = !options.certFile.empty();
-    if (tls) {
-      app.listen(options.host, options.port, {options.certFile, options.keyFile});
-      app.reloadTlsOnSignal(SIGHUP);
-    } else {
-      app.listen(options.host, options.port);
-    }
+    const duplex::cli::Endpoint& endpoint = options.endpoint;
+    duplex::cli::listen(app, endpoint);
+    const bool tls = endpoint.tls();
     // One line that says both: tests and scripts read the ws:// part.
     std::printf("duplexd listening on %s://%s:%u/ws and %s://%s:%u/\n", tls ? "wss" : "ws",
-                options.host.c_str(), app.port(), tls ? "https" : "http", options.host.c_str(),
+                endpoint.host.c_str(), app.port(), tls ? "https" : "http", endpoint.host.c_str(),
                 app.port());
     std::fflush(stdout);
     if (!options.quiet) {
       std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/history.db)\n",
-                   options.host.c_str(), app.port(), options.dataDir.c_str());
+                   endpoint.host.c_str(), app.port(), options.dataDir.c_str());
     }
     app.run();
   } catch (const std::exception& e) {

@@ -1,0 +1,63 @@
+#pragma once
+// What the two servers (duplexd, duplex-echo) share on the command line beyond flags.h: the
+// --log-level flag, the end of parsing (say what was wrong, show the usage, exit 2; --cert and
+// --key only together), and listening with or without TLS from those flags. Apart from flags.h
+// because the benchmark tools that share the flag parser do not link src/server.
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "flags.h"
+#include "net/log.h"
+#include "server/app.h"
+
+namespace duplex::cli {
+
+// --log-level debug|info|warn|error|off, set as soon as it is parsed so the rest of startup
+// already logs at that level.
+inline Flag logLevelFlag() {
+  return checkedTextFlag("--log-level", [](std::string_view text) {
+    log::Level level;
+    if (!log::parseLevel(text, level)) return false;
+    log::setLevel(level);
+    return true;
+  });
+}
+
+// Where a server listens: the address and, with a certificate and key (PEM), TLS.
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string certFile;
+  std::string keyFile;
+  bool tls() const { return !certFile.empty(); }
+};
+
+// parseFlags, and on any error (or --cert without --key) "PROGRAM: what" on stderr and
+// usage(2), which exits.
+inline void parseServerFlags(const char* program, int argc, char** argv,
+                             std::initializer_list<Flag> flags, const Endpoint& endpoint,
+                             void (*usage)(int)) {
+  std::string error;
+  if (!parseFlags(argc, argv, flags, error)) {
+    std::fprintf(stderr, "%s: %s\n", program, error.c_str());
+    usage(2);
+  }
+  if (endpoint.certFile.empty() != endpoint.keyFile.empty()) {
+    std::fprintf(stderr, "%s: --cert and --key go together\n", program);
+    usage(2);
+  }
+}
+
+// Listens on the endpoint; with TLS, SIGHUP reloads the certificate and key from their files.
+inline void listen(App& app, const Endpoint& endpoint) {
+  if (endpoint.tls()) {
+    app.listen(endpoint.host, endpoint.port, {endpoint.certFile, endpoint.keyFile});
+    app.reloadTlsOnSignal(SIGHUP);
+  } else {
+    app.listen(endpoint.host, endpoint.port);
+  }
+}
+
+}  // namespace duplex::cli
