@@ -1,10 +1,12 @@
 # The two commands a newcomer needs: `make test` and `make demo`. Each installs what is missing
 # (scripts/install-deps: Debian packages and npm modules), so they work on a fresh machine.
 JOBS ?= 2
+# Where `make install` puts duplex (cmake --install's --prefix).
+PREFIX ?= /usr/local
 # The program `make demo` runs, from build/release.
 DEMO ?= apps/duplexd --host 127.0.0.1 --port 8080
 
-.PHONY: all deps build build-asan test test-release test-asan demo bench clean
+.PHONY: all deps build build-asan test test-release test-asan demo bench install clean
 
 all: build
 
@@ -34,6 +36,11 @@ demo: build
 
 bench: build
 	bench/run
+
+# The libraries, headers, duplexd, duplex-echo, the page, and the CMake and pkg-config packages
+# (docs/deploy.md).
+install: build
+	cmake --install build/release --prefix $(PREFIX)
 
 clean:
 	rm -rf build

@@ -23,17 +23,14 @@
 #include "server_cli.h"
 #include "throw_room.h"
 #include "throw_rules.h"
-
-#ifndef DUPLEX_WEB_DIR
-#define DUPLEX_WEB_DIR "web"
-#endif
+#include "web_dir.h"
 
 namespace {
 
 struct Options {
   duplex::cli::Endpoint endpoint{.port = 8080};
   std::string dataDir = "data";
-  std::string webDir = DUPLEX_WEB_DIR;
+  std::string webDir = duplex::apps::defaultWebDir();
   uint64_t historySize = 10'000;
   uint64_t historyMaxBytes = 0;
   double rate = 10;
@@ -86,7 +83,8 @@ std::string fromEnvironment(const char* name) {
       "  --host ADDR        address to listen on (default 127.0.0.1)\n"
       "  --port N           port (default 8080; 0 picks a free one)\n"
       "  --data DIR         where history.db lives (default ./data)\n"
-      "  --web DIR          the demo page's files (default: the source tree's web/)\n"
+      "  --web DIR          the demo page's files (default: <prefix>/share/duplex/web once\n"
+      "                     installed, else the source tree's web/)\n"
       "  --history N        throws kept in history: demo:* channels and /ws (default 10000)\n"
       "  --history-max-bytes N  cap on /ws's history file; a full file answers throws\n"
       "                     with \"unavailable\" until trimming frees room (0: none)\n"
