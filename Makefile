@@ -6,15 +6,19 @@ PREFIX ?= /usr/local
 # The program `make demo` runs, from build/release.
 DEMO ?= apps/duplexd --host 127.0.0.1 --port 8080
 
-.PHONY: all deps build build-asan test test-release test-asan demo bench install clean
+.PHONY: all deps deps-demo build build-asan test test-release test-asan demo bench install clean
 
 all: build
 
 deps:
 	scripts/install-deps
 
+# Only what building and running duplexd needs: no browser, benchmark peers, plots or npm.
+deps-demo:
+	scripts/install-deps demo
+
 build: deps
-	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUPLEX_TESTS=ON
 	cmake --build build/release -j $(JOBS)
 
 build-asan: deps
@@ -31,7 +35,12 @@ test-release:
 test-asan:
 	JOBS=$(JOBS) scripts/test asan
 
-demo: build
+# duplexd alone, in the same tree as `make build` (so either reuses the other's objects): the
+# tests are switched off for the configure, which then needs no GoogleTest, and only duplexd
+# and what it links are built.
+demo: deps-demo
+	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUPLEX_TESTS=OFF
+	cmake --build build/release -j $(JOBS) --target duplexd
 	build/release/$(DEMO)
 
 bench: build
