@@ -1,6 +1,7 @@
 // web/ as an npm package (web/package.json): a project that depends on it imports
 // `duplex-hub-client` by name, Node loads it as an ES module without a warning (no
-// MODULE_TYPELESS_PACKAGE_JSON), and what it exports is what duplex.d.ts declares. The importing
+// MODULE_TYPELESS_PACKAGE_JSON), what it exports is what duplex.d.ts declares, a TypeScript
+// program that uses it type-checks (tsc from node_modules) and one that misuses it does not. The importing
 // program then talks to a real duplexd through it (the binary in $DUPLEXD; ctest sets it).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -57,6 +58,41 @@ describe('duplex.js as an npm package', () => {
     for (const name of exported) {
       assert.match(declarations, new RegExp(`^export (declare )?class ${name}\\b`, 'm'), name);
     }
+  });
+
+  it('a TypeScript program type-checks against duplex.d.ts, and misuse does not', async () => {
+    const project = path.join(scratch, 'app');
+    writeFileSync(path.join(project, 'check.ts'), `
+      import { DuplexClient, DuplexError, type Publication } from '${manifest.name}';
+      const hub = new DuplexClient('ws://127.0.0.1:8080/connection', {
+        token: async () => 'a token', minDelayMs: 100,
+      });
+      const stop: () => void = hub.on('publication', (p) => { const n: number = p.offset; void n; });
+      stop();
+      hub.on('error', (e) => { const code: string = e.code; void code; });
+      export async function run(): Promise<void> {
+        const info = await hub.connect();
+        const user: string = info.user;
+        type Throw = { kind: string; text?: string };
+        const sub = await hub.subscribe<Throw>('demo:throws',
+          (p: Publication<Throw>) => { const kind: string = p.data.kind; void kind; }, { last: 10 });
+        const { offset, epoch } = await hub.publish('demo:throws', { kind: 'tomato' });
+        const history = await hub.history('demo:throws', { since: { offset, epoch }, limit: 5 });
+        void [user, sub.offset, history.publications.length, new DuplexError('x', 'y').reason];
+        // @ts-expect-error: data is JSON, not a function
+        await hub.publish('demo:throws', () => 1);
+        // @ts-expect-error: no such event
+        hub.on('tomato', () => {});
+        // @ts-expect-error: state is read-only
+        hub.state = 'connected';
+      }
+    `);
+    const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [tsc, '--noEmit',
+      '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
+      '--lib', 'es2022',
+      'check.ts'], { cwd: project, timeout: 60000 }).catch((error) => error);
+    assert.equal(stdout + stderr, '', 'tsc found errors');
   });
 
   it('the page\'s own modules load without a warning too', async () => {
