@@ -48,7 +48,10 @@ bench: build
 
 # The libraries, headers, duplexd, duplex-echo, the page, and the CMake and pkg-config packages
 # (docs/deploy.md).
-install: build
+# Like `make demo`, it needs and builds no tests.
+install: deps-demo
+	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUPLEX_TESTS=OFF
+	cmake --build build/release -j $(JOBS)
 	cmake --install build/release --prefix $(PREFIX)
 
 clean:

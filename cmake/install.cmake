@@ -67,6 +67,7 @@ foreach(target ${duplex_libraries})
   endif()
 endforeach()
 file(RELATIVE_PATH DUPLEX_PC_PREFIX_FROM_PCFILEDIR /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+string(REGEX REPLACE "/$" "" DUPLEX_PC_PREFIX_FROM_PCFILEDIR "${DUPLEX_PC_PREFIX_FROM_PCFILEDIR}")
 configure_file(cmake/duplex.pc.in ${PROJECT_BINARY_DIR}/duplex.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/duplex.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
         COMPONENT devel)

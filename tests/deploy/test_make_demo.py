@@ -6,6 +6,7 @@ Boost made unfindable, followed by a list of its build's commands that must touc
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -27,8 +28,10 @@ def package_set(*args: str) -> set[str]:
 
 
 def make_dry_run(target: str) -> list[list[str]]:
+    # Run from `make test`, this process inherits the outer make's flags and jobserver.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     out = subprocess.run(["make", "-n", "-C", REPO, target], check=True, capture_output=True,
-                         text=True).stdout
+                         text=True, env=env).stdout
     return [shlex.split(line) for line in out.splitlines() if line and not line.startswith("make")]
 
 
@@ -42,11 +45,10 @@ def test_package_sets():
 
 def test_make_targets_install_their_sets():
     assert make_dry_run("demo")[0] == ["scripts/install-deps", "demo"]
-    for target in ("test", "bench", "build"):
-        commands = make_dry_run(target)
-        first = commands[0]
-        # `make test` runs scripts/test, which installs everything itself.
-        assert first in (["scripts/install-deps"], ["JOBS=2", "scripts/test"]), (target, first)
+    for target in ("bench", "build"):
+        assert make_dry_run(target)[0] == ["scripts/install-deps"], target
+    # `make test` runs scripts/test (JOBS=N scripts/test), which installs everything itself.
+    assert make_dry_run("test")[0][-1] == "scripts/test"
     script = (REPO / "scripts" / "test").read_text()
     assert "scripts/install-deps ||" in script
 
