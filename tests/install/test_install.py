@@ -2,7 +2,8 @@
 out of tree against it (find_package(duplex) and pkg-config), and each build echoing a message.
 
 The build tree is the one ctest runs in (DUPLEX_BUILD_DIR), so nothing of duplex is compiled
-again; only the one-file example is.
+again; only the one-file example is, twice, unoptimised (what is tested is that it builds and
+links against the package, not how fast it runs).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def test_find_package(prefix, tmp_path):
     (source / "CMakeLists.txt").write_text(CONSUMER_CMAKELISTS)
     build = tmp_path / "build"
     run(["cmake", "-S", source, "-B", build, "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={prefix}",
-         "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_CXX_FLAGS={' '.join(EXTRA_FLAGS)}"],
+         "-DCMAKE_BUILD_TYPE=", f"-DCMAKE_CXX_FLAGS={' '.join(EXTRA_FLAGS)}"],
         env=compiler_env())
     run(["cmake", "--build", build], env=compiler_env())
     echoes(build / "echo")
@@ -123,5 +124,5 @@ def test_pkg_config(prefix, tmp_path):
     flags = run(["pkg-config", "--cflags", "--libs", "duplex"], env=env).stdout.split()
     program = tmp_path / "echo"
     compiler = ["ccache", "g++"] if shutil.which("ccache") else ["g++"]
-    run([*compiler, "-std=c++20", "-O1", *EXTRA_FLAGS, EXAMPLE, "-o", program, *flags], env=env)
+    run([*compiler, "-std=c++20", *EXTRA_FLAGS, EXAMPLE, "-o", program, *flags], env=env)
     echoes(program)
