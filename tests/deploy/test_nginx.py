@@ -222,4 +222,6 @@ def test_systemd_unit_is_valid(tmp_path):
     (tmp_path / "duplexd.service").write_text(unit)
     result = subprocess.run([analyze, "verify", tmp_path / "duplexd.service"],
                             capture_output=True, text=True)
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    # What it says about other units of the machine (missing targets in a container) is not ours.
+    about_ours = [line for line in result.stderr.splitlines() if "duplexd.service" in line]
+    assert result.returncode == 0 and not about_ours, result.stderr
