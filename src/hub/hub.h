@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hub/channel_store.h"
+#include "hub/hub_metrics.h"
 #include "hub/hub_protocol.h"
 #include "hub/jwt.h"
 #include "hub/namespaces.h"
@@ -75,6 +76,9 @@ class Hub {
   void addApiRoutes(App& app);
 
   const HubStats& stats() const { return stats_; }
+  // For /metrics: counters (hub_metrics.h) and gauges counted now.
+  const HubMetrics& metrics() const { return metrics_; }
+  HubGauges gauges() const;
   size_t clientCount() const { return clients_.size(); }
 
   struct Client;  // per-connection state (in ws.data())
@@ -125,6 +129,7 @@ class Hub {
   uint64_t nextClientId_ = 1;
   std::string scratch_;
   HubStats stats_;
+  HubMetrics metrics_;
 };
 
 }  // namespace duplex::hub

@@ -1,5 +1,8 @@
 #include "server/server_connection.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "net/log.h"
 #include "protocol/handshake.h"
 #include "protocol/http.h"
@@ -142,18 +145,27 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   auto ws = app_->wsRoutes.find(http.path);
   auto get = app_->getRoutes.find(http.path);
   auto post = app_->postRoutes.find(http.path);
-  if (ws.target && (wantsUpgrade || (!get.target && !post.target))) {
-    return upgrade(http, *ws.target, ws.wildcard);
+  if (ws.target && wantsUpgrade) return upgrade(http, *ws.target, ws.wildcard);
+  // The closest pattern decides what the path is; the method then picks among the routes that
+  // fit it that closely. A GET without Upgrade on a WebSocket path is refused by
+  // validateUpgrade with 426 and `Upgrade: websocket` (RFC 9110 15.5.22), so that someone
+  // trying it with curl learns the endpoint exists and what it wants.
+  size_t closest = 0;
+  for (size_t specificity : {ws.target ? ws.specificity : 0, get.target ? get.specificity : 0,
+                             post.target ? post.specificity : 0}) {
+    closest = std::max(closest, specificity);
   }
-  if (isGet && get.target) {
+  auto fits = [closest](const auto& match) { return match.target && match.specificity == closest; };
+  if (isGet && fits(get)) {
     serveHttp(http, body, *get.target, get.wildcard);
-  } else if (http.method == "POST" && post.target) {
+  } else if (http.method == "POST" && fits(post)) {
     serveHttp(http, body, *post.target, post.wildcard);
-  } else if (get.target || post.target) {
-    std::string allow = get.target && post.target ? "GET, HEAD, POST"
-                        : get.target              ? "GET, HEAD"
-                                                  : "POST";
-    refuse({405, "method not allowed", {{"Allow", allow}}});
+  } else if (isGet && fits(ws)) {
+    return upgrade(http, *ws.target, ws.wildcard);
+  } else if (fits(ws) || fits(get) || fits(post)) {
+    std::string allow = fits(ws) || fits(get) ? "GET, HEAD" : "";
+    if (fits(post)) allow += allow.empty() ? "POST" : ", POST";
+    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}});
   } else {
     refuse({404, "no route for " + std::string(http.path), {}});
   }
@@ -206,7 +218,19 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
   Request request(http, *this, wildcard);
   request.setBody(body);
   HttpResponse response;
+  const bool logged = log::enabled(log::Level::Info);
+  const auto started =
+      logged ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   handler(request, response);
+  if (logged) {
+    // The access log: one line per request, as nginx writes it, at info.
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    log::write(log::Level::Info, "http %s %.*s %.*s %d %.3f ms", remoteAddress().c_str(),
+               static_cast<int>(http.method.size()), http.method.data(),
+               static_cast<int>(http.path.size()), http.path.data(), response.status, ms);
+  }
   bool keepAlive = http.versionMinor >= 1 &&
                    !protocol::hasToken(http.header("Connection"), "close") && !app_->shuttingDown;
   std::string bytes =
@@ -223,7 +247,7 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
 }
 
 void ServerConnection::refuse(const HttpError& error) {
-  DUPLEX_LOG(Debug, "handshake from %s refused: %d %s", remoteAddress().c_str(), error.status,
+  DUPLEX_LOG(Info, "http %s refused %d: %s", remoteAddress().c_str(), error.status,
              error.message.c_str());
   refused_ = true;
   pending_.reset();
