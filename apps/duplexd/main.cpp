@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin.h"
 #include "check_config.h"
 #include "connection_log.h"
 #include "data_dir_lock.h"
@@ -51,6 +52,7 @@ struct Options {
   uint32_t maxConnections = 0;
   uint32_t maxConnectionsPerIp = 0;
   std::string hubConfig;  // JSON file with the hub's namespaces
+  std::string adminPassword;
   std::vector<std::string> allowedOrigins;
 };
 
@@ -112,6 +114,8 @@ std::string fromEnvironment(const char* name) {
       "                     demo:* (the page's throws: --history, --rate, --burst). A\n"
       "                     `demo` namespace in FILE gets the throw rules too\n"
       "  --allow-origin O   browsers may connect from origin O (repeatable; default any)\n"
+      "  --admin-password P the admin page's (/admin) password; default: the API key.\n"
+      "                     Better in DUPLEX_ADMIN_PASSWORD, out of the process list\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
       "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
@@ -140,6 +144,7 @@ Options parse(int argc, char** argv) {
                        textFlag("--cert", o.endpoint.certFile),
                        textFlag("--key", o.endpoint.keyFile),
                        textFlag("--hub-config", o.hubConfig),
+                       textFlag("--admin-password", o.adminPassword),
                        checkedTextFlag("--allow-origin",
                                        [&](std::string_view origin) {
                                          o.allowedOrigins.emplace_back(origin);
@@ -223,6 +228,11 @@ int main(int argc, char** argv) {
     hubOptions.validators.emplace("demo", duplexd::throwValidator());
     hubOptions.tokenSecret = fromEnvironment("DUPLEX_TOKEN_SECRET");
     hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
+    if (options.adminPassword.empty())
+      options.adminPassword = fromEnvironment("DUPLEX_ADMIN_PASSWORD");
+    hubOptions.adminPassword = options.adminPassword;
+    const std::string adminSecret =
+        options.adminPassword.empty() ? hubOptions.apiKey : options.adminPassword;
     hubOptions.allowedOrigins = options.allowedOrigins;
     duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
     app.ws("/connection", duplexd::withConnectionLog(hub.behavior(), "/connection"));
@@ -237,6 +247,7 @@ int main(int argc, char** argv) {
                                  return read.error().message;
                                }},
                               [&] { return duplexd::renderMetrics(app, topics, room, store); });
+    duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir);
     app.get("/*", duplex::files(options.webDir));
 
     const duplex::cli::Endpoint& endpoint = options.endpoint;

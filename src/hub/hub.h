@@ -36,8 +36,11 @@ using PublishValidator =
 
 struct HubOptions {
   Namespaces namespaces;
-  std::string tokenSecret;                  // HS256 key; empty: every token is refused
-  std::string apiKey;                       // X-API-Key of the server API; empty: API off
+  std::string tokenSecret;  // HS256 key; empty: every token is refused
+  std::string apiKey;       // X-API-Key of the server API; empty: API off
+  // The admin page's password (duplexd --admin-password): also accepted as X-API-Key, since
+  // the page publishes and disconnects through the server API. Empty: the API key only.
+  std::string adminPassword;
   std::vector<std::string> allowedOrigins;  // browsers from elsewhere get 403; empty: any
   double commandsPerSecond = 100;
   double commandBurst = 200;
@@ -79,6 +82,8 @@ class Hub {
   // For /metrics: counters (hub_metrics.h) and gauges counted now.
   const HubMetrics& metrics() const { return metrics_; }
   HubGauges gauges() const;
+  // The channels that have subscribers, with how many and the latest offset (the admin page).
+  std::vector<ChannelSummary> channelSummaries();
   size_t clientCount() const { return clients_.size(); }
 
   struct Client;  // per-connection state (in ws.data())

@@ -75,6 +75,12 @@ struct HubMetrics {
   }
 };
 
+struct ChannelSummary {
+  std::string channel;
+  size_t subscribers = 0;
+  uint64_t offset = 0;  // the latest publication's; 0 without history
+};
+
 // Counted at scrape time.
 struct HubGauges {
   size_t clients = 0;        // open WebSockets on the hub's path

@@ -194,7 +194,8 @@ struct CommandParser::Impl {
     } else {
       // simdjson says what, not where: the scanner finds where (only on this failure path).
       r.status = ParseStatus::NotJson;
-      message = describeJsonError(text, "not JSON");
+      message.assign("not JSON");
+      appendJsonErrorPlace(message, text);
       r.message = message;
     }
     return false;

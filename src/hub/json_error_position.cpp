@@ -1,5 +1,8 @@
 #include "hub/json_error_position.h"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace duplex::hub {
 namespace {
 
@@ -161,12 +164,18 @@ std::optional<JsonPlace> findJsonError(std::string_view text) {
   return place;
 }
 
+void appendJsonErrorPlace(std::string& out, std::string_view text) {
+  auto place = findJsonError(text);
+  if (!place) return;
+  char where[96];
+  const int n = std::snprintf(where, sizeof where, " at line %zu, column %zu (byte %zu)",
+                              place->line, place->column, place->offset);
+  if (n > 0) out.append(where, std::min(static_cast<size_t>(n), sizeof where - 1));
+}
+
 std::string describeJsonError(std::string_view text, std::string_view problem) {
   std::string out(problem);
-  if (auto place = findJsonError(text)) {
-    out += " at line " + std::to_string(place->line) + ", column " + std::to_string(place->column) +
-           " (byte " + std::to_string(place->offset) + ")";
-  }
+  appendJsonErrorPlace(out, text);
   return out;
 }
 

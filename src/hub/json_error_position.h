@@ -22,5 +22,8 @@ std::optional<JsonPlace> findJsonError(std::string_view text);
 
 // "PROBLEM at line L, column C (byte B)", or PROBLEM alone when no place is found.
 std::string describeJsonError(std::string_view text, std::string_view problem);
+// Appends " at line L, column C (byte B)" to `out` when a place is found. Allocates nothing
+// when `out` has room (the command parser reuses its message buffer).
+void appendJsonErrorPlace(std::string& out, std::string_view text);
 
 }  // namespace duplex::hub

@@ -26,7 +26,7 @@ TEST(JsonErrorPosition, PointsAtTheFirstByteThatCannotContinue) {
       {"[1, 2", 5, 1, 6},                          // ended early: the place is the end
       {"{\"a\": 01}", 7, 1, 8},                    // no leading zeros
       {"{\"a\": \"x\\q\"}", 9, 1, 10},             // an unknown escape
-      {"{\"a\": 1} x", 10, 1, 11},                 // content after the value
+      {"{\"a\": 1} x", 9, 1, 10},                  // content after the value
       {"", 0, 1, 1},
   };
   for (const Case& c : cases) {
