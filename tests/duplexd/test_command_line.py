@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 import websockets
 
 import duplexd_service as d
@@ -44,6 +45,22 @@ def test_a_bad_flag_is_one_line_that_points_to_help():
         assert result.returncode == 2
         assert result.stdout == ""
         assert result.stderr == f"{name}: {error} (see {name} --help)\n"
+
+
+def test_the_benchmark_tools_share_version_and_one_line_errors():
+    tools = [(name, os.environ.get(variable) or str(servers.REPO / "build/release/bench" / name))
+             for name, variable in [("duplex-loadgen", "DUPLEX_LOADGEN"),
+                                    ("duplex-soak", "DUPLEX_SOAK")]]
+    tools = [(name, path) for name, path in tools if os.path.exists(path)]
+    if not tools:
+        pytest.skip("the benchmark tools are not built")
+    for name, path in tools:
+        version = d.run_program(path, "--version")
+        assert re.fullmatch(rf"{name} \d+\.\d+\.\d+\n", version.stdout)
+        bad = d.run_program(path, "--port=1", "--bogus")
+        assert (bad.returncode, bad.stdout) == (2, "")
+        assert bad.stderr == f"{name}: unknown flag --bogus (see {name} --help)\n"
+        assert d.run_program(path, "--help").stdout.startswith(f"usage: {name}")
 
 
 def test_duplex_echo_help_says_what_it_is():
