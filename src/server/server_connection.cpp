@@ -137,7 +137,7 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   if (overLimit_) {
     // Answered at the first request rather than at accept: over TLS that is the only way the
     // client can read why.
-    refuse({503, "too many connections", {{"Retry-After", "5"}}});
+    refuse({503, "too many connections", {{"Retry-After", "5"}}}, &http);
     return false;
   }
   bool wantsUpgrade = !http.header("Upgrade").empty();
@@ -165,9 +165,10 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   } else if (fits(ws) || fits(get) || fits(post)) {
     std::string allow = fits(ws) || fits(get) ? "GET, HEAD" : "";
     if (fits(post)) allow += allow.empty() ? "POST" : ", POST";
-    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}});
+    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}},
+           &http);
   } else {
-    refuse({404, "no route for " + std::string(http.path), {}});
+    refuse({404, "no route for " + std::string(http.path), {}}, &http);
   }
   return false;
 }
@@ -177,7 +178,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   protocol::UpgradeRequest upgradeRequest;
   HttpError error;
   if (!protocol::validateUpgrade(http, upgradeRequest, error)) {
-    refuse(error);
+    refuse(error, &http);
     return false;
   }
   Request request(http, *this, wildcard);
@@ -193,7 +194,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   if (behavior.accept) {
     int status = behavior.accept(request);
     if (status != 0) {
-      refuse({status, "upgrade refused by the application", {}});
+      refuse({status, "upgrade refused by the application", {}}, &http);
       return false;
     }
   }
@@ -246,9 +247,16 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
   }
 }
 
-void ServerConnection::refuse(const HttpError& error) {
-  DUPLEX_LOG(Info, "http %s refused %d: %s", remoteAddress().c_str(), error.status,
-             error.message.c_str());
+void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
+  if (http) {
+    DUPLEX_LOG(Info, "http %s %.*s %.*s refused %d: %s", remoteAddress().c_str(),
+               static_cast<int>(http->method.size()), http->method.data(),
+               static_cast<int>(http->path.size()), http->path.data(), error.status,
+               error.message.c_str());
+  } else {
+    DUPLEX_LOG(Info, "http %s refused %d: %s", remoteAddress().c_str(), error.status,
+               error.message.c_str());
+  }
   refused_ = true;
   pending_.reset();
   write(protocol::writeErrorResponse(error));

@@ -30,7 +30,8 @@ class ServerConnection final : public WebSocket {
                std::string_view wildcard);
   void serveHttp(const protocol::HttpRequest& http, std::string_view body,
                  const HttpHandler& handler, std::string_view wildcard);
-  void refuse(const protocol::HttpError& error);
+  // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
+  void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
 
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();

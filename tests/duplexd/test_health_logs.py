@@ -43,6 +43,7 @@ def test_healthz_and_readyz_until_the_data_directory_is_removed(tmp_path):
 
 def exercise(server):
     assert d.request(server, "GET", "/healthz").status == 200
+    assert d.request(server, "GET", "/connection").status == 426
     assert d.api(server, "/api/publish", {"channel": "talk:x", "data": 1}).status == 200
 
     async def go():
@@ -65,6 +66,8 @@ def test_info_logs_requests_connections_and_shutdown_as_json(tmp_path):
                for m in messages), messages
     assert any(re.fullmatch(r"http 127\.0\.0\.1:\d+ POST /api/publish 200 [0-9.]+ ms", m)
                for m in messages), messages
+    assert any(re.fullmatch(r"http 127\.0\.0\.1:\d+ GET /connection refused 426: "
+                            r"missing Upgrade header", m) for m in messages), messages
     assert any(re.fullmatch(r"ws 127\.0\.0\.1:\d+ /connection closed 1000 after [0-9.]+ s", m)
                for m in messages), messages
     assert re.fullmatch(r"duplexd stopped after [0-9.]+ s", messages[-1]), messages
@@ -80,3 +83,36 @@ def test_info_logs_as_text_and_nothing_per_request_at_the_default_level(tmp_path
     exercise(quiet)
     quiet.stop_and_check()
     assert quiet.stderr() == ""
+
+
+def test_readyz_says_permission_denied_when_the_data_directory_turns_read_only():
+    """Root writes anywhere, so as root duplexd runs as nobody (setpriv) in a directory nobody
+    owns; the directory is then made read-only under the running server."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from support import servers
+
+    parent = Path(tempfile.mkdtemp(prefix="duplexd-ready-"))
+    parent.chmod(0o755)
+    data = parent / "data"
+    data.mkdir()
+    argv = [d.duplexd_command(), "--host", "127.0.0.1", "--port", "0", "--quiet",
+            "--log-level", "off", "--data", str(data)]
+    if os.geteuid() == 0:
+        os.chown(data, 65534, 65534)
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    server = servers.ServerProcess(argv, name="duplexd")
+    try:
+        assert d.request(server, "GET", "/readyz").status == 200
+        data.chmod(0o555)
+        refused = d.request(server, "GET", "/readyz")
+        assert refused.status == 503
+        assert refused.body == (f"not ready: cannot create {data}/.readyz-probe: "
+                                "permission denied\n")
+        data.chmod(0o755)
+        assert d.request(server, "GET", "/readyz").status == 200
+    finally:
+        server.stop_and_check()
+        shutil.rmtree(parent)
