@@ -40,6 +40,7 @@ struct Options {
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
+      "                   [--log-format text|json]\n"
       "                   [--no-cork] [--no-shared-frames]   (benchmark knobs: see\n"
       "                                                      docs/performance.md)\n"
       "                   [--version] [--help]\n");
@@ -66,6 +67,7 @@ Options parse(int argc, char** argv) {
           switchFlag("--no-cork", [&] { o.cork = false; }),
           switchFlag("--no-shared-frames", [&] { o.sharedFrames = false; }),
           logLevelFlag(),
+          logFormatFlag(),
           switchFlag("--help", usage),
           switchFlag("-h", usage),
           versionFlag("duplex-echo"),

@@ -39,7 +39,8 @@ def test_a_bad_flag_is_one_line_that_points_to_help():
             (d.duplexd_command(), ["--no-such-flag"], "unknown flag --no-such-flag"),
             (d.duplexd_command(), ["--port=abc"], "bad value for --port: abc"),
             (d.duplexd_command(), ["--quiet=yes"], "--quiet takes no value"),
-            (echo_command(), ["--port"], "missing value for --port")]:
+            (echo_command(), ["--port"], "missing value for --port"),
+            (echo_command(), ["--log-format=xml"], "bad value for --log-format: xml")]:
         result = d.run_program(command, *args)
         name = os.path.basename(command)
         assert result.returncode == 2
