@@ -1,6 +1,6 @@
 #pragma once
 // What the two servers (duplexd, duplex-echo) share on the command line beyond flags.h: the
-// --log-level flag, the end of parsing (say what was wrong, show the usage, exit 2; --cert and
+// --log-level flag, the end of parsing (say in one line what was wrong, exit 2; --cert and
 // --key only together), and listening with or without TLS from those flags. Apart from flags.h
 // because the benchmark tools that share the flag parser do not link src/server.
 #include <csignal>
@@ -25,6 +25,16 @@ inline Flag logLevelFlag() {
   });
 }
 
+// --log-format text|json (net/log.h).
+inline Flag logFormatFlag() {
+  return checkedTextFlag("--log-format", [](std::string_view text) {
+    log::Format format;
+    if (!log::parseFormat(text, format)) return false;
+    log::setFormat(format);
+    return true;
+  });
+}
+
 // Where a server listens: the address and, with a certificate and key (PEM), TLS.
 struct Endpoint {
   std::string host = "127.0.0.1";
@@ -34,19 +44,13 @@ struct Endpoint {
   bool tls() const { return !certFile.empty(); }
 };
 
-// parseFlags, and on any error (or --cert without --key) "PROGRAM: what" on stderr and
-// usage(2), which exits.
+// parseFlags, and on any error (or --cert without --key) refuseCommandLine, which exits.
 inline void parseServerFlags(const char* program, int argc, char** argv,
-                             std::initializer_list<Flag> flags, const Endpoint& endpoint,
-                             void (*usage)(int)) {
+                             std::initializer_list<Flag> flags, const Endpoint& endpoint) {
   std::string error;
-  if (!parseFlags(argc, argv, flags, error)) {
-    std::fprintf(stderr, "%s: %s\n", program, error.c_str());
-    usage(2);
-  }
+  if (!parseFlags(argc, argv, flags, error)) refuseCommandLine(program, error);
   if (endpoint.certFile.empty() != endpoint.keyFile.empty()) {
-    std::fprintf(stderr, "%s: --cert and --key go together\n", program);
-    usage(2);
+    refuseCommandLine(program, "--cert and --key go together");
   }
 }
 

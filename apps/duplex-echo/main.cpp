@@ -30,17 +30,21 @@ struct Options {
   bool sharedFrames = true;
 };
 
-[[noreturn]] void usage(int status) {
-  std::fprintf(
-      status ? stderr : stdout,
+[[noreturn]] void usage() {
+  std::printf(
+      "duplex-echo: a WebSocket server that sends every message back to its sender, text or\n"
+      "binary, on any path (with --broadcast: to every connection on the same path). The\n"
+      "server that duplex's tests, benchmarks and Autobahn|Testsuite runs talk to.\n\n"
       "usage: duplex-echo [--host 127.0.0.1] [--port 9001] [--max-message BYTES]\n"
       "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
+      "                   [--log-format text|json]\n"
       "                   [--no-cork] [--no-shared-frames]   (benchmark knobs: see\n"
-      "                                                      docs/performance.md)\n");
-  std::exit(status);
+      "                                                      docs/performance.md)\n"
+      "                   [--version] [--help]\n");
+  std::exit(0);
 }
 
 Options parse(int argc, char** argv) {
@@ -63,10 +67,12 @@ Options parse(int argc, char** argv) {
           switchFlag("--no-cork", [&] { o.cork = false; }),
           switchFlag("--no-shared-frames", [&] { o.sharedFrames = false; }),
           logLevelFlag(),
-          switchFlag("--help", [] { usage(0); }),
-          switchFlag("-h", [] { usage(0); }),
+          logFormatFlag(),
+          switchFlag("--help", usage),
+          switchFlag("-h", usage),
+          versionFlag("duplex-echo"),
       },
-      o.endpoint, usage);
+      o.endpoint);
   return o;
 }
 

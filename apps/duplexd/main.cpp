@@ -2,6 +2,8 @@
 // docs/protocol.md) with a `demo` namespace for the page's throws, and the older plain-WebSocket
 // endpoint (/ws, docs/demo-protocol.md), on one port. Every throw is stored in SQLite before it
 // is broadcast, and a page that (re)connects gets the history first. See README.md.
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -9,11 +11,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "admin.h"
+#include "check_config.h"
+#include "connection_log.h"
+#include "data_dir_lock.h"
 #include "hub/channel_store.h"
 #include "hub/history_store.h"
 #include "hub/hub.h"
@@ -21,8 +28,10 @@
 #include "pubsub/topics.h"
 #include "server/app.h"
 #include "server_cli.h"
+#include "service_routes.h"
 #include "throw_room.h"
 #include "throw_rules.h"
+#include "token_command.h"
 #include "web_dir.h"
 
 namespace {
@@ -40,6 +49,7 @@ struct Options {
   uint32_t maxConnections = 0;
   uint32_t maxConnectionsPerIp = 0;
   std::string hubConfig;  // JSON file with the hub's namespaces
+  std::string adminPassword;
   std::vector<std::string> allowedOrigins;
 };
 
@@ -67,7 +77,7 @@ duplex::hub::NamespaceOptions demoNamespace(const Options& o) {
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
+  if (!in) throw std::runtime_error("cannot read " + path + ": " + duplexd::reasonOf(errno));
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -76,13 +86,16 @@ std::string fromEnvironment(const char* name) {
   return value ? value : "";
 }
 
-[[noreturn]] void usage(int status) {
-  std::fprintf(
-      status ? stderr : stdout,
+[[noreturn]] void usage() {
+  std::printf(
+      "duplexd: the duplex hub (channels over WebSocket at /connection, docs/protocol.md), its\n"
+      "server API (/api/*) and the tomato demo page, on one port.\n\n"
       "usage: duplexd [options]\n"
+      "       duplexd token --user ID [--secret S] [--ttl 1h] [--channels A,B]  (see --help)\n"
+      "       duplexd check-config FILE   check a --hub-config file\n"
       "  --host ADDR        address to listen on (default 127.0.0.1)\n"
       "  --port N           port (default 8080; 0 picks a free one)\n"
-      "  --data DIR         where history.db lives (default ./data)\n"
+      "  --data DIR         the stores (channels.db) and duplexd.lock (default ./data)\n"
       "  --web DIR          the demo page's files (default: <prefix>/share/duplex/web once\n"
       "                     installed, else the source tree's web/)\n"
       "  --history N        throws kept in history: demo:* channels and /ws (default 10000)\n"
@@ -99,11 +112,16 @@ std::string fromEnvironment(const char* name) {
       "                     demo:* (the page's throws: --history, --rate, --burst). A\n"
       "                     `demo` namespace in FILE gets the throw rules too\n"
       "  --allow-origin O   browsers may connect from origin O (repeatable; default any)\n"
+      "  --admin-password P the admin page's (/admin) password; default: the API key.\n"
+      "                     Better in DUPLEX_ADMIN_PASSWORD, out of the process list\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
-      "  --log-level L      debug, info, warn (default), error or off\n"
-      "  --quiet            no startup line on stderr\n");
-  std::exit(status);
+      "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
+      "                     request and WebSocket connection, and the shutdown\n"
+      "  --log-format F     text (default) or json: one JSON object per line\n"
+      "  --quiet            no startup line on stderr\n"
+      "  --version          print the version\n");
+  std::exit(0);
 }
 
 Options parse(int argc, char** argv) {
@@ -124,6 +142,7 @@ Options parse(int argc, char** argv) {
                        textFlag("--cert", o.endpoint.certFile),
                        textFlag("--key", o.endpoint.keyFile),
                        textFlag("--hub-config", o.hubConfig),
+                       textFlag("--admin-password", o.adminPassword),
                        checkedTextFlag("--allow-origin",
                                        [&](std::string_view origin) {
                                          o.allowedOrigins.emplace_back(origin);
@@ -132,19 +151,28 @@ Options parse(int argc, char** argv) {
                        numberFlag("--max-connections", o.maxConnections),
                        numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
                        logLevelFlag(),
-                       switchFlag("--help", [] { usage(0); }),
-                       switchFlag("-h", [] { usage(0); }),
+                       logFormatFlag(),
+                       switchFlag("--help", usage),
+                       switchFlag("-h", usage),
+                       versionFlag("duplexd"),
                    },
-                   o.endpoint, usage);
+                   o.endpoint);
   return o;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  if (command == "token") return duplexd::runTokenCommand(argc - 1, argv + 1);
+  if (command == "check-config") return duplexd::runCheckConfig(argc - 1, argv + 1);
   Options options = parse(argc, argv);
   try {
-    std::filesystem::create_directories(options.dataDir);
+    duplexd::DataDirLock lock;
+    if (std::string error; !lock.acquire(options.dataDir, error)) {
+      std::fprintf(stderr, "duplexd: %s\n", error.c_str());
+      return 1;
+    }
     duplex::hub::HistoryOptions historyOptions;
     historyOptions.maxItems = options.historySize;
     historyOptions.maxFileBytes = options.historyMaxBytes;
@@ -180,13 +208,15 @@ int main(int argc, char** argv) {
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
     auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db");
     if (!channels.ok()) {
-      std::fprintf(stderr, "duplexd: %s\n", channels.error().message.c_str());
+      std::fprintf(stderr, "duplexd: %s/channels.db: %s\n", options.dataDir.c_str(),
+                   channels.error().message.c_str());
       return 1;
     }
-    auto namespaces = duplex::hub::Namespaces::fromJson(
+    auto namespaces = duplexd::readHubConfig(
         options.hubConfig.empty() ? std::string(kDefaultHubConfig) : readFile(options.hubConfig));
     if (!namespaces.ok()) {
-      std::fprintf(stderr, "duplexd: hub config: %s\n", namespaces.error().message.c_str());
+      std::fprintf(stderr, "duplexd: --hub-config %s: %s\n", options.hubConfig.c_str(),
+                   namespaces.error().message.c_str());
       return 1;
     }
     duplex::hub::HubOptions hubOptions;
@@ -196,34 +226,45 @@ int main(int argc, char** argv) {
     hubOptions.validators.emplace("demo", duplexd::throwValidator());
     hubOptions.tokenSecret = fromEnvironment("DUPLEX_TOKEN_SECRET");
     hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
+    if (options.adminPassword.empty())
+      options.adminPassword = fromEnvironment("DUPLEX_ADMIN_PASSWORD");
+    hubOptions.adminPassword = options.adminPassword;
+    const std::string adminSecret =
+        options.adminPassword.empty() ? hubOptions.apiKey : options.adminPassword;
     hubOptions.allowedOrigins = options.allowedOrigins;
     duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
-    app.ws("/connection", hub.behavior());
+    app.ws("/connection", duplexd::withConnectionLog(hub.behavior(), "/connection"));
     hub.addApiRoutes(app);
 
-    app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {
-      response.header("Content-Type", "text/plain; charset=utf-8");
-      response.body = "ok\n";
-    });
-    app.get("/metrics", [&](const duplex::Request&, duplex::HttpResponse& response) {
-      response.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      response.body = duplexd::renderMetrics(app, topics, room, store);
-    });
+    duplex::hub::ChannelStore& channelStore = *channels.value();
+    duplexd::addServiceRoutes(app, hub, topics,
+                              {options.dataDir, options.dataDir + "/channels.db",
+                               [&]() -> std::optional<std::string> {
+                                 auto read = channelStore.position("demo:throws");
+                                 if (read.ok()) return std::nullopt;
+                                 return read.error().message;
+                               }},
+                              [&] { return duplexd::renderMetrics(app, topics, room, store); });
+    duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir);
     app.get("/*", duplex::files(options.webDir));
 
     const duplex::cli::Endpoint& endpoint = options.endpoint;
     duplex::cli::listen(app, endpoint);
     const bool tls = endpoint.tls();
     // One line that says both: tests and scripts read the ws:// part.
-    std::printf("duplexd listening on %s://%s:%u/ws and %s://%s:%u/\n", tls ? "wss" : "ws",
+    std::printf("duplexd listening on %s://%s:%u/connection and %s://%s:%u/\n", tls ? "wss" : "ws",
                 endpoint.host.c_str(), app.port(), tls ? "https" : "http", endpoint.host.c_str(),
                 app.port());
     std::fflush(stdout);
     if (!options.quiet) {
-      std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/history.db)\n",
-                   endpoint.host.c_str(), app.port(), options.dataDir.c_str());
+      std::fprintf(stderr, "duplexd: open %s://%s:%u and throw (channels: %s/channels.db)\n",
+                   tls ? "https" : "http", endpoint.host.c_str(), app.port(),
+                   options.dataDir.c_str());
     }
+    const auto started = std::chrono::steady_clock::now();
     app.run();
+    DUPLEX_LOG(Info, "duplexd stopped after %.1f s",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "duplexd: %s\n", e.what());
     return 1;

@@ -236,6 +236,7 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
   }
   if (queued) ++stats_.published;
   stats_.delivered += queued;
+  stats_.deliveredBytes += queued * data.size();
   for (WebSocket* ws : slow_) {
     ++stats_.slowClosed;
     ws->close(CloseCode::TryAgainLater, "subscriber too slow");

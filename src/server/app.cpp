@@ -96,6 +96,16 @@ size_t App::connectionCount() const {
   return impl_->connections;
 }
 
+App::ConnectionCounts App::connectionCounts() const {
+  ConnectionCounts counts;
+  for (net::Socket* socket : loop_->sockets()) {
+    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) {
+      ++(connection->inHttpPhase() ? counts.handshaking : counts.open);
+    }
+  }
+  return counts;
+}
+
 void App::run() {
   if (impl_->options.handleSignals) {
     loop_->onSignal(SIGINT, [this] { shutdown(); });

@@ -86,6 +86,12 @@ class App {
 
   net::Loop& loop() { return *loop_; }
   size_t connectionCount() const;
+  // Connections by phase, counted by walking the loop's sockets: for /metrics, not hot paths.
+  struct ConnectionCounts {
+    size_t handshaking = 0;  // HTTP: before an upgrade, or plain requests (keep-alive)
+    size_t open = 0;         // WebSockets, closing ones included
+  };
+  ConnectionCounts connectionCounts() const;
 
   struct Impl;
 

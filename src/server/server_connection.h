@@ -19,6 +19,7 @@ class ServerConnection final : public WebSocket {
 
   // Shutdown: close 1001 when open, otherwise just end the HTTP exchange.
   void goAway();
+  bool inHttpPhase() const { return state_ == State::Handshake; }
 
  private:
   bool onHandshakeData(std::span<uint8_t>& data) override;
@@ -29,7 +30,8 @@ class ServerConnection final : public WebSocket {
                std::string_view wildcard);
   void serveHttp(const protocol::HttpRequest& http, std::string_view body,
                  const HttpHandler& handler, std::string_view wildcard);
-  void refuse(const protocol::HttpError& error);
+  // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
+  void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
 
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();
