@@ -21,7 +21,7 @@ import tempfile
 from . import _core
 from ._driver import engine_for
 from .connection import Connection
-from .exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+from .exceptions import HandshakeConnectionLost, InvalidHandshake, InvalidStatus, InvalidURI
 
 __all__ = ["connect", "ClientConnection"]
 
@@ -55,6 +55,8 @@ def _connect_error(message: str) -> Exception:
         return ssl_module.SSLError(message)
     if lowered.startswith(("cannot connect", "connection failed", "cannot resolve", "socket")):
         return OSError(message)
+    if "closed during the handshake" in lowered:
+        return HandshakeConnectionLost(message)
     if "timed out" in lowered:
         return TimeoutError(message)
     return InvalidHandshake(message)

@@ -14,6 +14,8 @@ __all__ = [
     "InvalidURI",
     "InvalidHandshake",
     "InvalidStatus",
+    "InvalidMessage",
+    "HandshakeConnectionLost",
     "ConcurrencyError",
 ]
 
@@ -83,6 +85,15 @@ class InvalidURI(WebSocketException):
 
 class InvalidHandshake(WebSocketException):
     """The opening handshake failed (the server's answer was not a valid upgrade)."""
+
+
+class InvalidMessage(InvalidHandshake):
+    """The server's answer to the upgrade request was not a valid HTTP response."""
+
+
+class HandshakeConnectionLost(InvalidMessage, ConnectionError):
+    """TCP ended before the handshake did (a refused connection reads this way too): both an
+    InvalidHandshake and an OSError, so reconnect loops retry it either way."""
 
 
 class _Response:
