@@ -27,4 +27,7 @@ async def main():
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())  # Ctrl-C: every client gets close 1001
+    except KeyboardInterrupt:
+        pass
