@@ -31,9 +31,7 @@ _STATUS = re.compile(r"expected status 101, got (\d+)")
 class ClientConnection(Connection):
     """A connection made by ``connect()``."""
 
-    def __init__(self):
-        super().__init__()
-        self._connecting: asyncio.Future | None = None
+    _connecting: asyncio.Future | None = None
 
     def _on_connect(self) -> None:
         if self._connecting is not None and not self._connecting.done():

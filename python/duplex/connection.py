@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import struct
 import uuid
 
 from . import _core
@@ -25,16 +24,14 @@ _NOT_OPEN = _core.NOT_OPEN
 class Connection(_core.Connection):
     """A WebSocket connection with the asyncio API of python-websockets."""
 
+    # Class-level defaults: an idle connection's instance dict holds only what it set.
     _loop: asyncio.AbstractEventLoop | None = None  # per server class, or per client
-
-    def __init__(self):
-        super().__init__()
-        self._recv_future = None
-        self._closed_future = None
-        self._pings: dict[bytes, tuple[asyncio.Future, float]] = {}
-        self._id = None
-        self._remote = None
-        self.subprotocol: str | None = None
+    _recv_future = None
+    _closed_future = None
+    _pings: dict[bytes, tuple[asyncio.Future, float]] | None = None
+    _id = None
+    _remote = None
+    subprotocol: str | None = None
 
     # Receiving.
 
@@ -140,13 +137,15 @@ class Connection(_core.Connection):
         """Sends a ping; returns a future that resolves (to the latency in seconds) when the
         matching pong arrives."""
         if data is None:
-            data = struct.pack("!I", int.from_bytes(os.urandom(4), "big"))
-            while data in self._pings:
+            data = os.urandom(4)
+            while self._pings and data in self._pings:
                 data = os.urandom(4)
         elif isinstance(data, str):
             data = data.encode()
         else:
             data = bytes(data)
+        if self._pings is None:
+            self._pings = {}
         if data in self._pings:
             raise ConcurrencyError("already waiting for a pong with the same data")
         if not self._ping(data):
@@ -161,7 +160,7 @@ class Connection(_core.Connection):
             raise self._closed_error()
 
     def _on_pong(self, payload: bytes) -> None:
-        if payload not in self._pings:
+        if not self._pings or payload not in self._pings:
             return
         now = self._loop.time()
         # A pong acknowledges its ping and every ping sent before it (RFC 6455 5.5.3).

@@ -9,14 +9,31 @@ class Headers:
     """HTTP headers: case-insensitive, multi-valued, in the order received (like
     ``websockets.datastructures.Headers``)."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_list", "_raw")
 
     def __init__(self, items=()):
+        if isinstance(items, str):
+            # "Name: value\r\n"... as duplex's C++ server hands them over: split when first read.
+            self._raw = items
+            self._list = None
+            return
         if isinstance(items, dict):
             items = items.items()
         elif isinstance(items, Headers):
             items = items._items
-        self._items = list(items)
+        self._raw = None
+        self._list = list(items)
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:
+        if self._list is None:
+            self._list = []
+            for line in self._raw.split("\r\n"):
+                if line:
+                    name, _, value = line.partition(": ")
+                    self._list.append((name, value))
+            self._raw = None
+        return self._list
 
     def __getitem__(self, name: str) -> str:
         values = self.get_all(name)
@@ -51,7 +68,7 @@ class Headers:
         return len(self._items)
 
     def __setitem__(self, name: str, value: str) -> None:
-        self._items.append((name, value))
+        self._items.append((name, value))  # appends, like python-websockets' Headers
 
     def raw_items(self) -> list[tuple[str, str]]:
         return list(self._items)

@@ -65,9 +65,15 @@ def test_interactive_client(run_asyncio):
                 sys.executable, "-m", "duplex", f"ws://127.0.0.1:{port}/",
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=dict(os.environ))
-            out, err = await asyncio.wait_for(proc.communicate(b"hello\nworld\n"), 20)
-            text = out.decode()
-            assert f"Connected to ws://127.0.0.1:{port}/." in text, (text, err.decode())
-            assert "< hello" in text and "< world" in text
-            assert "Connection closed: 1000" in text
+
+            async def line() -> str:
+                return (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+
+            assert await line() == f"Connected to ws://127.0.0.1:{port}/.\n"
+            for word in ("hello", "world"):
+                proc.stdin.write(f"{word}\n".encode())
+                assert await line() == f"< {word}\n"
+            proc.stdin.close()  # end of input: the client closes normally
+            assert await line() == "Connection closed: 1000.\n"
+            assert await asyncio.wait_for(proc.wait(), 10) == 0
     run_asyncio(main)
