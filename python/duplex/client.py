@@ -87,6 +87,8 @@ class connect:
                  ping_interval=20, ping_timeout=20, close_timeout=10, max_size=2**20,
                  write_limit=2**15, max_queue=None, user_agent_header=None, logger=None,
                  **kwargs):
+        if kwargs:
+            raise TypeError(f"connect() got unsupported arguments: {', '.join(sorted(kwargs))}")
         if compression not in ("deflate", None):
             raise ValueError(f"unsupported compression: {compression}")
         if not isinstance(uri, str) or not re.match(r"^wss?://", uri, re.IGNORECASE):

@@ -228,7 +228,12 @@ class serve:
     def __init__(self, handler, host=None, port=None, *, ssl=None, compression="deflate",
                  max_size=2**20, ping_interval=20, ping_timeout=20, close_timeout=10,
                  open_timeout=10, origins=None, process_request=None, subprotocols=None,
-                 write_limit=2**15, max_queue=None, logger=None, **kwargs):
+                 write_limit=2**15, max_queue=None, logger=None, server_header=None,
+                 **kwargs):
+        # max_queue, logger and server_header are accepted for python-websockets' sake and
+        # have no effect (docs/python.md says why); anything else unknown is a mistake.
+        if kwargs:
+            raise TypeError(f"serve() got unsupported arguments: {', '.join(sorted(kwargs))}")
         if compression not in ("deflate", None):
             raise ValueError(f"unsupported compression: {compression}")
         self._handler = handler
