@@ -21,6 +21,7 @@ import tempfile
 from . import _core
 from ._driver import engine_for
 from .connection import Connection
+from .server import _max_queue
 from .exceptions import HandshakeConnectionLost, InvalidHandshake, InvalidStatus, InvalidURI
 
 __all__ = ["connect", "ClientConnection"]
@@ -85,7 +86,7 @@ class connect:
     def __init__(self, uri: str, *, ssl=None, server_hostname=None, compression="deflate",
                  additional_headers=None, subprotocols=None, origin=None, open_timeout=10,
                  ping_interval=20, ping_timeout=20, close_timeout=10, max_size=2**20,
-                 write_limit=2**15, max_queue=None, user_agent_header=None, logger=None,
+                 write_limit=2**15, max_queue=16, user_agent_header=None, logger=None,
                  **kwargs):
         if kwargs:
             raise TypeError(f"connect() got unsupported arguments: {', '.join(sorted(kwargs))}")
@@ -106,6 +107,7 @@ class connect:
         else:
             settings.idle_timeout, settings.auto_ping = max(1, round(ping_interval)), True
         settings.write_limit = write_limit if isinstance(write_limit, int) else write_limit[0]
+        settings.max_queue = _max_queue(max_queue)
         if subprotocols:
             settings.subprotocols = list(subprotocols)
         headers = []

@@ -214,6 +214,13 @@ def _idle_timeout(ping_interval, ping_timeout) -> tuple[int, bool]:
     return (max(1, round(ping_interval)), True)
 
 
+def _max_queue(max_queue) -> int:
+    # python-websockets takes a number or a (high, low) pair; duplex resumes at a quarter.
+    if max_queue is None:
+        return 0
+    return int(max_queue[0] if isinstance(max_queue, tuple) else max_queue)
+
+
 class serve:
     """Starts a WebSocket server: ``async with duplex.serve(handler, host, port) as server:``
     or ``server = await duplex.serve(...)``.
@@ -228,9 +235,9 @@ class serve:
     def __init__(self, handler, host=None, port=None, *, ssl=None, compression="deflate",
                  max_size=2**20, ping_interval=20, ping_timeout=20, close_timeout=10,
                  open_timeout=10, origins=None, process_request=None, subprotocols=None,
-                 write_limit=2**15, max_queue=None, logger=None, server_header=None,
+                 write_limit=2**15, max_queue=16, logger=None, server_header=None,
                  **kwargs):
-        # max_queue, logger and server_header are accepted for python-websockets' sake and
+        # logger and server_header are accepted for python-websockets' sake and
         # have no effect (docs/python.md says why); anything else unknown is a mistake.
         if kwargs:
             raise TypeError(f"serve() got unsupported arguments: {', '.join(sorted(kwargs))}")
@@ -248,6 +255,7 @@ class serve:
         settings.handshake_timeout = max(1, round(open_timeout or 10))
         settings.write_limit = write_limit if isinstance(write_limit, int) else write_limit[0]
         settings.max_backpressure = max(4 << 20, settings.write_limit * 4)
+        settings.max_queue = _max_queue(max_queue)
         if subprotocols:
             settings.subprotocols = list(subprotocols)
         self._settings = settings

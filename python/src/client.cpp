@@ -12,6 +12,7 @@ void connect(Engine& engine, py::object engineRef, const std::string& url, py::o
              const ClientSettings& settings) {
   Connection* c = connection.cast<Connection*>();
   c->writeLimit = settings.writeLimit;
+  c->maxQueue = settings.maxQueue;
   Engine* e = &engine;
   ClientBehavior behavior;
   behavior.subprotocols = settings.subprotocols;

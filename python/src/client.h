@@ -21,6 +21,7 @@ struct ClientSettings {
   bool autoPing = true;
   uint32_t closeTimeoutSeconds = 10;
   size_t writeLimit = 32 * 1024;
+  size_t maxQueue = 16;
   std::vector<std::string> subprotocols;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string origin;

@@ -96,6 +96,7 @@ int Connection::send(py::handle message) {
 
 void Connection::close(int code, std::string_view reason) {
   if (!ws_ || closed_) return;
+  ws_->setReading(true);  // the peer's close frame must be read, however full the inbox
   ws_->close(static_cast<uint16_t>(code), reason);
   if (engine_) engine_->sent();
 }
@@ -128,6 +129,9 @@ py::object Connection::pop() {
   if (inboxHead_ == inbox_.size()) {
     inbox_.clear();
     inboxHead_ = 0;
+  }
+  if (ws_ && !ws_->isReading() && inbox_.size() - inboxHead_ <= maxQueue / 4) {
+    ws_->setReading(true);
   }
   return py::reinterpret_steal<py::object>(message);
 }
@@ -190,6 +194,7 @@ void Connection::message(std::string_view data, Opcode opcode) {
     PyErr_Clear();  // the waiting recv() was cancelled: keep the message for the next one
   }
   inbox_.push_back(object);
+  if (maxQueue && inbox_.size() - inboxHead_ >= maxQueue && ws_) ws_->setReading(false);
 }
 
 void Connection::closed(uint16_t code, std::string_view reason) {

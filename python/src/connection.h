@@ -65,6 +65,9 @@ class Connection {
   const std::string& closeReason() const { return closeReason_; }
   bool compressed() const { return ws_ && ws_->isCompressed(); }
   size_t writeLimit = 32 * 1024;  // API 1's high-water mark; send() reports AboveWriteLimit
+  // API 1's max_queue: with this many messages waiting for recv(), reading pauses until they
+  // are down to a quarter (python-websockets' flow control). 0: never pause.
+  size_t maxQueue = 16;
 
   // Events from the C++ connection.
   void message(std::string_view data, Opcode opcode);

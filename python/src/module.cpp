@@ -114,6 +114,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("shutdown_timeout", &ServerSettings::shutdownTimeoutSeconds)
       .def_readwrite("max_backpressure", &ServerSettings::maxBackpressure)
       .def_readwrite("write_limit", &ServerSettings::writeLimit)
+      .def_readwrite("max_queue", &ServerSettings::maxQueue)
       .def_readwrite("subprotocols", &ServerSettings::subprotocols);
 
   py::class_<Server>(m, "Server")
@@ -135,6 +136,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("auto_ping", &ClientSettings::autoPing)
       .def_readwrite("close_timeout", &ClientSettings::closeTimeoutSeconds)
       .def_readwrite("write_limit", &ClientSettings::writeLimit)
+      .def_readwrite("max_queue", &ClientSettings::maxQueue)
       .def_readwrite("subprotocols", &ClientSettings::subprotocols)
       .def_readwrite("headers", &ClientSettings::headers)
       .def_readwrite("origin", &ClientSettings::origin)

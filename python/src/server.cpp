@@ -85,6 +85,8 @@ void Server::listen(const std::string& host, uint16_t port, const std::string& c
 }
 
 void Server::shutdown() {
+  // Connections paused by a full inbox must read the peers' answers to our close frames.
+  for (net::Socket* socket : engine_.loop().sockets()) socket->setReading(true);
   app_->shutdown();
   engine_.sent();
 }
@@ -138,6 +140,7 @@ void Server::open(WebSocket& ws, const Request& request) {
   }
   Connection* c = connection.cast<Connection*>();
   c->writeLimit = settings_.writeLimit;
+  c->maxQueue = settings_.maxQueue;
   ws.data() = c;
   c->bind(engine_, engineRef_, ws, connection,
           settings_.callbacks ? Connection::Mode::Callback : Connection::Mode::Queue,

@@ -30,6 +30,7 @@ struct ServerSettings {
   uint32_t shutdownTimeoutSeconds = 5;
   size_t maxBackpressure = 4 << 20;
   size_t writeLimit = 32 * 1024;
+  size_t maxQueue = 16;
   std::vector<std::string> subprotocols;
 };
 

@@ -256,11 +256,14 @@ def test_cancelled_recv_loses_no_message(run):
     run(main)
 
 
-def test_send_waits_above_write_limit(run):
+@pytest.mark.parametrize("peer", ["websockets", "duplex"])
+def test_send_waits_above_write_limit(run, peer):
     """A peer that stops reading: send() blocks once the queue passes write_limit, and resumes
-    when the peer reads again. The peer is python-websockets with max_queue=1, which stops
-    reading from its socket while a message waits."""
+    when the peer reads again. The peer is a client with max_queue=1, which stops reading from
+    its socket while a message waits (python-websockets, or ours)."""
     import websockets
+
+    client = websockets.connect if peer == "websockets" else duplex.connect
 
     state = {"sent": 0}
 
@@ -274,8 +277,8 @@ def test_send_waits_above_write_limit(run):
 
     async def main():
         async with duplex.serve(handler, "127.0.0.1", 0, write_limit=65536) as server:
-            async with websockets.connect(url_of(server), max_size=None, max_queue=1,
-                                          compression=None) as ws:
+            async with client(url_of(server), max_size=None, max_queue=1,
+                              compression=None) as ws:
                 await asyncio.sleep(0.3)
                 assert state["sent"] < 400  # send() waited instead of queueing everything
                 count = 0
