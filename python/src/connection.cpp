@@ -251,8 +251,11 @@ void Connection::resolveDrain() {
 void Connection::failed(py::error_already_set& error) {
   // A handler raised: log it and close 1011 (RFC 6455 7.4.1: an unexpected condition).
   py::object self = self_ ? self_ : py::none();
+  // KeyboardInterrupt and SystemExit stop the whole server (raised again from poll()); this
+  // connection then closes with the others, 1001.
+  bool handlerBug = error.matches(PyExc_Exception);
   if (engine_) engine_->handlerFailed(self, error);
-  if (ws_ && !closed_) {
+  if (handlerBug && ws_ && !closed_) {
     ws_->close(static_cast<uint16_t>(CloseCode::InternalError), "internal error");
     if (engine_) engine_->sent();
   }
