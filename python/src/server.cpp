@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <system_error>
 #include <utility>
 
 #include "engine.h"
@@ -77,10 +78,17 @@ Server::~Server() {
 
 void Server::listen(const std::string& host, uint16_t port, const std::string& certFile,
                     const std::string& keyFile) {
-  if (certFile.empty()) {
-    app_->listen(host, port);
-  } else {
-    app_->listen(host, port, TlsOptions{certFile, keyFile});
+  try {
+    if (certFile.empty()) {
+      app_->listen(host, port);
+    } else {
+      app_->listen(host, port, TlsOptions{certFile, keyFile});
+    }
+  } catch (const std::system_error& error) {
+    // OSError(errno, message), as asyncio's create_server raises for a port in use.
+    py::object oserror = py::reinterpret_borrow<py::object>(PyExc_OSError);
+    PyErr_SetObject(PyExc_OSError, oserror(error.code().value(), error.what()).ptr());
+    throw py::error_already_set();
   }
 }
 

@@ -397,3 +397,14 @@ def test_concurrent_recv_is_an_error(run):
                     await ws.recv()
                 first.cancel()
     run(main)
+
+
+def test_port_in_use_is_an_oserror(run_asyncio):
+    import errno
+
+    async def main():
+        async with duplex.serve(echo, "127.0.0.1", 0) as server:
+            with pytest.raises(OSError) as info:
+                await duplex.serve(echo, "127.0.0.1", server.port)
+            assert info.value.errno == errno.EADDRINUSE
+    run_asyncio(main)
