@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "server/app.h"
-#include "server/websocket.h"
+#include "connection/websocket.h"
 
 namespace duplex {
 
