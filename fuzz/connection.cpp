@@ -98,8 +98,7 @@ Outcome run(const Setup& setup, std::string_view stream, std::span<const uint8_t
           FUZZ_CHECK(e.payload.size() <= limits.maxMessageSize);
           FUZZ_CHECK(e.opcode == Opcode::Text || e.opcode == Opcode::Binary);
           if (e.opcode == Opcode::Text) FUZZ_CHECK(isValidUtf8(e.payload));
-          outcome.events.push_back((e.opcode == Opcode::Text ? "T" : "B") +
-                                   std::string(e.payload));
+          outcome.events.push_back((e.opcode == Opcode::Text ? "T" : "B") + std::string(e.payload));
           break;
         case ConnectionEvent::Kind::Ping:
           FUZZ_CHECK(c.phase() == Phase::Open && e.payload.size() <= kMaxControlPayload);
@@ -159,8 +158,8 @@ void checkSent(const Setup& setup, const std::string& sent) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
   const uint8_t flags = in.byte();
-  const Setup setup{(flags & 1) ? Role::Client : Role::Server, (flags & 2) != 0,
-                    (flags & 4) != 0, (flags & 8) != 0};
+  const Setup setup{(flags & 1) ? Role::Client : Role::Server, (flags & 2) != 0, (flags & 4) != 0,
+                    (flags & 8) != 0};
   const std::string_view sizeBytes = in.take((flags >> 4) & 7);
   const std::span<const uint8_t> sizes(reinterpret_cast<const uint8_t*>(sizeBytes.data()),
                                        sizeBytes.size());

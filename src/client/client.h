@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "net/loop.h"
 #include "connection/websocket.h"
+#include "net/loop.h"
 #include "protocol/connection_limits.h"
 
 namespace duplex {

@@ -97,10 +97,12 @@ ConnectionEvent Connection::receive(std::span<uint8_t>& input, ConnectionSink& s
         if (!closeSent_ && !writeFrame(sink, Opcode::Pong, event.payload, true)) {
           return {ConnectionEvent::Kind::Closed};
         }
-        if (phase_ == Phase::Open) return {ConnectionEvent::Kind::Ping, Opcode::Ping, event.payload};
+        if (phase_ == Phase::Open)
+          return {ConnectionEvent::Kind::Ping, Opcode::Ping, event.payload};
         break;
       case Event::Kind::Pong:
-        if (phase_ == Phase::Open) return {ConnectionEvent::Kind::Pong, Opcode::Pong, event.payload};
+        if (phase_ == Phase::Open)
+          return {ConnectionEvent::Kind::Pong, Opcode::Pong, event.payload};
         break;
       case Event::Kind::Close:
         handleClose(sink, event.code, event.payload);
@@ -153,8 +155,8 @@ bool Connection::ping(ConnectionSink& sink, std::string_view payload) {
   return writeFrame(sink, Opcode::Ping, payload, true);
 }
 
-bool Connection::writeFrame(ConnectionSink& sink, Opcode opcode, std::string_view payload,
-                            bool fin, bool compressed) {
+bool Connection::writeFrame(ConnectionSink& sink, Opcode opcode, std::string_view payload, bool fin,
+                            bool compressed) {
   if (phase_ == Phase::Ended) return false;
   const bool masked = role_ == Role::Client;
   const size_t headerSize = frameHeaderSize(payload.size(), masked);
@@ -228,8 +230,8 @@ void Connection::finish() {
 
 void Connection::transportEnded() {
   // Without a close frame from the peer that is an abnormal closure (1006).
-  if (!closeReceived_) setCloseInfo(static_cast<uint16_t>(CloseCode::Abnormal), {},
-                                    Error::ConnectionLost);
+  if (!closeReceived_)
+    setCloseInfo(static_cast<uint16_t>(CloseCode::Abnormal), {}, Error::ConnectionLost);
   phase_ = Phase::Ended;
   deadlineDue_ = false;
 }

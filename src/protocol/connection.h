@@ -155,15 +155,15 @@ class Connection {
   Receiver receiver_;
   const ConnectionLimits* limits_ = nullptr;
   std::unique_ptr<PerMessageDeflate> deflate_;  // only when permessage-deflate was agreed
-  std::unique_ptr<std::string> closeReason_;   // only when a close carried a reason
-  uint16_t closeCode_ = 0;                     // 0 until the connection knows how it ends
+  std::unique_ptr<std::string> closeReason_;    // only when a close carried a reason
+  uint16_t closeCode_ = 0;                      // 0 until the connection knows how it ends
   Role role_;
   Phase phase_ = Phase::Connecting;
   Error error_ = Error::None;
   bool closeSent_ = false;
-  bool closeReceived_ = false;     // also set on failure: read nothing more
-  bool pingOutstanding_ = false;   // an automatic ping is waiting for any sign of life
-  bool deadlineDue_ = false;       // takeDeadline() has a new value
+  bool closeReceived_ = false;    // also set on failure: read nothing more
+  bool pingOutstanding_ = false;  // an automatic ping is waiting for any sign of life
+  bool deadlineDue_ = false;      // takeDeadline() has a new value
 };
 
 }  // namespace duplex::protocol

@@ -10,8 +10,7 @@ namespace {
 // compresses one message at a time, so one stream per setting serves every connection.
 Deflater& sharedDeflater(const DeflaterSettings& settings) {
   thread_local std::map<std::tuple<int, int, int, bool>, std::unique_ptr<Deflater>> streams;
-  auto& slot =
-      streams[{settings.windowBits, settings.level, settings.memLevel, settings.zlibOnly}];
+  auto& slot = streams[{settings.windowBits, settings.level, settings.memLevel, settings.zlibOnly}];
   if (!slot) slot = std::make_unique<Deflater>(settings);
   return *slot;
 }

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <utility>
 
-#include "server/app.h"
 #include "connection/websocket.h"
+#include "server/app.h"
 
 namespace duplex {
 

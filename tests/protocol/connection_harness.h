@@ -63,5 +63,4 @@ inline std::vector<std::string> feed(Connection& c, StringSink& sink,
   return events;
 }
 
-
 }  // namespace duplex::protocol::test

@@ -82,97 +82,164 @@ std::vector<Case> cases() {
   for (Role role : {Role::Server, Role::Client}) {
     const char* side = role == Role::Server ? "server" : "client";
     (void)side;
-    table.push_back({"peer closes first: the code is echoed, the reason is kept", role, false,
+    table.push_back({"peer closes first: the code is echoed, the reason is kept",
+                     role,
+                     false,
                      {peer(role, FIN | CLOSE, closePayload(1001, "restart"))},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1001)),
-                     Phase::Closed, 1001, Error::None});
-    table.push_back({"an empty close is answered empty and means 1005", role, false,
+                     Phase::Closed,
+                     1001,
+                     Error::None});
+    table.push_back({"an empty close is answered empty and means 1005",
+                     role,
+                     false,
                      {peer(role, FIN | CLOSE, "")},
                      {"closed"},
                      sent(role, FIN | CLOSE, ""),
-                     Phase::Closed, 1005, Error::None});
-    table.push_back({"a ping between the fragments of a message is answered at once", role, false,
-                     {peer(role, TEXT, "Hel"), peer(role, FIN | PING, "p"),
-                      peer(role, FIN | CONT, "lo")},
-                     {"ping p", "message text " + hello},
-                     sent(role, FIN | PONG, "p"),
-                     Phase::Open, 1006, Error::None});
-    table.push_back({"a ping between fragments, fed byte by byte", role, false,
+                     Phase::Closed,
+                     1005,
+                     Error::None});
+    table.push_back(
+        {"a ping between the fragments of a message is answered at once",
+         role,
+         false,
+         {peer(role, TEXT, "Hel"), peer(role, FIN | PING, "p"), peer(role, FIN | CONT, "lo")},
+         {"ping p", "message text " + hello},
+         sent(role, FIN | PONG, "p"),
+         Phase::Open,
+         1006,
+         Error::None});
+    table.push_back({"a ping between fragments, fed byte by byte",
+                     role,
+                     false,
                      bytewise({peer(role, TEXT, "Hel"), peer(role, FIN | PING, "p"),
                                peer(role, FIN | CONT, "lo")}),
                      {"ping p", "message text " + hello},
                      sent(role, FIN | PONG, "p"),
-                     Phase::Open, 1006, Error::None});
-    table.push_back({"nothing after a close frame is read", role, false,
+                     Phase::Open,
+                     1006,
+                     Error::None});
+    table.push_back({"nothing after a close frame is read",
+                     role,
+                     false,
                      {peer(role, FIN | CLOSE, closePayload(1000)) + peer(role, FIN | TEXT, "late")},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1000)),
-                     Phase::Closed, 1000, Error::None});
-    table.push_back({"a reserved opcode inside a message fails it with 1002", role, false,
+                     Phase::Closed,
+                     1000,
+                     Error::None});
+    table.push_back({"a reserved opcode inside a message fails it with 1002",
+                     role,
+                     false,
                      {peer(role, TEXT, "a"), peer(role, FIN | 0x3, "")},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1002, "reserved opcode")),
-                     Phase::Closed, 1002, Error::BadOpcode});
-    table.push_back({"a fragmented control frame fails with 1002", role, false,
+                     Phase::Closed,
+                     1002,
+                     Error::BadOpcode});
+    table.push_back({"a fragmented control frame fails with 1002",
+                     role,
+                     false,
                      {peer(role, PING, "x")},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1002, "fragmented control frame")),
-                     Phase::Closed, 1002, Error::FragmentedControl});
-    table.push_back({"RSV1 without permessage-deflate fails with 1002", role, false,
-                     {peer(role, FIN | RSV1 | TEXT, "x")},
-                     {"closed"},
-                     sent(role, FIN | CLOSE,
-                          closePayload(1002, "RSV1 set but no compression was negotiated")),
-                     Phase::Closed, 1002, Error::CompressionNotNegotiated});
-    table.push_back({"a compressed message is inflated", role, true,
+                     Phase::Closed,
+                     1002,
+                     Error::FragmentedControl});
+    table.push_back(
+        {"RSV1 without permessage-deflate fails with 1002",
+         role,
+         false,
+         {peer(role, FIN | RSV1 | TEXT, "x")},
+         {"closed"},
+         sent(role, FIN | CLOSE, closePayload(1002, "RSV1 set but no compression was negotiated")),
+         Phase::Closed,
+         1002,
+         Error::CompressionNotNegotiated});
+    table.push_back({"a compressed message is inflated",
+                     role,
+                     true,
                      {peer(role, FIN | RSV1 | TEXT, compressedHello)},
                      {"message text hello hello hello"},
                      "",
-                     Phase::Open, 1006, Error::None});
-    table.push_back({"a close in the middle of a compressed message ends it cleanly", role, true,
+                     Phase::Open,
+                     1006,
+                     Error::None});
+    table.push_back({"a close in the middle of a compressed message ends it cleanly",
+                     role,
+                     true,
                      {peer(role, RSV1 | TEXT, compressedHello.substr(0, 5)),
                       peer(role, FIN | CLOSE, closePayload(1000))},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1000)),
-                     Phase::Closed, 1000, Error::None});
-    table.push_back({"UTF-8 is checked after inflating (1007)", role, true,
+                     Phase::Closed,
+                     1000,
+                     Error::None});
+    table.push_back({"UTF-8 is checked after inflating (1007)",
+                     role,
+                     true,
                      {peer(role, FIN | RSV1 | TEXT, compressedBad)},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1007, "invalid UTF-8 in text message")),
-                     Phase::Closed, 1007, Error::InvalidUtf8});
-    table.push_back({"data that does not inflate fails with 1007", role, true,
+                     Phase::Closed,
+                     1007,
+                     Error::InvalidUtf8});
+    table.push_back({"data that does not inflate fails with 1007",
+                     role,
+                     true,
                      {peer(role, FIN | RSV1 | BINARY, "\xff\xff\xff\xff")},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1007, "cannot inflate message")),
-                     Phase::Closed, 1007, Error::CorruptCompressedData});
-    table.push_back({"a message over the limit once inflated fails with 1009", role, true,
+                     Phase::Closed,
+                     1007,
+                     Error::CorruptCompressedData});
+    table.push_back({"a message over the limit once inflated fails with 1009",
+                     role,
+                     true,
                      {peer(role, FIN | RSV1 | BINARY, bomb)},
                      {"closed"},
                      sent(role, FIN | CLOSE, closePayload(1009, "message too big")),
-                     Phase::Closed, 1009, Error::MessageTooBig});
+                     Phase::Closed,
+                     1009,
+                     Error::MessageTooBig});
   }
   table.push_back({"failure mid-frame: bad UTF-8 fails before the frame is complete",
-                   Role::Server, false,
+                   Role::Server,
+                   false,
                    {badText.substr(0, 10)},
                    {"closed"},
                    fromServer(FIN | CLOSE, closePayload(1007, "invalid UTF-8 in text message")),
-                   Phase::Closed, 1007, Error::InvalidUtf8});
-  table.push_back({"failure mid-frame: the rest of the frame is not read", Role::Server, false,
+                   Phase::Closed,
+                   1007,
+                   Error::InvalidUtf8});
+  table.push_back({"failure mid-frame: the rest of the frame is not read",
+                   Role::Server,
+                   false,
                    {badText.substr(0, 10), badText.substr(10) + fromClient(FIN | PING, "p")},
                    {"closed"},
                    fromServer(FIN | CLOSE, closePayload(1007, "invalid UTF-8 in text message")),
-                   Phase::Closed, 1007, Error::InvalidUtf8});
-  table.push_back({"a server's masked frame fails the client with 1002", Role::Client, false,
+                   Phase::Closed,
+                   1007,
+                   Error::InvalidUtf8});
+  table.push_back({"a server's masked frame fails the client with 1002",
+                   Role::Client,
+                   false,
                    {rawFrame(FIN | TEXT, "hi", Mask::Yes)},
                    {"closed"},
                    fromClient(FIN | CLOSE, closePayload(1002, "server frame masked")),
-                   Phase::Closed, 1002, Error::MaskedFrameFromServer});
-  table.push_back({"a client's unmasked frame fails the server with 1002", Role::Server, false,
+                   Phase::Closed,
+                   1002,
+                   Error::MaskedFrameFromServer});
+  table.push_back({"a client's unmasked frame fails the server with 1002",
+                   Role::Server,
+                   false,
                    {rawFrame(FIN | TEXT, "hi", Mask::No)},
                    {"closed"},
                    fromServer(FIN | CLOSE, closePayload(1002, "client frame not masked")),
-                   Phase::Closed, 1002, Error::UnmaskedFrameFromClient});
+                   Phase::Closed,
+                   1002,
+                   Error::UnmaskedFrameFromClient});
   return table;
 }
 
@@ -225,8 +292,8 @@ TEST(Connection, WeCloseFirstThenWaitForThePeer) {
     c.close(sink, 1001, "again");  // a second close sends nothing
     // Until the peer sees our close it may still send: read, not delivered, pings unanswered,
     // and the deadline does not move.
-    EXPECT_TRUE(feed(c, sink, {peer(role, FIN | TEXT, "late"), peer(role, FIN | PING, "p")})
-                    .empty());
+    EXPECT_TRUE(
+        feed(c, sink, {peer(role, FIN | TEXT, "late"), peer(role, FIN | PING, "p")}).empty());
     EXPECT_EQ(sink.take(), "");
     EXPECT_EQ(c.takeDeadline(), std::nullopt);
     EXPECT_EQ(feed(c, sink, {peer(role, FIN | CLOSE, closePayload(1000))}),
