@@ -49,9 +49,9 @@ ServerConnection::~ServerConnection() {
 }
 
 void ServerConnection::goAway() {
-  if (state_ == State::Open) {
+  if (isOpen()) {
     close(CloseCode::GoingAway, "server shutting down");
-  } else if (state_ == State::Handshake) {
+  } else if (handshaking()) {
     closeGracefully(1);
   }
 }

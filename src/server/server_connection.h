@@ -7,8 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "connection/websocket.h"
 #include "server/app.h"
-#include "server/websocket.h"
 
 namespace duplex {
 
