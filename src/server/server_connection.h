@@ -19,7 +19,7 @@ class ServerConnection final : public WebSocket {
 
   // Shutdown: close 1001 when open, otherwise just end the HTTP exchange.
   void goAway();
-  bool inHttpPhase() const { return state_ == State::Handshake; }
+  bool inHttpPhase() const { return handshaking(); }
 
  private:
   bool onHandshakeData(std::span<uint8_t>& data) override;
