@@ -45,7 +45,12 @@ WebSocketBehavior Hub::behavior(WebSocketBehavior route) {
   WebSocketBehavior b = std::move(route);
   b.maxMessageSize = std::min<uint64_t>(b.maxMessageSize, kMaxCommandBytes);
   // The App keeps these for as long as the route exists, which may be longer than the Hub.
-  b.accept = [life = lifeline_.handle()](const Request& request) {
+  // The route's own admission check (the embedder's) comes first, then the Hub's.
+  b.accept = [life = lifeline_.handle(),
+              routeAccept = std::move(b.accept)](const Request& request) {
+    if (routeAccept) {
+      if (int refused = routeAccept(request)) return refused;
+    }
     Hub* hub = life.get();
     return hub ? hub->acceptUpgrade(request) : 503;
   };

@@ -78,8 +78,9 @@ class Hub {
 
   // The WebSocket side: mount it with app.ws("/connection", hub.behavior(route)). `route`
   // carries what the embedder decides for all its WebSocket routes (limits, timeouts,
-  // compression, as duplexd's flags set them); the Hub puts its handlers on it (replacing any)
-  // and lowers maxMessageSize to the protocol's command limit (kMaxCommandBytes) when higher.
+  // compression, as duplexd's flags set them); the Hub puts its handlers on it (replacing any
+  // but `accept`, which runs before its own) and lowers maxMessageSize to the protocol's
+  // command limit (kMaxCommandBytes) when higher.
   WebSocketBehavior behavior(WebSocketBehavior route = {});
   // POST /api/publish, /api/history, /api/presence, /api/disconnect.
   void addApiRoutes(App& app);
