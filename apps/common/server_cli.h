@@ -3,7 +3,9 @@
 // --log-level flag, the end of parsing (say in one line what was wrong, exit 2; --cert and
 // --key only together), and listening with or without TLS from those flags. Apart from flags.h
 // because the benchmark tools that share the flag parser do not link src/server.
+#include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -33,6 +35,21 @@ inline Flag logFormatFlag() {
     log::setFormat(format);
     return true;
   });
+}
+
+// --max-message-size BYTES (or another name for it): the largest message a WebSocket route takes;
+// a larger one closes the connection with 1009. A whole number from 1 to `most`: anything else
+// is refused at startup, 0 included (there is no "unlimited": a peer could make us buffer any
+// amount).
+inline Flag maxMessageSizeFlag(std::string_view name, uint64_t& target, uint64_t most) {
+  return {name,
+          {},
+          [&target, most](double n) {
+            if (n < 1 || n > static_cast<double>(most) || n != std::floor(n)) return false;
+            target = static_cast<uint64_t>(n);
+            return true;
+          },
+          {}};
 }
 
 // Where a server listens: the address and, with a certificate and key (PEM), TLS.

@@ -22,7 +22,7 @@ constexpr uint32_t kLingerAfterRefusalSeconds = 2;
 
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
-  ++app.connections;
+  app.connectionMade(*this);
   overLimit_ = !admit();
   setDeadline(app.options.handshakeTimeoutSeconds);
 }
@@ -45,7 +45,7 @@ ServerConnection::~ServerConnection() {
   if (ipCount_ && --ipCount_->second == 0) {
     app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
   }
-  app_->connectionGone();
+  app_->connectionGone(*this);
 }
 
 void ServerConnection::goAway() {
