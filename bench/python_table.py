@@ -101,6 +101,36 @@ def commands(python, duplex_dir):
     return result
 
 
+def matrix(summary, servers):
+    """Markdown: one row per server, one column per scenario: the median CPU µs per message
+    (bytes per idle connection) and, in brackets, its ratio to python-websockets on asyncio."""
+    scenarios = [n for n, _, _ in SCENARIOS if n in summary]
+    lines = ["| server | " + " | ".join(scenarios) + " |", "|---|" + "---|" * len(scenarios)]
+    for server in servers:
+        cells = []
+        for scenario in scenarios:
+            key = "server_bytes_per_conn" if scenario.startswith("idle") else "server_cpu_us_per_msg"
+            entry = summary[scenario].get(server, {})
+            mine, base = _median(summary, scenario, server, key), _median(summary, scenario, BASELINE, key)
+            if mine is None:
+                cells.append("n/a" if entry.get("skipped") else ("FAILED" if entry else "-"))
+                continue
+            shown = f"{mine:.0f}" if mine >= 100 else f"{mine:.3g}"
+            ratio = mine / base if base else None
+            cells.append(shown if ratio is None else
+                         f"{shown} ({ratio:.2f}x)" if ratio >= 0.1 else f"{shown} ({ratio:.3f}x)")
+        label = f"{server} (C++, reference)" if server == REFERENCE else server
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report(summary, servers):
+    """What bench/run prints after its per-scenario tables: the matrix, then the targets."""
+    return ("\n### The Python table: server CPU µs per message (per delivery in fan-out), bytes "
+            "per idle connection, and the ratio to python-websockets on asyncio\n\n"
+            + matrix(summary, servers) + "\n" + targets(summary))
+
+
 # ------------------------------------------------------------------------------- the targets
 
 ECHO_W1 = ["echo-w1-20-text", "echo-w1-1k-text"]
