@@ -34,6 +34,14 @@ _TOKEN_EXPIRED_CLOSE = 4002
 _DISCONNECTED_CLOSE = 4003
 
 
+def backoff_delay(attempt: int, min_delay: float, max_delay: float, rand=random.random) -> float:
+    """Seconds to wait before reconnect attempt ``attempt`` (0 first): uniformly random in the
+    upper half of a window that doubles from ``min_delay`` up to ``max_delay``, so a crowd of
+    clients that lost the same server does not come back in lockstep."""
+    cap = min(max_delay, min_delay * 2 ** min(attempt, 30))
+    return cap / 2 + rand() * cap / 2
+
+
 class _Outgoing:
     """A publish not yet acknowledged: resent, with its key, after every reconnect."""
 
@@ -243,11 +251,8 @@ class Client:
             attempt += 1
 
     async def _sleep_backoff(self, attempt: int) -> None:
-        # Full jitter over the upper half of an exponentially growing, capped window: a crowd
-        # of clients that lost the same server does not come back in lockstep.
         self._set_state("disconnected")
-        cap = min(self.max_delay, self.min_delay * 2 ** min(attempt, 30))
-        await asyncio.sleep(cap / 2 + random.random() * cap / 2)
+        await asyncio.sleep(backoff_delay(attempt, self.min_delay, self.max_delay))
 
     def _refuse(self, error: HubError) -> None:
         """A refusal no retry can fix (bad token, disconnected by the server API): stop and tell
@@ -297,9 +302,12 @@ class Client:
         except Exception:  # a bug here must not leave the client hanging
             logger.exception("duplex.hub: reading failed")
             await ws.close(1011)
-        if self._close_info is not None:
-            return self._close_info
-        return ws.close_code or 1006, ws.close_reason or ""
+        code, reason = self._close_info or (ws.close_code or 1006, ws.close_reason or "")
+        if self._ws is ws:
+            # Now, not when the runner gets to it: it may itself be waiting for a reply.
+            self._fail(DisconnectedError(f"connection closed ({code})"), everything=False,
+                       final=None)
+        return code, reason
 
     def _on_message(self, text) -> None:
         try:

@@ -143,3 +143,15 @@ def test_a_publish_waits_for_the_connection_and_the_server_coming_up(tmp_path):
         run(go)
     finally:
         server.process.stop_and_check()
+
+
+def test_the_reconnect_delay_doubles_up_to_its_cap_and_is_jittered():
+    from duplex.hub.client import backoff_delay
+
+    assert [backoff_delay(n, 0.2, 10.0, rand=lambda: 0.0) for n in range(8)] == [
+        0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0]
+    assert [backoff_delay(n, 0.2, 10.0, rand=lambda: 1.0) for n in range(8)] == [
+        0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0]
+    delays = {backoff_delay(3, 0.2, 10.0) for _ in range(50)}
+    assert len(delays) > 40 and all(0.8 <= d <= 1.6 for d in delays)
+    assert backoff_delay(1000, 0.2, 10.0) <= 10.0
