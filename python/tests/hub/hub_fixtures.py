@@ -91,11 +91,12 @@ def duplexd(tmp_path):
             process.stop_and_check()
 
 
-def run(coro_fn, timeout: float = 30.0):
+def run(coro_fn, timeout: float = 30.0, loop_factory=None):
     async def main():
         return await asyncio.wait_for(coro_fn(), timeout)
 
-    return asyncio.run(main())
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main())
 
 
 async def until(predicate, timeout: float = 10.0, step: float = 0.01):

@@ -12,7 +12,13 @@ import duplex.hub as hub
 from hub_fixtures import API_KEY, duplexd, make_token, run, until  # noqa: F401
 
 
-def test_publish_is_acknowledged_and_reaches_the_iterator_in_order(duplexd):
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_publish_is_acknowledged_and_reaches_the_iterator_in_order(duplexd, loop):
+    factory = None
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        factory = uvloop.new_event_loop
+
     async def go():
         async with hub.Client(duplexd.url) as sub_client, hub.Client(duplexd.url) as pub_client:
             sub = await sub_client.subscribe("talk:a")
@@ -34,7 +40,7 @@ def test_publish_is_acknowledged_and_reaches_the_iterator_in_order(duplexd):
             with pytest.raises(hub.NotSubscribedError):
                 await sub_client.unsubscribe("talk:a")
 
-    run(go)
+    run(go, loop_factory=factory)
 
 
 def test_last_replays_the_newest_then_a_callback_gets_the_live_ones(duplexd):
