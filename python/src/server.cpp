@@ -30,8 +30,8 @@ py::str targetOf(const Request& request) {
 
 }  // namespace
 
-Server::Server(Engine& engine, py::object engineRef, py::object connectionClass,
-               py::object opened, py::object accept, const ServerSettings& settings)
+Server::Server(Engine& engine, py::object engineRef, py::object connectionClass, py::object opened,
+               py::object accept, const ServerSettings& settings)
     : engine_(engine),
       engineRef_(std::move(engineRef)),
       connectionClass_(std::move(connectionClass)),
@@ -64,9 +64,7 @@ Server::Server(Engine& engine, py::object engineRef, py::object connectionClass,
     if (ws.data().has_value()) connectionOf(ws)->closed(code, reason);
   };
   behavior.drain = [](WebSocket& ws) { connectionOf(ws)->checkDrain(); };
-  behavior.pong = [](WebSocket& ws, std::string_view payload) {
-    connectionOf(ws)->pong(payload);
-  };
+  behavior.pong = [](WebSocket& ws, std::string_view payload) { connectionOf(ws)->pong(payload); };
   app_->ws("/*", std::move(behavior));
 }
 
@@ -111,8 +109,8 @@ size_t Server::publish(std::string_view topic, py::handle message) {
     Py_ssize_t size;
     const char* utf8 = PyUnicode_AsUTF8AndSize(object, &size);
     if (!utf8) throw py::error_already_set();
-    queued = topics_->publish(topic, std::string_view(utf8, static_cast<size_t>(size)),
-                              Opcode::Text);
+    queued =
+        topics_->publish(topic, std::string_view(utf8, static_cast<size_t>(size)), Opcode::Text);
   } else {
     Py_buffer view;
     if (PyObject_GetBuffer(object, &view, PyBUF_SIMPLE) != 0) {
@@ -155,8 +153,8 @@ void Server::open(WebSocket& ws, const Request& request) {
           topics_.get());
   try {
     std::string_view subprotocol = request.subprotocol();
-    py::object chosen =
-        subprotocol.empty() ? py::object(py::none())
+    py::object chosen = subprotocol.empty()
+                            ? py::object(py::none())
                             : py::object(py::str(subprotocol.data(), subprotocol.size()));
     opened_(connection, targetOf(request), headerBlock(request), chosen);
   } catch (py::error_already_set& error) {
