@@ -22,7 +22,7 @@ from ..exceptions import ConnectionClosed, InvalidURI
 from .errors import (ClientClosedError, DisconnectedError, HubError, HubTimeoutError,
                      TokenExpiredError, UnauthorizedError, NotSubscribedError,
                      AlreadySubscribedError, error_from)
-from .subscription import Subscription, call_soon
+from .subscription import Publication, Subscription, call_soon
 
 __all__ = ["Client"]
 
@@ -341,7 +341,6 @@ class Client:
         if "pub" in push:
             if sub is None:
                 # A personal channel (#user) or one being unsubscribed: no order to keep.
-                from .subscription import Publication
                 pub = push["pub"]
                 self._emit("publication", Publication(channel, pub.get("offset", 0),
                                                       pub.get("data")))
