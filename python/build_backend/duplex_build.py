@@ -76,8 +76,10 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     extension = _build_extension()
     files: dict[str, bytes] = {}
-    for source in sorted((ROOT / "python" / NAME).glob("*.py")):
-        files[f"{NAME}/{source.name}"] = source.read_bytes()
+    package = ROOT / "python" / NAME
+    # Every module of the package, subpackages (duplex.hub) included.
+    for source in sorted(package.rglob("*.py")):
+        files[f"{NAME}/{source.relative_to(package).as_posix()}"] = source.read_bytes()
     files[f"{NAME}/{extension.name}"] = extension.read_bytes()
     dist_info = f"{NAME}-{VERSION}.dist-info"
     files[f"{dist_info}/METADATA"] = _metadata().encode()
