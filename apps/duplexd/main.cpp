@@ -1,10 +1,9 @@
-// duplexd: the tomato demo server. Serves the page (web/), the hub (/connection,
-// docs/protocol.md) with a `demo` namespace for the page's throws, and the older plain-WebSocket
-// endpoint (/ws, docs/demo-protocol.md), on one port. Every throw is stored in SQLite before it
-// is broadcast, and a page that (re)connects gets the history first. See README.md.
+// duplexd: the messaging server and the tomato demo. Serves the page (web/) and the hub
+// (/connection, docs/protocol.md) with a `demo` namespace for the page's throws, on one port.
+// Every publication is stored in SQLite (data/channels.db) before it is broadcast, and a page
+// that (re)connects gets the history first (docs/demo-protocol.md). See README.md.
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -15,13 +14,11 @@
 #include <vector>
 
 #include "hub/channel_store.h"
-#include "hub/history_store.h"
 #include "hub/hub.h"
 #include "metrics.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 #include "server_cli.h"
-#include "throw_room.h"
 #include "throw_rules.h"
 
 #ifndef DUPLEX_WEB_DIR
@@ -85,12 +82,12 @@ std::string fromEnvironment(const char* name) {
       "usage: duplexd [options]\n"
       "  --host ADDR        address to listen on (default 127.0.0.1)\n"
       "  --port N           port (default 8080; 0 picks a free one)\n"
-      "  --data DIR         where history.db lives (default ./data)\n"
+      "  --data DIR         where channels.db lives (default ./data)\n"
       "  --web DIR          the demo page's files (default: the source tree's web/)\n"
-      "  --history N        throws kept in history: demo:* channels and /ws (default 10000)\n"
-      "  --history-max-bytes N  cap on /ws's history file; a full file answers throws\n"
+      "  --history N        throws kept in history per demo:* channel (default 10000)\n"
+      "  --history-max-bytes N  cap on channels.db; a full file answers publications\n"
       "                     with \"unavailable\" until trimming frees room (0: none)\n"
-      "  --rate N           throws per second per connection, on demo:* and /ws (default 10)\n"
+      "  --rate N           throws per second per connection on demo:* (default 10)\n"
       "  --burst N          throws allowed in a burst (default 20)\n"
       "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
       "  --no-deflate       refuse permessage-deflate (on by default)\n"
@@ -147,40 +144,15 @@ int main(int argc, char** argv) {
   Options options = parse(argc, argv);
   try {
     std::filesystem::create_directories(options.dataDir);
-    duplex::hub::HistoryOptions historyOptions;
-    historyOptions.maxItems = options.historySize;
-    historyOptions.maxFileBytes = options.historyMaxBytes;
-    auto opened = duplex::hub::HistoryStore::open(options.dataDir + "/history.db", historyOptions);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "duplexd: %s\n", opened.error().message.c_str());
-      return 1;
-    }
-    duplex::hub::HistoryStore& store = *opened.value();
-
     duplex::AppOptions appOptions;
     appOptions.maxConnections = options.maxConnections;
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
     duplex::App app(appOptions);
     duplex::pubsub::Topics topics(app.loop());
-    duplexd::RoomOptions roomOptions;
-    roomOptions.throwsPerSecond = options.rate;
-    roomOptions.burst = options.burst;
-    duplexd::ThrowRoom room(app.loop(), topics, store, roomOptions);
-
-    duplex::WebSocketBehavior behavior;
-    behavior.maxMessageSize = 64 * 1024;
-    behavior.compression.enabled = options.deflate;
-    behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
-      auto since = request.queryParam("since");
-      room.join(ws, since ? std::strtoull(since->c_str(), nullptr, 10) : 0);
-    };
-    behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
-      room.message(ws, data, op);
-    };
-    behavior.close = [&](duplex::WebSocket& ws, uint16_t, std::string_view) { room.leave(ws); };
-    app.ws("/ws", std::move(behavior));
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
-    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db");
+    duplex::hub::ChannelStoreOptions storeOptions;
+    storeOptions.maxFileBytes = options.historyMaxBytes;
+    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db", storeOptions);
     if (!channels.ok()) {
       std::fprintf(stderr, "duplexd: %s\n", channels.error().message.c_str());
       return 1;
@@ -209,7 +181,7 @@ int main(int argc, char** argv) {
     });
     app.get("/metrics", [&](const duplex::Request&, duplex::HttpResponse& response) {
       response.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      response.body = duplexd::renderMetrics(app, topics, room, store);
+      response.body = duplexd::renderMetrics(app, topics);
     });
     app.get("/*", duplex::files(options.webDir));
 
@@ -217,12 +189,12 @@ int main(int argc, char** argv) {
     duplex::cli::listen(app, endpoint);
     const bool tls = endpoint.tls();
     // One line that says both: tests and scripts read the ws:// part.
-    std::printf("duplexd listening on %s://%s:%u/ws and %s://%s:%u/\n", tls ? "wss" : "ws",
+    std::printf("duplexd listening on %s://%s:%u/connection and %s://%s:%u/\n", tls ? "wss" : "ws",
                 endpoint.host.c_str(), app.port(), tls ? "https" : "http", endpoint.host.c_str(),
                 app.port());
     std::fflush(stdout);
     if (!options.quiet) {
-      std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/history.db)\n",
+      std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/channels.db)\n",
                    endpoint.host.c_str(), app.port(), options.dataDir.c_str());
     }
     app.run();

@@ -1,15 +1,13 @@
 #pragma once
-// /metrics in the Prometheus text format (version 0.0.4).
+// /metrics in the Prometheus text format (version 0.0.4): what the server and pub/sub layers
+// count. (The retired /ws endpoint's counters went with it.)
 #include <string>
 
-#include "hub/history_store.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
-#include "throw_room.h"
 
 namespace duplexd {
 
-std::string renderMetrics(const duplex::App& app, const duplex::pubsub::Topics& topics,
-                          const ThrowRoom& room, duplex::hub::HistoryStore& store);
+std::string renderMetrics(const duplex::App& app, const duplex::pubsub::Topics& topics);
 
 }  // namespace duplexd
