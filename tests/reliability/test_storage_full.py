@@ -66,9 +66,9 @@ def test_a_full_channel_store_refuses_throws_loses_none_and_recovers(tmp_path):
     try:
         acked, answers, watched = asyncio.run(asyncio.wait_for(stream(server), 120))
         refused = [text for text, answer in answers.items() if answer != "ack"]
+        files = sum(f.stat().st_size for f in data.glob("channels.db*"))
         print(f"\n{len(acked)} throws stored and acknowledged, {len(refused)} answered "
-              f"unavailable; channel store {(data / 'channels.db').stat().st_size} bytes "
-              f"(cap {CAP})")
+              f"unavailable; channel store and its WAL {files} bytes (cap {CAP} on the store)")
         assert len(answers) == THROWERS * PER_THROWER
         assert 0 < len(acked) and refused, "the cap never filled the file"
         # Offsets are consecutive: a refused batch gave out none. The watcher was pushed exactly
