@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hub/channel_store.h"
@@ -172,7 +173,9 @@ int main(int argc, char** argv) {
     hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
     hubOptions.allowedOrigins = options.allowedOrigins;
     duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
-    app.ws("/connection", hub.behavior());
+    duplex::WebSocketBehavior connection = hub.behavior();
+    connection.compression.enabled = options.deflate;  // --no-deflate (it reached only /ws)
+    app.ws("/connection", std::move(connection));
     hub.addApiRoutes(app);
 
     app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {

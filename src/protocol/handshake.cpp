@@ -187,10 +187,7 @@ bool parseUpgradeResponse(std::string_view head, std::string_view key,
   out.status = response.status;
   out.headers = response.headers;
   if (response.status != 101) {
-    // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict for
-    // `"literal" + std::to_string(n)` (GCC bug 105329).
-    error = "expected status 101, got ";
-    error += std::to_string(response.status);
+    error = "expected status 101, got " + std::to_string(response.status);
     if (!response.reason.empty()) error += " " + std::string(response.reason);
     return false;
   }

@@ -107,6 +107,18 @@ def test_connections_over_the_limit_get_503_and_room_comes_back(duplexd, flag):
     run(go())
 
 
+@pytest.mark.parametrize("flags, negotiated", [([], True), (["--no-deflate"], False)])
+def test_no_deflate_reaches_the_hub_route(duplexd, flags, negotiated):
+    server = duplexd(*flags)
+
+    async def go():
+        async with websockets.connect(ws_url(server)) as ws:  # offers permessage-deflate
+            assert bool(ws.extensions) == negotiated
+            assert (await ping(ws)) == {"id": 1, "result": {}}
+
+    run(go())
+
+
 @pytest.mark.parametrize("program", ["duplexd", "duplex-echo"])
 @pytest.mark.parametrize("flags,message", [
     (["--port", "abc"], "bad value for --port: abc"),
