@@ -28,7 +28,7 @@ constexpr const char* kName = "duplex-autobahn-client";
   std::fprintf(status ? stderr : stdout,
                "usage: %s URL AGENT [--no-deflate] [--cases N]\n"
                "  URL      the fuzzing server, e.g. ws://127.0.0.1:9001\n"
-               "  AGENT    the name the reports file this client under\n"
+               "  AGENT    the name the reports list this client under\n"
                "  --no-deflate  offer no permessage-deflate\n"
                "  --cases N     run only cases 1..N (default: all the server has)\n",
                kName);
