@@ -1,5 +1,6 @@
 #include "admin.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string_view>
@@ -85,14 +86,15 @@ std::string_view loginOf(std::string_view message) {
 }  // namespace
 
 AdminPage::AdminPage(duplex::App& app, duplex::hub::Hub& hub, const duplex::pubsub::Topics& topics,
-                     std::string secret, const std::string& webDir)
+                     std::string secret, const std::string& webDir,
+                     duplex::WebSocketBehavior route)
     : state_(std::make_shared<State>(State{app, hub, topics, std::move(secret), {}, 0})) {
   const std::filesystem::path root = std::filesystem::path(webDir) / "admin";
   app.get("/admin", duplex::files(root));
   app.get("/admin/*", duplex::files(root));
 
-  duplex::WebSocketBehavior live;
-  live.maxMessageSize = 4096;
+  duplex::WebSocketBehavior live = std::move(route);
+  live.maxMessageSize = std::min<uint64_t>(live.maxMessageSize, 4096);  // a login is all it reads
   std::weak_ptr<State> weak = state_;
   live.open = [](WebSocket& ws, const duplex::Request&) { ws.data() = false; };
   live.message = [weak](WebSocket& ws, std::string_view data, duplex::Opcode) {

@@ -20,9 +20,10 @@ namespace duplexd {
 class AdminPage {
  public:
   // Mounts GET /admin, GET /admin/* (the page's files under webDir/admin) and /admin/live.
-  // An empty secret leaves the page visible and every login refused.
+  // An empty secret leaves the page visible and every login refused. `route` holds the limits,
+  // compression and origin check every WebSocket route of duplexd starts from.
   AdminPage(duplex::App& app, duplex::hub::Hub& hub, const duplex::pubsub::Topics& topics,
-            std::string secret, const std::string& webDir);
+            std::string secret, const std::string& webDir, duplex::WebSocketBehavior route);
   ~AdminPage();
   AdminPage(const AdminPage&) = delete;
   AdminPage& operator=(const AdminPage&) = delete;

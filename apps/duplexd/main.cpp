@@ -1,13 +1,12 @@
-// duplexd: the tomato demo server. Serves the page (web/), the hub (/connection,
-// docs/protocol.md) with a `demo` namespace for the page's throws, and the older plain-WebSocket
-// endpoint (/ws, docs/demo-protocol.md), on one port. Every throw is stored in SQLite before it
-// is broadcast, and a page that (re)connects gets the history first. See README.md.
+// duplexd: the messaging server and the tomato demo. Serves the page (web/) and the hub
+// (/connection, docs/protocol.md) with a `demo` namespace for the page's throws, on one port.
+// Every publication is stored in SQLite (data/channels.db) before it is broadcast, and a page
+// that (re)connects gets the history first (docs/demo-protocol.md). See README.md.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "admin.h"
@@ -23,14 +23,11 @@
 #include "connection_log.h"
 #include "data_dir_lock.h"
 #include "hub/channel_store.h"
-#include "hub/history_store.h"
 #include "hub/hub.h"
-#include "metrics.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 #include "server_cli.h"
 #include "service_routes.h"
-#include "throw_room.h"
 #include "throw_rules.h"
 #include "token_command.h"
 #include "web_dir.h"
@@ -119,10 +116,10 @@ std::string fromEnvironment(const char* name) {
       "  --data DIR         the stores (channels.db) and duplexd.lock (default ./data)\n"
       "  --web DIR          the demo page's files (default: <prefix>/share/duplex/web once\n"
       "                     installed, else the source tree's web/)\n"
-      "  --history N        throws kept in history: demo:* channels and /ws (default 10000)\n"
-      "  --history-max-bytes N  cap on /ws's history file; a full file answers throws\n"
+      "  --history N        throws kept in history per demo:* channel (default 10000)\n"
+      "  --history-max-bytes N  cap on channels.db; a full file answers publications\n"
       "                     with \"unavailable\" until trimming frees room (0: none)\n"
-      "  --rate N           throws per second per connection, on demo:* and /ws (default 10)\n"
+      "  --rate N           throws per second per connection on demo:* (default 10)\n"
       "  --burst N          throws allowed in a burst (default 20)\n"
       "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
       "  --no-deflate       refuse permessage-deflate on every route (on by default)\n"
@@ -200,38 +197,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "duplexd: %s\n", error.c_str());
       return 1;
     }
-    duplex::hub::HistoryOptions historyOptions;
-    historyOptions.maxItems = options.historySize;
-    historyOptions.maxFileBytes = options.historyMaxBytes;
-    auto opened = duplex::hub::HistoryStore::open(options.dataDir + "/history.db", historyOptions);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "duplexd: %s\n", opened.error().message.c_str());
-      return 1;
-    }
-    duplex::hub::HistoryStore& store = *opened.value();
-
     duplex::AppOptions appOptions;
     appOptions.maxConnections = options.maxConnections;
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
     duplex::App app(appOptions);
     duplex::pubsub::Topics topics(app.loop());
-    duplexd::RoomOptions roomOptions;
-    roomOptions.throwsPerSecond = options.rate;
-    roomOptions.burst = options.burst;
-    duplexd::ThrowRoom room(app.loop(), topics, store, roomOptions);
-
-    duplex::WebSocketBehavior behavior = webSocketRoute(options);
-    behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
-      auto since = request.queryParam("since");
-      room.join(ws, since ? std::strtoull(since->c_str(), nullptr, 10) : 0);
-    };
-    behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
-      room.message(ws, data, op);
-    };
-    behavior.close = [&](duplex::WebSocket& ws, uint16_t, std::string_view) { room.leave(ws); };
-    app.ws("/ws", std::move(behavior));
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
-    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db");
+    duplex::hub::ChannelStoreOptions storeOptions;
+    storeOptions.maxFileBytes = options.historyMaxBytes;
+    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db", storeOptions);
     if (!channels.ok()) {
       std::fprintf(stderr, "duplexd: %s/channels.db: %s\n", options.dataDir.c_str(),
                    channels.error().message.c_str());
@@ -267,9 +241,9 @@ int main(int argc, char** argv) {
                                  auto read = channelStore.position("demo:throws");
                                  if (read.ok()) return std::nullopt;
                                  return read.error().message;
-                               }},
-                              [&] { return duplexd::renderMetrics(app, topics, room, store); });
-    duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir);
+                               }});
+    duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
+                             webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));
 
     const duplex::cli::Endpoint& endpoint = options.endpoint;
