@@ -159,8 +159,9 @@ def refused(command: list[str], *flags: str) -> subprocess.CompletedProcess:
 def test_duplexd_refuses_a_max_message_size_out_of_range(tmp_path, value):
     result = refused(duplexd_command(), "--data", str(tmp_path), "--max-message-size", value)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"duplexd: bad value for --max-message-size: {value}\n")
-    assert "1 to\n" in result.stderr and "65536" in result.stderr  # the usage says the range
+    # One line, as for every bad flag (the range is in --help).
+    assert result.stderr == (f"duplexd: bad value for --max-message-size: {value} "
+                             "(see duplexd --help)\n")
 
 
 @pytest.mark.parametrize("flag", ["--max-message-size", "--max-message"])
@@ -168,7 +169,7 @@ def test_duplexd_refuses_a_max_message_size_out_of_range(tmp_path, value):
 def test_duplex_echo_refuses_a_max_message_size_out_of_range(flag, value):
     result = refused(servers.duplex_echo_command(), flag, value)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"duplex-echo: bad value for {flag}: {value}\n")
+    assert result.stderr == f"duplex-echo: bad value for {flag}: {value} (see duplex-echo --help)\n"
 
 
 def test_duplex_echo_max_message_size_closes_with_1009(start_server):
