@@ -4,12 +4,15 @@
 // With --cert and --key it serves wss:// instead of ws://, and reloads both files on SIGHUP.
 // --no-cork and --no-shared-frames switch off one optimisation each, for the benchmark that
 // measures what each buys (docs/performance.md); the defaults are the optimised server.
+// --threads N runs N event loops (default: one per core), connections spread over them.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "pubsub/topics.h"
 #include "server/app.h"
@@ -28,6 +31,8 @@ struct Options {
   bool deflateTakeover = false;
   bool cork = true;
   bool sharedFrames = true;
+  uint32_t threads = std::max(1u, std::thread::hardware_concurrency());
+  bool acceptOnEveryLoop = false;
 };
 
 [[noreturn]] void usage(int status) {
@@ -38,8 +43,9 @@ struct Options {
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
-      "                   [--no-cork] [--no-shared-frames]   (benchmark knobs: see\n"
-      "                                                      docs/performance.md)\n");
+      "                   [--threads N (default: one per core)]\n"
+      "                   [--no-cork] [--no-shared-frames] [--accept-on-every-loop]\n"
+      "                   (benchmark knobs: see docs/performance.md)\n");
   std::exit(status);
 }
 
@@ -62,11 +68,17 @@ Options parse(int argc, char** argv) {
           switchFlag("--deflate-takeover", [&] { o.deflate = o.deflateTakeover = true; }),
           switchFlag("--no-cork", [&] { o.cork = false; }),
           switchFlag("--no-shared-frames", [&] { o.sharedFrames = false; }),
+          numberFlag("--threads", o.threads),
+          switchFlag("--accept-on-every-loop", [&] { o.acceptOnEveryLoop = true; }),
           logLevelFlag(),
           switchFlag("--help", [] { usage(0); }),
           switchFlag("-h", [] { usage(0); }),
       },
       o.endpoint, usage);
+  if (o.threads == 0 || o.threads > 1024) {
+    std::fprintf(stderr, "duplex-echo: --threads must be between 1 and 1024\n");
+    usage(2);
+  }
   return o;
 }
 
@@ -78,12 +90,15 @@ int main(int argc, char** argv) {
     duplex::AppOptions appOptions;
     appOptions.handshakeTimeoutSeconds = options.handshakeTimeout;
     appOptions.cork = options.cork;
+    appOptions.threads = options.threads;
+    appOptions.acceptOnEveryLoop = options.acceptOnEveryLoop;
     duplex::App app(appOptions);
     // --broadcast: one topic per path; each message is framed once for all its subscribers
-    // (and compressed once for those without context takeover).
+    // (and compressed once for those without context takeover) on each loop, and reaches the
+    // other loops in one hand-off per loop per iteration.
     duplex::pubsub::TopicsOptions topicsOptions;
     topicsOptions.shareFrames = options.sharedFrames;
-    duplex::pubsub::Topics topics(app.loop(), std::move(topicsOptions));
+    duplex::pubsub::Topics topics(app.loops(), std::move(topicsOptions));
 
     duplex::WebSocketBehavior behavior;
     behavior.maxMessageSize = options.maxMessage;

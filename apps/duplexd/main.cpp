@@ -41,6 +41,9 @@ struct Options {
   uint32_t maxConnectionsPerIp = 0;
   std::string hubConfig;  // JSON file with the hub's namespaces
   std::vector<std::string> allowedOrigins;
+  // Event loops. 1 until the hub works across loops (issue #13's hub half); then the number of
+  // cores, as duplex-echo's --threads.
+  uint32_t threads = 1;
 };
 
 // Namespaces when no --hub-config is given: a public one with history, recovery and presence,
@@ -101,6 +104,7 @@ std::string fromEnvironment(const char* name) {
       "  --allow-origin O   browsers may connect from origin O (repeatable; default any)\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
+      "  --threads N        event loops (default 1; more need the hub across loops, to come)\n"
       "  --log-level L      debug, info, warn (default), error or off\n"
       "  --quiet            no startup line on stderr\n");
   std::exit(status);
@@ -131,11 +135,18 @@ Options parse(int argc, char** argv) {
                                        }),
                        numberFlag("--max-connections", o.maxConnections),
                        numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
+                       numberFlag("--threads", o.threads),
                        logLevelFlag(),
                        switchFlag("--help", [] { usage(0); }),
                        switchFlag("-h", [] { usage(0); }),
                    },
                    o.endpoint, usage);
+  // The hub and /ws keep their state on one loop today: connections on other loops would race
+  // on it. duplex-echo runs on every core already.
+  if (o.threads != 1) {
+    std::fprintf(stderr, "duplexd: --threads other than 1 needs the hub across loops (not yet)\n");
+    usage(2);
+  }
   return o;
 }
 
@@ -158,6 +169,7 @@ int main(int argc, char** argv) {
     duplex::AppOptions appOptions;
     appOptions.maxConnections = options.maxConnections;
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
+    appOptions.threads = options.threads;
     duplex::App app(appOptions);
     duplex::pubsub::Topics topics(app.loop());
     duplexd::RoomOptions roomOptions;

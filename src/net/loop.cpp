@@ -150,6 +150,7 @@ void Loop::post(std::function<void()> task) {
     posted_.push_back(std::move(task));
     hasPosted_.store(true, std::memory_order_release);
   }
+  postCount_.fetch_add(1, std::memory_order_relaxed);
   waker_->wake();
 }
 
@@ -158,8 +159,15 @@ void Loop::onSignal(int signal, std::function<void()> handler) {
   signals_->watch(signal, std::move(handler));
 }
 
+thread_local Loop* Loop::current_ = nullptr;
+
 void Loop::run() {
   stopping_ = false;
+  Loop* outer = std::exchange(current_, this);
+  struct Restore {
+    Loop* outer;
+    ~Restore() { current_ = outer; }
+  } restore{outer};
   constexpr int kMaxEvents = 1024;
   epoll_event events[kMaxEvents];
   while (!stopping_) {

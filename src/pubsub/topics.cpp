@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/frame.h"
+#include "pubsub/topics_relay.h"
 
 namespace duplex::pubsub {
 
@@ -44,6 +45,11 @@ struct Topics::Subscriptions final : ConnectionObserver {
 Topics::Topics(net::Loop& loop, TopicsOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
+Topics::Topics(const std::vector<net::Loop*>& loops, TopicsOptions options)
+    : loop_(*loops.at(0)), options_(std::move(options)) {
+  if (loops.size() > 1) relay_ = std::make_unique<Relay>(loops, options_);
+}
+
 Topics::~Topics() {
   std::vector<Subscriptions*> all;
   for (auto& [name, topic] : topics_) {
@@ -68,6 +74,7 @@ Topics::Subscriptions* Topics::subscriptionsOf(const WebSocket& ws) const {
 }
 
 bool Topics::subscribe(WebSocket& ws, std::string_view name) {
+  if (relay_) return relay_->on(ws.loop()).subscribe(ws, name);
   if (!ws.isOpen()) return false;
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
@@ -100,6 +107,7 @@ void Topics::remove(Topic& topic, uint32_t index) {
 }
 
 bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
+  if (relay_) return relay_->on(ws.loop()).unsubscribe(ws, name);
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
   if (!subscriptions || it == topics_.end()) return false;
@@ -117,6 +125,7 @@ bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
 }
 
 void Topics::unsubscribeAll(WebSocket& ws) {
+  if (relay_) return relay_->on(ws.loop()).unsubscribeAll(ws);
   if (Subscriptions* subscriptions = subscriptionsOf(ws)) {
     ws.removeObserver(subscriptions);
     connectionClosed(*subscriptions);
@@ -130,14 +139,25 @@ void Topics::connectionClosed(Subscriptions& subscriptions) {
 }
 
 bool Topics::isSubscribed(const WebSocket& ws, std::string_view name) const {
+  if (relay_) return relay_->on(ws.loop()).isSubscribed(ws, name);
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
   return subscriptions && it != topics_.end() && subscriptions->find(it->second.get());
 }
 
 size_t Topics::subscriberCount(std::string_view name) const {
+  if (relay_) return relay_->subscriberCount(name);
   auto it = topics_.find(name);
   return it == topics_.end() ? 0 : it->second->subscribers.size();
+}
+
+size_t Topics::topicCount() const {
+  return relay_ ? relay_->topicCount() : topics_.size();
+}
+
+const TopicsStats& Topics::stats() const {
+  if (relay_) stats_ = relay_->stats();
+  return stats_;
 }
 
 SharedFrame Topics::frame(std::string_view data, Opcode opcode, bool compressed) {
@@ -198,6 +218,7 @@ const SharedFrame* Topics::sharedFrameFor(WebSocket& ws, Publication& p) {
 
 size_t Topics::publish(std::string_view name, std::string_view data, Opcode opcode,
                        const WebSocket* except) {
+  if (relay_) return relay_->publish(name, data, opcode, except);
   auto it = topics_.find(name);
   if (it == topics_.end()) return 0;
   Topic& topic = *it->second;
@@ -244,6 +265,7 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
 }
 
 void Topics::publishFromAnyThread(std::string topic, std::string data, Opcode opcode) {
+  if (relay_) return relay_->publishFromAnyThread(std::move(topic), std::move(data), opcode);
   loop_.post([this, topic = std::move(topic), data = std::move(data), opcode] {
     publish(topic, data, opcode);
   });

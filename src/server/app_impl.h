@@ -1,8 +1,17 @@
 #pragma once
 // App's private state, shared with ServerConnection.
+//
+// Threads: with AppOptions::threads = N the App has N loops, each run by its own thread, and
+// every connection lives on one of them for its whole life. Per-loop state (LoopState) is
+// touched only on its loop's thread. What is shared between loops is read-only once run()
+// starts (options, routes), atomic (the connection count), or taken under a lock once per
+// connection, never per message (the per-IP counts, the TLS contexts a reload swaps).
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "net/listener.h"
@@ -15,22 +24,61 @@ namespace duplex {
 class ServerConnection;
 
 struct App::Impl {
-  net::Loop& loop;
+  // A descriptor accepted on one loop for another, with the listener's TLS context.
+  struct Accepted {
+    int fd;
+    const net::TlsContext* tls;
+  };
+
+  struct LoopState {
+    net::Loop* loop;
+    size_t index;
+    size_t connections = 0;  // open on this loop
+    // Connections ever adopted by this loop: how evenly accepts are spread (tests, benchmark).
+    std::atomic<uint64_t> accepted{0};
+    bool shuttingDown = false;
+    net::Loop::TimerId shutdownTimer = 0;
+    // Listeners whose accepts this loop runs: all of them on loop 0 (round-robin), or one
+    // SO_REUSEPORT socket per address on every loop (AppOptions::acceptOnEveryLoop).
+    std::vector<std::unique_ptr<net::Listener>> listeners;
+    // Round-robin: descriptors accepted this iteration for other loops, by loop index; handed
+    // over at the end of the iteration, one post (one wake-up) per loop per batch.
+    std::vector<std::vector<Accepted>> handoffs;
+    bool handoffScheduled = false;
+
+    LoopState(net::Loop& l, size_t i) : loop(&l), index(i) {}
+  };
+
   AppOptions options;
   RouteTable<WebSocketBehavior> wsRoutes;
   RouteTable<HttpHandler> getRoutes;  // GET and HEAD
   RouteTable<HttpHandler> postRoutes;
-  std::vector<std::unique_ptr<net::Listener>> listeners;
-  std::vector<std::unique_ptr<net::TlsContext>> tlsContexts;  // one per TLS listener
-  size_t connections = 0;
+  std::vector<std::unique_ptr<net::Loop>> ownedLoops;
+  std::vector<std::unique_ptr<LoopState>> loops;              // loops[0] runs on run()'s thread
+  std::vector<std::unique_ptr<net::TlsContext>> tlsContexts;  // one per TLS listen()
+  // Held while a connection's TLS session is made from a context and while reloadTls swaps
+  // the contexts: once per connection, and only for TLS listeners.
+  std::mutex tlsMutex;
+  size_t nextLoop = 0;  // round-robin cursor (touched only by the accepting loop, loop 0)
+  std::atomic<size_t> connections{0};  // open on every loop together
   // Open connections per peer IP address, when AppOptions::maxConnectionsPerIp is set.
+  std::mutex perIpMutex;
   std::unordered_map<std::string, uint32_t> connectionsPerIp;
-  bool shuttingDown = false;
-  net::Loop::TimerId shutdownTimer = 0;
+  std::atomic<bool> shuttingDown{false};
+  std::atomic<bool> threadsRunning{false};  // run() has started the other loops' threads
 
-  Impl(net::Loop& l, AppOptions o) : loop(l), options(o) {}
-  void accept(int fd, const net::TlsContext* tls);
-  void connectionGone();
+  Impl(AppOptions o) : options(o) {}
+  LoopState& stateOf(const net::Loop& loop);
+  // A listener on `on` accepted `fd`: keep it there or hand it to the next loop in turn.
+  void accepted(LoopState& on, int fd, const net::TlsContext* tls);
+  void sendHandoffs(LoopState& from);
+  void adopt(LoopState& state, int fd, const net::TlsContext* tls);
+  void connectionOpened(const net::Loop& loop);
+  void connectionGone(const net::Loop& loop);
+  // Runs `task` on the loop's thread: now when called there (or before the threads run),
+  // otherwise posted.
+  void runOn(LoopState& state, std::function<void()> task);
+  void shutdownLoop(LoopState& state);
 };
 
 }  // namespace duplex

@@ -19,18 +19,23 @@ constexpr uint32_t kLingerAfterRefusalSeconds = 2;
 
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
-  ++app.connections;
+  app.connectionOpened(loop);
   overLimit_ = !admit();
   setDeadline(app.options.handshakeTimeoutSeconds);
 }
 
 bool ServerConnection::admit() {
   const AppOptions& options = app_->options;
-  if (options.maxConnections && app_->connections > options.maxConnections) return false;
+  // Counted over every loop; two loops admitting at once may both refuse, never both admit.
+  if (options.maxConnections && app_->connections.load(std::memory_order_relaxed) >
+                                    options.maxConnections) {
+    return false;
+  }
   if (!options.maxConnectionsPerIp) return true;
   std::string address = remoteAddress();
   // "1.2.3.4:5678" / "[::1]:5678": the limit is per address, whatever the port.
   std::string ip = address.substr(0, address.rfind(':'));
+  std::lock_guard lock(app_->perIpMutex);  // once per connection, shared by the loops
   auto [it, fresh] = app_->connectionsPerIp.try_emplace(std::move(ip), 0);
   if (it->second >= options.maxConnectionsPerIp) return false;
   ++it->second;
@@ -39,10 +44,13 @@ bool ServerConnection::admit() {
 }
 
 ServerConnection::~ServerConnection() {
-  if (ipCount_ && --ipCount_->second == 0) {
-    app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
+  if (ipCount_) {
+    std::lock_guard lock(app_->perIpMutex);
+    if (--ipCount_->second == 0) {
+      app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
+    }
   }
-  app_->connectionGone();
+  app_->connectionGone(loop());
 }
 
 void ServerConnection::goAway() {
