@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 # The program `make demo` runs, from build/release.
 DEMO ?= apps/duplexd --host 127.0.0.1 --port 8080
 
-.PHONY: all deps deps-demo build build-asan test test-release test-asan demo bench install clean
+.PHONY: all deps deps-demo build build-asan test test-release test-asan test-tsan demo bench install clean
 
 all: build
 
@@ -25,7 +25,8 @@ build-asan: deps
 	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUPLEX_SANITIZE=ON
 	cmake --build build/asan -j $(JOBS)
 
-# Both trees, ctest in each, and a last line `tests: N passed, M failed`.
+# The three trees (release, ASan+UBSan, and TSan for the multi-loop tests), ctest in each, and
+# a last line `tests: N passed, M failed`.
 test:
 	JOBS=$(JOBS) scripts/test
 
@@ -34,6 +35,9 @@ test-release:
 
 test-asan:
 	JOBS=$(JOBS) scripts/test asan
+
+test-tsan:
+	JOBS=$(JOBS) scripts/test tsan
 
 # duplexd alone, in the same tree as `make build` (so either reuses the other's objects): the
 # tests are switched off for the configure, which then needs no GoogleTest, and only duplexd

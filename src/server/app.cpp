@@ -226,7 +226,7 @@ void App::Impl::shutdownLoop(LoopState& state) {
   for (auto& listener : state.listeners) listener->close();
   forEachConnection(*state.loop, [](ServerConnection& c) { c.goAway(); });
   state.shutdownTimer =
-      state.loop->setTimeout(options.shutdownTimeoutSeconds * 1000ull, [this, &state] {
+      state.loop->setTimeout(options.shutdownTimeoutSeconds * 1000ull, [&state] {
         state.shutdownTimer = 0;
         forEachConnection(*state.loop, [](ServerConnection& c) { c.closeNow(); });
       });
