@@ -5,14 +5,12 @@
 // --no-cork and --no-shared-frames switch off one optimisation each, for the benchmark that
 // measures what each buys (docs/performance.md); the defaults are the optimised server.
 // --threads N runs N event loops (default: one per core), connections spread over them.
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "pubsub/topics.h"
 #include "server/app.h"
@@ -31,7 +29,7 @@ struct Options {
   bool deflateTakeover = false;
   bool cork = true;
   bool sharedFrames = true;
-  uint32_t threads = std::max(1u, std::thread::hardware_concurrency());
+  uint32_t threads = duplex::cli::availableCores();
   bool acceptOnEveryLoop = false;
 };
 
@@ -43,7 +41,7 @@ struct Options {
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
-      "                   [--threads N (default: one per core)]\n"
+      "                   [--threads N (default: one per core it may run on)]\n"
       "                   [--no-cork] [--no-shared-frames] [--accept-on-every-loop]\n"
       "                   (benchmark knobs: see docs/performance.md)\n");
   std::exit(status);
