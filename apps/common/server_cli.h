@@ -5,7 +5,9 @@
 // because the benchmark tools that share the flag parser do not link src/server.
 #include <sched.h>
 
+#include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -34,6 +36,21 @@ inline uint32_t availableCores() {
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
   int count = CPU_COUNT(&set);
   return count > 0 ? static_cast<uint32_t>(count) : 1;
+}
+
+// --max-message-size BYTES (or another name for it): the largest message a WebSocket route takes;
+// a larger one closes the connection with 1009. A whole number from 1 to `most`: anything else
+// is refused at startup, 0 included (there is no "unlimited": a peer could make us buffer any
+// amount).
+inline Flag maxMessageSizeFlag(std::string_view name, uint64_t& target, uint64_t most) {
+  return {name,
+          {},
+          [&target, most](double n) {
+            if (n < 1 || n > static_cast<double>(most) || n != std::floor(n)) return false;
+            target = static_cast<uint64_t>(n);
+            return true;
+          },
+          {}};
 }
 
 // Where a server listens: the address and, with a certificate and key (PEM), TLS.

@@ -21,6 +21,8 @@ namespace {
 struct Options {
   duplex::cli::Endpoint endpoint{.port = 9001};
   uint64_t maxMessage = 16 << 20;  // Autobahn's 9.* cases send up to 16 MiB
+  // The most --max-message-size takes: one message is held whole in memory.
+  static constexpr uint64_t kMostMessage = uint64_t{1} << 30;
   uint32_t handshakeTimeout = 10;
   uint32_t idleTimeout = 0;
   size_t maxBackpressure = 64 << 20;
@@ -36,7 +38,8 @@ struct Options {
 [[noreturn]] void usage(int status) {
   std::fprintf(
       status ? stderr : stdout,
-      "usage: duplex-echo [--host 127.0.0.1] [--port 9001] [--max-message BYTES]\n"
+      "usage: duplex-echo [--host 127.0.0.1] [--port 9001]\n"
+      "                   [--max-message-size BYTES (1 to 1073741824; default 16 MiB)]\n"
       "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
@@ -55,7 +58,9 @@ Options parse(int argc, char** argv) {
       {
           textFlag("--host", o.endpoint.host),
           numberFlag("--port", o.endpoint.port),
-          numberFlag("--max-message", o.maxMessage),
+          maxMessageSizeFlag("--max-message-size", o.maxMessage, Options::kMostMessage),
+          // The older name, kept for scripts that use it.
+          maxMessageSizeFlag("--max-message", o.maxMessage, Options::kMostMessage),
           numberFlag("--handshake-timeout", o.handshakeTimeout),
           numberFlag("--idle-timeout", o.idleTimeout),
           numberFlag("--max-backpressure", o.maxBackpressure),

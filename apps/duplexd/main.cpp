@@ -2,6 +2,7 @@
 // docs/protocol.md) with a `demo` namespace for the page's throws, and the older plain-WebSocket
 // endpoint (/ws, docs/demo-protocol.md), on one port. Every throw is stored in SQLite before it
 // is broadcast, and a page that (re)connects gets the history first. See README.md.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +38,8 @@ struct Options {
   double burst = 20;
   bool quiet = false;
   bool deflate = true;
+  // The hub protocol's command limit (docs/protocol.md) is also the most any route takes.
+  uint64_t maxMessageSize = duplex::hub::kMaxCommandBytes;
   uint32_t maxConnections = 0;
   uint32_t maxConnectionsPerIp = 0;
   std::string hubConfig;  // JSON file with the hub's namespaces
@@ -68,6 +71,24 @@ duplex::hub::NamespaceOptions demoNamespace(const Options& o) {
   return demo;
 }
 
+// What every WebSocket route of duplexd starts from: the one place where the flags set a route's
+// limits, compression and who may connect, so that each flag reaches every route alike. A route
+// adds its handlers (the hub's behavior() does so on a copy of this).
+duplex::WebSocketBehavior webSocketRoute(const Options& o) {
+  duplex::WebSocketBehavior route;
+  route.maxMessageSize = o.maxMessageSize;
+  route.compression.enabled = o.deflate;
+  if (!o.allowedOrigins.empty()) {
+    route.accept = [origins = o.allowedOrigins](const duplex::Request& request) {
+      std::string_view origin = request.header("Origin");
+      if (origin.empty()) return 0;  // not a browser: origins do not apply
+      bool allowed = std::find(origins.begin(), origins.end(), origin) != origins.end();
+      return allowed ? 0 : 403;
+    };
+  }
+  return route;
+}
+
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);
@@ -94,14 +115,18 @@ std::string fromEnvironment(const char* name) {
       "  --rate N           throws per second per connection, on demo:* and /ws (default 10)\n"
       "  --burst N          throws allowed in a burst (default 20)\n"
       "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
-      "  --no-deflate       refuse permessage-deflate (on by default)\n"
+      "  --no-deflate       refuse permessage-deflate on every route (on by default)\n"
+      "  --max-message-size N  largest WebSocket message on every route, in bytes: 1 to\n"
+      "                     65536 (the default; the hub protocol's limit); larger ones\n"
+      "                     close the connection with 1009\n"
       "  --max-connections N         503 beyond N open connections (0: no limit)\n"
       "  --max-connections-per-ip N  503 beyond N from one address (0: no limit)\n"
       "  --hub-config FILE  the hub's namespaces (JSON, docs/protocol.md); default: talk:*\n"
       "                     (public, history, presence), private:* (granted only) and\n"
       "                     demo:* (the page's throws: --history, --rate, --burst). A\n"
       "                     `demo` namespace in FILE gets the throw rules too\n"
-      "  --allow-origin O   browsers may connect from origin O (repeatable; default any)\n"
+      "  --allow-origin O   browsers may connect to any WebSocket route from origin O\n"
+      "                     only (repeatable; default any)\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
       "  --threads N        event loops (default 1; more need the hub across loops, to come)\n"
@@ -113,34 +138,35 @@ std::string fromEnvironment(const char* name) {
 Options parse(int argc, char** argv) {
   using namespace duplex::cli;
   Options o;
-  parseServerFlags("duplexd", argc, argv,
-                   {
-                       textFlag("--host", o.endpoint.host),
-                       numberFlag("--port", o.endpoint.port),
-                       textFlag("--data", o.dataDir),
-                       textFlag("--web", o.webDir),
-                       numberFlag("--history", o.historySize),
-                       numberFlag("--history-max-bytes", o.historyMaxBytes),
-                       numberFlag("--rate", o.rate),
-                       numberFlag("--burst", o.burst),
-                       switchFlag("--quiet", [&] { o.quiet = true; }),
-                       switchFlag("--no-deflate", [&] { o.deflate = false; }),
-                       textFlag("--cert", o.endpoint.certFile),
-                       textFlag("--key", o.endpoint.keyFile),
-                       textFlag("--hub-config", o.hubConfig),
-                       checkedTextFlag("--allow-origin",
-                                       [&](std::string_view origin) {
-                                         o.allowedOrigins.emplace_back(origin);
-                                         return true;
-                                       }),
-                       numberFlag("--max-connections", o.maxConnections),
-                       numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
-                       numberFlag("--threads", o.threads),
-                       logLevelFlag(),
-                       switchFlag("--help", [] { usage(0); }),
-                       switchFlag("-h", [] { usage(0); }),
-                   },
-                   o.endpoint, usage);
+  parseServerFlags(
+      "duplexd", argc, argv,
+      {
+          textFlag("--host", o.endpoint.host),
+          numberFlag("--port", o.endpoint.port),
+          textFlag("--data", o.dataDir),
+          textFlag("--web", o.webDir),
+          numberFlag("--history", o.historySize),
+          numberFlag("--history-max-bytes", o.historyMaxBytes),
+          numberFlag("--rate", o.rate),
+          numberFlag("--burst", o.burst),
+          switchFlag("--quiet", [&] { o.quiet = true; }),
+          switchFlag("--no-deflate", [&] { o.deflate = false; }),
+          maxMessageSizeFlag("--max-message-size", o.maxMessageSize, duplex::hub::kMaxCommandBytes),
+          textFlag("--cert", o.endpoint.certFile),
+          textFlag("--key", o.endpoint.keyFile),
+          textFlag("--hub-config", o.hubConfig),
+          checkedTextFlag("--allow-origin",
+                          [&](std::string_view origin) {
+                            o.allowedOrigins.emplace_back(origin);
+                            return true;
+                          }),
+          numberFlag("--max-connections", o.maxConnections),
+          numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
+          logLevelFlag(),
+          switchFlag("--help", [] { usage(0); }),
+          switchFlag("-h", [] { usage(0); }),
+      },
+      o.endpoint, usage);
   // The hub and /ws keep their state on one loop today: connections on other loops would race
   // on it. duplex-echo runs on every core already.
   if (o.threads != 1) {
@@ -177,9 +203,7 @@ int main(int argc, char** argv) {
     roomOptions.burst = options.burst;
     duplexd::ThrowRoom room(app.loop(), topics, store, roomOptions);
 
-    duplex::WebSocketBehavior behavior;
-    behavior.maxMessageSize = 64 * 1024;
-    behavior.compression.enabled = options.deflate;
+    duplex::WebSocketBehavior behavior = webSocketRoute(options);
     behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
       auto since = request.queryParam("since");
       room.join(ws, since ? std::strtoull(since->c_str(), nullptr, 10) : 0);
@@ -208,9 +232,8 @@ int main(int argc, char** argv) {
     hubOptions.validators.emplace("demo", duplexd::throwValidator());
     hubOptions.tokenSecret = fromEnvironment("DUPLEX_TOKEN_SECRET");
     hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
-    hubOptions.allowedOrigins = options.allowedOrigins;
     duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
-    app.ws("/connection", hub.behavior());
+    app.ws("/connection", hub.behavior(webSocketRoute(options)));
     hub.addApiRoutes(app);
 
     app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {

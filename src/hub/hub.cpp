@@ -25,27 +25,53 @@ Hub::Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOption
       options_(std::move(options)),
       verifier_(options_.tokenSecret) {
   if (!options_.nowMs) options_.nowMs = systemNowMs;
+  // Cancelled by ~Hub, so `this` is safe here.
   sweepTimer_ = loop_.setInterval(1000, [this] { sweepExpired(); });
 }
 
 Hub::~Hub() {
   loop_.cancelTimer(sweepTimer_);
+  // Accepted publishes are stored and acknowledged, not lost with the batch: the deferred
+  // commit would find the Hub gone.
+  commit();
+  // From here on, a connection that ends (or any handler the App still holds) finds no Hub.
+  lifeline_.cut();
+  for (WebSocket* ws : clients_) {
+    disconnect(*ws, DisconnectCode::ShuttingDown, "the hub is shutting down");
+  }
 }
 
-WebSocketBehavior Hub::behavior() {
-  WebSocketBehavior b;
-  b.maxMessageSize = kMaxCommandBytes;
-  b.accept = [this](const Request& request) {
-    std::string_view origin = request.header("Origin");
-    if (origin.empty() || options_.allowedOrigins.empty()) return 0;
-    bool allowed = std::find(options_.allowedOrigins.begin(), options_.allowedOrigins.end(),
-                             origin) != options_.allowedOrigins.end();
-    return allowed ? 0 : 403;
+WebSocketBehavior Hub::behavior(WebSocketBehavior route) {
+  WebSocketBehavior b = std::move(route);
+  b.maxMessageSize = std::min<uint64_t>(b.maxMessageSize, kMaxCommandBytes);
+  // The App keeps these for as long as the route exists, which may be longer than the Hub.
+  // The route's own admission check (the embedder's) comes first, then the Hub's.
+  b.accept = [life = lifeline_.handle(),
+              routeAccept = std::move(b.accept)](const Request& request) {
+    if (routeAccept) {
+      if (int refused = routeAccept(request)) return refused;
+    }
+    Hub* hub = life.get();
+    return hub ? hub->acceptUpgrade(request) : 503;
   };
-  b.open = [this](WebSocket& ws, const Request& request) { open(ws, request); };
-  b.message = [this](WebSocket& ws, std::string_view data, Opcode op) { message(ws, data, op); };
-  b.close = [this](WebSocket& ws, uint16_t, std::string_view) { closed(ws); };
+  b.open = [life = lifeline_.handle()](WebSocket& ws, const Request& request) {
+    if (Hub* hub = life.get()) hub->open(ws, request);
+  };
+  b.message = [life = lifeline_.handle()](WebSocket& ws, std::string_view data, Opcode op) {
+    if (Hub* hub = life.get()) hub->message(ws, data, op);
+  };
+  b.close = [life = lifeline_.handle()](WebSocket& ws, uint16_t, std::string_view) {
+    if (Hub* hub = life.get()) hub->closed(ws);
+  };
   return b;
+}
+
+int Hub::acceptUpgrade(const Request& request) const {
+  std::string_view origin = request.header("Origin");
+  if (origin.empty() || options_.allowedOrigins.empty()) return 0;
+  bool allowed = std::find(options_.allowedOrigins.begin(), options_.allowedOrigins.end(),
+                           origin) != options_.allowedOrigins.end();
+  return allowed ? 0 : 403;
 }
 
 void Hub::open(WebSocket& ws, const Request& request) {

@@ -20,6 +20,7 @@
 #include "hub/hub_protocol.h"
 #include "hub/jwt.h"
 #include "hub/namespaces.h"
+#include "net/lifeline.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 
@@ -64,13 +65,23 @@ struct HubStats {
 
 class Hub {
  public:
+  // `loop`, `topics` and `store` must outlive the Hub. The App it is mounted on need not: what
+  // the Hub gave it (the route's handlers, the API routes) does nothing once the Hub is gone.
   Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOptions options);
+  // Stores and acknowledges the publishes of this loop iteration not stored yet, then sends
+  // every connection a disconnect push and close 1001 (DisconnectCode::ShuttingDown). The
+  // route's handlers and the API routes outlive it harmlessly: an upgrade is refused with 503,
+  // an API call answered "unavailable", a closing connection's handlers do nothing.
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // The WebSocket side: mount it with app.ws("/connection", hub.behavior()).
-  WebSocketBehavior behavior();
+  // The WebSocket side: mount it with app.ws("/connection", hub.behavior(route)). `route`
+  // carries what the embedder decides for all its WebSocket routes (limits, timeouts,
+  // compression, as duplexd's flags set them); the Hub puts its handlers on it (replacing any
+  // but `accept`, which runs before its own) and lowers maxMessageSize to the protocol's
+  // command limit (kMaxCommandBytes) when higher.
+  WebSocketBehavior behavior(WebSocketBehavior route = {});
   // POST /api/publish, /api/history, /api/presence, /api/disconnect.
   void addApiRoutes(App& app);
 
@@ -82,6 +93,7 @@ class Hub {
  private:
   struct Pending;
 
+  int acceptUpgrade(const Request& request) const;  // 0 or the HTTP status refusing it
   void open(WebSocket& ws, const Request& request);
   void message(WebSocket& ws, std::string_view data, Opcode opcode);
   void closed(WebSocket& ws);
@@ -125,6 +137,8 @@ class Hub {
   uint64_t nextClientId_ = 1;
   std::string scratch_;
   HubStats stats_;
+  // What the handlers the App holds and the loop's tasks capture instead of `this`.
+  net::Lifeline<Hub> lifeline_{this};
 };
 
 }  // namespace duplex::hub

@@ -30,8 +30,13 @@ void answerError(HttpResponse& response, ErrorCode code, std::string_view messag
 }  // namespace
 
 void Hub::addApiRoutes(App& app) {
-  auto guarded = [this](auto handler) {
-    return [this, handler](const Request& request, HttpResponse& response) {
+  // The App keeps these routes for as long as it lives, which may be longer than the Hub: each
+  // checks that the Hub is still there before the handler (which uses `this`) runs.
+  auto life = lifeline_.handle();
+  auto guarded = [this, life](auto handler) {
+    return [this, life, handler](const Request& request, HttpResponse& response) {
+      if (!life.get())
+        return answerError(response, ErrorCode::Unavailable, "the hub has shut down");
       if (options_.apiKey.empty())
         return answerError(response, ErrorCode::NotFound, "the server API is off");
       std::string_view key = request.header("X-API-Key");

@@ -73,7 +73,9 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
                       std::string(command.key), limitsFor(ns)});
   if (!commitScheduled_) {
     commitScheduled_ = true;
-    loop_.defer([this] { commit(); });
+    loop_.defer([life = lifeline_.handle()] {
+      if (Hub* hub = life.get()) hub->commit();
+    });
   }
 }
 

@@ -47,8 +47,10 @@ void Topics::Relay::handOver(Shard& from) {
   from.outgoing.reset();
   for (Shard& to : shards) {
     if (&to == &from) continue;
-    Topics* topics = to.topics.get();
-    to.loop->post([topics, batch] {
+    // Read on `to`'s own thread, where its Topics lives: a Topics gone by then drops the batch.
+    to.loop->post([life = to.topics->lifeline_.handle(), batch] {
+      Topics* topics = life.get();
+      if (!topics) return;
       std::string_view bytes = batch->bytes;
       for (const Batch::Item& item : batch->items) {
         topics->publish(bytes.substr(item.topic, item.topicSize),
@@ -62,9 +64,9 @@ void Topics::Relay::publishFromAnyThread(std::string topic, std::string data, Op
   auto message = std::make_shared<const std::pair<std::string, std::string>>(std::move(topic),
                                                                              std::move(data));
   for (Shard& shard : shards) {
-    Topics* topics = shard.topics.get();
-    shard.loop->post(
-        [topics, message, opcode] { topics->publish(message->first, message->second, opcode); });
+    shard.loop->post([life = shard.topics->lifeline_.handle(), message, opcode] {
+      if (Topics* topics = life.get()) topics->publish(message->first, message->second, opcode);
+    });
   }
 }
 
@@ -90,6 +92,7 @@ TopicsStats Topics::Relay::stats() const {
     sum.dropped += s.dropped;
     sum.slowClosed += s.slowClosed;
     sum.compressedOnce += s.compressedOnce;
+    sum.refused += s.refused;
   }
   return sum;
 }

@@ -12,18 +12,6 @@
 #include "server/server_connection.h"
 
 namespace duplex {
-namespace {
-
-// Every ServerConnection of one loop (the loop's own thread, or no loop running).
-template <class F>
-void forEachConnection(net::Loop& loop, F&& f) {
-  for (net::Socket* socket : loop.sockets()) {
-    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) f(*connection);
-  }
-}
-
-}  // namespace
-
 App::App(AppOptions options) : impl_(std::make_unique<Impl>(options)) {
   impl_->ownedLoops.push_back(std::make_unique<net::Loop>());
   net::Loop& first = *impl_->ownedLoops.back();
@@ -47,11 +35,13 @@ App::App(net::Loop& loop, AppOptions options) : impl_(std::make_unique<Impl>(opt
 }
 
 App::~App() {
+  lifeline_.cut();
   // run() has joined the other loops' threads: every loop is ours to touch from here.
   for (auto& state : impl_->loops) {
     state->listeners.clear();
-    // Connections point at our routes: they must not outlive us.
-    forEachConnection(*state->loop, [](ServerConnection& c) { c.closeNow(); });
+    // Our connections point at our routes: they must not outlive us. Only ours: another App
+    // on the same loop keeps its own.
+    impl_->forEachConnection(*state, [](ServerConnection& c) { c.closeNow(); });
     if (state->shutdownTimer) state->loop->cancelTimer(state->shutdownTimer);
     // The closed connections' destructors report to impl_: run them while it exists.
     state->loop->destroyClosed();
@@ -111,9 +101,12 @@ App& App::listen(std::string_view host, uint16_t port, const TlsOptions& tls) {
 }
 
 void App::reloadTlsOnSignal(int signal) {
-  loop().onSignal(signal, [this] {
+  // The loop may outlive us (App(loop)): its handler must not.
+  loop().onSignal(signal, [life = lifeline_.handle()] {
+    App* app = life.get();
+    if (!app) return;
     try {
-      reloadTls();
+      app->reloadTls();
       DUPLEX_LOG(Warn, "TLS: certificate reloaded");
     } catch (const std::exception& e) {
       DUPLEX_LOG(Error, "TLS: reload failed, keeping the old certificate: %s", e.what());
@@ -167,11 +160,19 @@ void App::run() {
   // Before any thread starts: the signals are blocked for this thread and the threads it
   // starts, so they all arrive at loop 0's signalfd.
   if (impl.options.handleSignals) {
-    loop().onSignal(SIGINT, [this] { shutdown(); });
-    loop().onSignal(SIGTERM, [this] { shutdown(); });
+    auto shutdownOnSignal = [life = lifeline_.handle()] {
+      if (App* app = life.get()) app->shutdown();
+    };
+    loop().onSignal(SIGINT, shutdownOnSignal);
+    loop().onSignal(SIGTERM, shutdownOnSignal);
   }
+  // Shut down before run(), with nothing left to close: there is nothing to run for.
+  if (impl.shuttingDown && impl.connections == 0) return;
+  Impl::LoopState& first = *impl.loops[0];
+  first.runByApp = true;
   if (impl.loops.size() == 1) {
     loop().run();
+    first.runByApp = false;
     return;
   }
   std::mutex failureMutex;
@@ -201,6 +202,7 @@ void App::run() {
   }
   for (std::thread& thread : threads) thread.join();
   impl.threadsRunning = false;
+  first.runByApp = false;
   if (failure) std::rethrow_exception(failure);
 }
 
@@ -224,13 +226,14 @@ void App::Impl::runOn(LoopState& state, std::function<void()> task) {
 void App::Impl::shutdownLoop(LoopState& state) {
   state.shuttingDown = true;
   for (auto& listener : state.listeners) listener->close();
-  forEachConnection(*state.loop, [](ServerConnection& c) { c.goAway(); });
+  forEachConnection(state, [](ServerConnection& c) { c.goAway(); });
+  // The timer dies with us (~App cancels it), so `this` is safe here.
   state.shutdownTimer =
-      state.loop->setTimeout(options.shutdownTimeoutSeconds * 1000ull, [&state] {
+      state.loop->setTimeout(options.shutdownTimeoutSeconds * 1000ull, [this, &state] {
         state.shutdownTimer = 0;
-        forEachConnection(*state.loop, [](ServerConnection& c) { c.closeNow(); });
+        forEachConnection(state, [](ServerConnection& c) { c.closeNow(); });
       });
-  if (state.connections == 0) state.loop->stop();
+  if (state.connections == 0 && state.runByApp) state.loop->stop();
 }
 
 App::Impl::LoopState& App::Impl::stateOf(const net::Loop& loop) {
@@ -306,19 +309,35 @@ void App::Impl::adopt(LoopState& state, int fd, const net::TlsContext* tls) {
   }
 }
 
-void App::Impl::connectionOpened(const net::Loop& loop) {
-  ++stateOf(loop).connections;
+void App::Impl::connectionMade(ServerConnection& connection) {
+  LoopState& state = stateOf(connection.loop());
+  connection.nextInApp_ = state.firstConnection;
+  if (state.firstConnection) state.firstConnection->prevInApp_ = &connection;
+  state.firstConnection = &connection;
+  ++state.connections;
   connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-void App::Impl::connectionGone(const net::Loop& loop) {
-  LoopState& state = stateOf(loop);
+void App::Impl::connectionGone(ServerConnection& connection) {
+  LoopState& state = stateOf(connection.loop());
+  if (connection.prevInApp_) {
+    connection.prevInApp_->nextInApp_ = connection.nextInApp_;
+  } else {
+    state.firstConnection = connection.nextInApp_;
+  }
+  if (connection.nextInApp_) connection.nextInApp_->prevInApp_ = connection.prevInApp_;
   --state.connections;
   connections.fetch_sub(1, std::memory_order_relaxed);
   if (state.shuttingDown && state.connections == 0) {
     if (state.shutdownTimer) state.loop->cancelTimer(state.shutdownTimer);
     state.shutdownTimer = 0;
-    state.loop->stop();
+    if (state.runByApp) state.loop->stop();
+  }
+}
+
+void App::Impl::forEachConnection(LoopState& state, void (*action)(ServerConnection&)) {
+  for (ServerConnection* c = state.firstConnection; c; c = c->nextInApp_) {
+    if (!c->isClosed()) action(*c);
   }
 }
 

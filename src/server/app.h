@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/lifeline.h"
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/tls_context.h"
@@ -93,8 +94,10 @@ class App {
   // shutdown() (or a signal, see AppOptions) has closed every connection on every loop. An
   // exception thrown on a loop's thread shuts the app down and is rethrown here.
   void run();
-  // Thread-safe. Stops accepting, sends close 1001 to every WebSocket on every loop, and ends
-  // run() once they are closed or the deadline has passed (then the rest are dropped).
+  // Thread-safe. Stops accepting, sends close 1001 to every WebSocket of this App on every
+  // loop, and ends run() once they are closed or the deadline has passed (then the rest are
+  // dropped). Other Apps on the same loop keep their connections; on a loop the caller runs
+  // itself (not through run()), the caller decides when the loop stops.
   void shutdown();
 
   // The loops, loop(0) first. Work for a loop from any thread goes through
@@ -103,7 +106,8 @@ class App {
   net::Loop& loop(size_t index = 0);
   size_t loopCount() const;
   std::vector<net::Loop*> loops();  // for objects serving every loop (pubsub::Topics)
-  // Open connections (HTTP and WebSocket) on every loop together; thread-safe.
+  // This App's open connections (HTTP and WebSocket) on every loop together, not the loops'
+  // other sockets; thread-safe.
   size_t connectionCount() const;
   // Connections each loop has accepted since the start: how evenly they were spread.
   std::vector<uint64_t> acceptedPerLoop() const;
@@ -112,6 +116,7 @@ class App {
 
  private:
   std::unique_ptr<Impl> impl_;
+  net::Lifeline<App> lifeline_{this};  // what the loop's signal handlers capture
 };
 
 }  // namespace duplex

@@ -7,6 +7,7 @@
 // starts (options, routes), atomic (the connection count), or taken under a lock once per
 // connection, never per message (the per-IP counts, the TLS contexts a reload swaps).
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,10 +34,17 @@ struct App::Impl {
   struct LoopState {
     net::Loop* loop;
     size_t index;
-    size_t connections = 0;  // open on this loop
+    size_t connections = 0;  // this App's, open on this loop
+    // This App's connections on this loop, linked through the connections themselves (no
+    // allocation, nothing per message): shutdown and destruction reach these and no other
+    // App's on the same loop.
+    ServerConnection* firstConnection = nullptr;
     // Connections ever adopted by this loop: how evenly accepts are spread (tests, benchmark).
     std::atomic<uint64_t> accepted{0};
     bool shuttingDown = false;
+    // Inside App::run() (always, for the loops the App owns beyond the first): shutdown ends
+    // it by stopping the loop. A loop the caller runs itself stops when the caller says.
+    bool runByApp = false;
     net::Loop::TimerId shutdownTimer = 0;
     // Listeners whose accepts this loop runs: all of them on loop 0 (round-robin), or one
     // SO_REUSEPORT socket per address on every loop (AppOptions::acceptOnEveryLoop).
@@ -46,7 +54,7 @@ struct App::Impl {
     std::vector<std::vector<Accepted>> handoffs;
     bool handoffScheduled = false;
 
-    LoopState(net::Loop& l, size_t i) : loop(&l), index(i) {}
+    LoopState(net::Loop& l, size_t i) : loop(&l), index(i), runByApp(i > 0) {}
   };
 
   AppOptions options;
@@ -73,8 +81,13 @@ struct App::Impl {
   void accepted(LoopState& on, int fd, const net::TlsContext* tls);
   void sendHandoffs(LoopState& from);
   void adopt(LoopState& state, int fd, const net::TlsContext* tls);
-  void connectionOpened(const net::Loop& loop);
-  void connectionGone(const net::Loop& loop);
+  // A connection joins its loop's list when it is made and leaves it when the loop deletes it.
+  void connectionMade(ServerConnection& connection);
+  void connectionGone(ServerConnection& connection);
+  // Calls `action` on each of this App's connections on that loop not closed yet. A connection
+  // leaves the list only when the loop deletes it, never during the walk, so `action` may
+  // close any.
+  void forEachConnection(LoopState& state, void (*action)(ServerConnection&));
   // Runs `task` on the loop's thread: now when called there (or before the threads run),
   // otherwise posted.
   void runOn(LoopState& state, std::function<void()> task);

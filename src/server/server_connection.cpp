@@ -19,7 +19,7 @@ constexpr uint32_t kLingerAfterRefusalSeconds = 2;
 
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
-  app.connectionOpened(loop);
+  app.connectionMade(*this);
   overLimit_ = !admit();
   setDeadline(app.options.handshakeTimeoutSeconds);
 }
@@ -50,7 +50,7 @@ ServerConnection::~ServerConnection() {
       app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
     }
   }
-  app_->connectionGone(loop());
+  app_->connectionGone(*this);
 }
 
 void ServerConnection::goAway() {

@@ -34,7 +34,10 @@ class ServerConnection final : public WebSocket {
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();
 
+  friend struct App::Impl;  // links connections into its list
   App::Impl* app_;
+  ServerConnection* prevInApp_ = nullptr;  // the App's list of its connections
+  ServerConnection* nextInApp_ = nullptr;
   std::pair<const std::string, uint32_t>* ipCount_ = nullptr;  // its IP's entry, when counted
   bool overLimit_ = false;                                     // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled
