@@ -127,8 +127,8 @@ class Topics {
   net::Chunk* packing_ = nullptr;  // consecutive small frames share a chunk
   std::vector<WebSocket*> slow_;   // reused by publish(): slow subscribers to close afterwards
   std::string deflated_;           // reused by publish(): the message compressed once
-  mutable TopicsStats stats_;  // with a relay: every loop's, added up by stats()
-  Topic* publishing_ = nullptr;  // the topic whose subscribers a publish is walking
+  mutable TopicsStats stats_;      // with a relay: every loop's, added up by stats()
+  Topic* publishing_ = nullptr;    // the topic whose subscribers a publish is walking
   // Connections that ended during that walk: their entries are blanked, removed after it.
   std::vector<Subscriptions*> endedDuringPublish_;
   net::Lifeline<Topics> lifeline_{this};  // what publishFromAnyThread's tasks capture

@@ -67,14 +67,13 @@ App& App::post(std::string pattern, HttpHandler handler) {
 
 namespace {
 
-void listenOn(App::Impl& impl, std::string_view host, uint16_t port,
-              const net::TlsContext* tls) {
+void listenOn(App::Impl& impl, std::string_view host, uint16_t port, const net::TlsContext* tls) {
   App::Impl* self = &impl;
   auto listenerFor = [&](App::Impl::LoopState& state, uint16_t onPort, bool reusePort) {
     App::Impl::LoopState* on = &state;
     state.listeners.push_back(std::make_unique<net::Listener>(
-        *state.loop, host, onPort, [self, on, tls](int fd) { self->accepted(*on, fd, tls); },
-        4096, reusePort));
+        *state.loop, host, onPort, [self, on, tls](int fd) { self->accepted(*on, fd, tls); }, 4096,
+        reusePort));
     return state.listeners.back()->port();
   };
   if (!impl.options.acceptOnEveryLoop || impl.loops.size() == 1) {

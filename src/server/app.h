@@ -75,8 +75,8 @@ class App {
   // POST with a Content-Length body (Request::body(); at most AppOptions::maxBodySize).
   App& post(std::string pattern, HttpHandler handler);
 
-  // Binds and listens (before run() when there are several loops); throws std::system_error / std::runtime_error naming the address when it
-  // cannot. Port 0 picks a free port (see port()).
+  // Binds and listens (before run() when there are several loops); throws std::system_error /
+  // std::runtime_error naming the address when it cannot. Port 0 picks a free port (see port()).
   App& listen(std::string_view host, uint16_t port);
   // The same with TLS (1.2 and 1.3, ALPN http/1.1); the handshake is part of
   // AppOptions::handshakeTimeoutSeconds. Also throws net::TlsError for unusable files.

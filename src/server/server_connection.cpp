@@ -27,8 +27,8 @@ ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
 bool ServerConnection::admit() {
   const AppOptions& options = app_->options;
   // Counted over every loop; two loops admitting at once may both refuse, never both admit.
-  if (options.maxConnections && app_->connections.load(std::memory_order_relaxed) >
-                                    options.maxConnections) {
+  if (options.maxConnections &&
+      app_->connections.load(std::memory_order_relaxed) > options.maxConnections) {
     return false;
   }
   if (!options.maxConnectionsPerIp) return true;

@@ -49,7 +49,8 @@ class ServerThread {
   uint64_t stop(net::Loop& clients) {
     uint64_t start = monotonicMs();
     app_.shutdown();
-    EXPECT_TRUE(runUntil(clients, [this] { return returned(); }, 10000));
+    EXPECT_TRUE(runUntil(
+        clients, [this] { return returned(); }, 10000));
     stop();
     return monotonicMs() - start;
   }

@@ -66,7 +66,8 @@ TEST(MultiLoopBroadcast, EverySubscriberOnEveryLoopGetsEveryMessageOnceInOrder) 
     connect(loop, url, std::move(c));
   }
   // Each server subscribes in its open handler, before the client sees the 101.
-  ASSERT_TRUE(test::runUntil(loop, [&] { return opened == kClients; }, 10000));
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return opened == kClients; }, 10000));
   EXPECT_EQ(app.acceptedPerLoop(), (std::vector<uint64_t>{10, 10, 10, 10}));
   for (int m = 0; m < kMessages; ++m) {
     for (int i = 0; i < kClients; ++i) {
@@ -74,10 +75,12 @@ TEST(MultiLoopBroadcast, EverySubscriberOnEveryLoopGetsEveryMessageOnceInOrder) 
     }
   }
   constexpr int kExpected = kClients * kClients * kMessages;
-  ASSERT_TRUE(test::runUntil(loop, [&] { return received >= kExpected; }, 20000))
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return received >= kExpected; }, 20000))
       << received << " of " << kExpected;
   // Nothing more arrives (no duplicates): let a few more iterations pass.
-  test::runUntil(loop, [] { return false; }, 100);
+  test::runUntil(
+      loop, [] { return false; }, 100);
   EXPECT_EQ(received, kExpected);
   EXPECT_TRUE(problems.empty()) << problems.front();
   for (int i = 0; i < kClients; ++i) {
@@ -88,7 +91,8 @@ TEST(MultiLoopBroadcast, EverySubscriberOnEveryLoopGetsEveryMessageOnceInOrder) 
   EXPECT_EQ(wrongThread.load(), 0);
 
   for (WebSocket* ws : clients) ws->close();
-  ASSERT_TRUE(test::runUntil(loop, [&] { return closed == kClients; }, 10000));
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return closed == kClients; }, 10000));
   thread.stop();
   // Every loop delivered to its own ten: 40 x 1000 frames in all.
   EXPECT_EQ(topics.stats().delivered, static_cast<uint64_t>(kExpected));

@@ -66,7 +66,8 @@ TEST(MultiLoopEcho, ThousandConnectionsSpreadOverFourLoops) {
     c.close = [&](WebSocket&, uint16_t, std::string_view) { ++closed; };
     clients.push_back(connect(loop, url, std::move(c)));
   }
-  ASSERT_TRUE(test::runUntil(loop, [&] { return echoed == kClients * kMessages; }, 20000))
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return echoed == kClients * kMessages; }, 20000))
       << "opened " << opened << ", echoed " << echoed;
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(server.wrongThread.load(), 0) << "a handler ran off its connection's loop";
@@ -77,7 +78,8 @@ TEST(MultiLoopEcho, ThousandConnectionsSpreadOverFourLoops) {
   EXPECT_EQ(app.connectionCount(), static_cast<size_t>(kClients));
 
   for (WebSocket* ws : clients) ws->close();
-  ASSERT_TRUE(test::runUntil(loop, [&] { return closed == kClients; }, 10000));
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return closed == kClients; }, 10000));
   EXPECT_LT(thread.stop(), 2000u);
   EXPECT_EQ(app.connectionCount(), 0u);
 }
@@ -110,7 +112,8 @@ std::vector<uint64_t> churn(bool acceptOnEveryLoop, int total, int inFlight) {
     connect(loop, url, std::move(c));
   };
   for (int i = 0; i < inFlight; ++i) startOne();
-  EXPECT_TRUE(test::runUntil(loop, [&] { return finished == total; }, 30000));
+  EXPECT_TRUE(test::runUntil(
+      loop, [&] { return finished == total; }, 30000));
   thread.stop();
   return app.acceptedPerLoop();
 }
@@ -130,9 +133,10 @@ TEST(MultiLoopEcho, RoundRobinSpreadsChurnEvenly) {
   constexpr int kTotal = 2000;
   std::vector<uint64_t> roundRobin = churn(false, kTotal, 20);
   std::vector<uint64_t> reusePort = churn(true, kTotal, 20);
-  std::printf("accepted per loop after %d churned connections:\n  round-robin  %s\n"
-              "  SO_REUSEPORT %s\n",
-              kTotal, describe(roundRobin).c_str(), describe(reusePort).c_str());
+  std::printf(
+      "accepted per loop after %d churned connections:\n  round-robin  %s\n"
+      "  SO_REUSEPORT %s\n",
+      kTotal, describe(roundRobin).c_str(), describe(reusePort).c_str());
   EXPECT_EQ(roundRobin, (std::vector<uint64_t>(4, kTotal / 4)));
   uint64_t sum = 0;
   for (uint64_t c : reusePort) sum += c;

@@ -63,7 +63,8 @@ TEST(MultiLoopFeatures, TlsAndCompressionOnEveryLoopWithAReloadMeanwhile) {
     // Half way, the certificate is reloaded from this thread while the loops accept.
     if (i == kClients / 2) app.reloadTls();
   }
-  ASSERT_TRUE(test::runUntil(loop, [&] { return echoed == kClients * kMessages; }, 20000))
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return echoed == kClients * kMessages; }, 20000))
       << echoed;
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(compressedClients, kClients);
@@ -93,8 +94,8 @@ std::string get(uint16_t port, const std::string& path) {
 }
 
 TEST(MultiLoopFeatures, StaticFilesOnEveryLoop) {
-  std::filesystem::path root = std::filesystem::temp_directory_path() /
-                               ("duplex-multiloop-" + std::to_string(::getpid()));
+  std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("duplex-multiloop-" + std::to_string(::getpid()));
   std::filesystem::create_directories(root);
   std::ofstream(root / "hello.txt") << "hello from a file";
   App app(test::multiLoopOptions(4));

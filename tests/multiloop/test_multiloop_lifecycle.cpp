@@ -117,7 +117,8 @@ TEST(MultiLoopShutdown, UnderLoadEveryLoopClosesWithGoingAway) {
     c.close = [&](WebSocket&, uint16_t code, std::string_view) { codes.push_back(code); };
     connect(loop, urlOf(app), std::move(c));
   }
-  ASSERT_TRUE(test::runUntil(loop, [&] { return opened == kClients && echoes > 20000; }, 20000))
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return opened == kClients && echoes > 20000; }, 20000))
       << opened << " open, " << echoes << " echoes";
   uint64_t start = test::monotonicMs();
   app.shutdown();
