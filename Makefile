@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 # The program `make demo` runs, from build/release.
 DEMO ?= apps/duplexd --host 127.0.0.1 --port 8080
 
-.PHONY: all deps deps-demo build build-asan test test-release test-asan test-tsan demo bench install clean
+.PHONY: all deps deps-demo build build-asan test test-release test-asan test-tsan demo bench install clean python
 
 all: build
 
@@ -38,6 +38,16 @@ test-asan:
 
 test-tsan:
 	JOBS=$(JOBS) scripts/test tsan
+
+# The Python package (python/, docs/python.md) into .venv/ at the repository root, which sees
+# Debian's Python packages: afterwards `.venv/bin/python -c "import duplex"` works.
+python: deps
+	cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build/release -j $(JOBS) --target duplex_python
+	test -x .venv/bin/python || /usr/bin/python3 -m venv --system-site-packages .venv
+	DUPLEX_CMAKE_BUILD_DIR=build/release JOBS=$(JOBS) .venv/bin/python -m pip install \
+		--no-build-isolation --no-index --no-deps --quiet .
+	.venv/bin/python -c "import duplex; print('duplex', duplex.__version__, 'installed in .venv')"
 
 # duplexd alone, in the same tree as `make build` (so either reuses the other's objects): the
 # tests are switched off for the configure, which then needs no GoogleTest, and only duplexd

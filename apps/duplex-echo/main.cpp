@@ -35,19 +35,23 @@ struct Options {
   bool acceptOnEveryLoop = false;
 };
 
-[[noreturn]] void usage(int status) {
-  std::fprintf(
-      status ? stderr : stdout,
+[[noreturn]] void usage() {
+  std::printf(
+      "duplex-echo: a WebSocket server that sends every message back to its sender, text or\n"
+      "binary, on any path (with --broadcast: to every connection on the same path). The\n"
+      "server that duplex's tests, benchmarks and Autobahn|Testsuite runs talk to.\n\n"
       "usage: duplex-echo [--host 127.0.0.1] [--port 9001]\n"
       "                   [--max-message-size BYTES (1 to 1073741824; default 16 MiB)]\n"
       "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
+      "                   [--log-format text|json]\n"
       "                   [--threads N (default: one per core it may run on)]\n"
       "                   [--no-cork] [--no-shared-frames] [--accept-on-every-loop]\n"
-      "                   (benchmark knobs: see docs/performance.md)\n");
-  std::exit(status);
+      "                   (benchmark knobs: see docs/performance.md)\n"
+      "                   [--version] [--help]\n");
+  std::exit(0);
 }
 
 Options parse(int argc, char** argv) {
@@ -74,13 +78,14 @@ Options parse(int argc, char** argv) {
           numberFlag("--threads", o.threads),
           switchFlag("--accept-on-every-loop", [&] { o.acceptOnEveryLoop = true; }),
           logLevelFlag(),
-          switchFlag("--help", [] { usage(0); }),
-          switchFlag("-h", [] { usage(0); }),
+          logFormatFlag(),
+          switchFlag("--help", usage),
+          switchFlag("-h", usage),
+          versionFlag("duplex-echo"),
       },
-      o.endpoint, usage);
+      o.endpoint);
   if (o.threads == 0 || o.threads > 1024) {
-    std::fprintf(stderr, "duplex-echo: --threads must be between 1 and 1024\n");
-    usage(2);
+    refuseCommandLine("duplex-echo", "--threads must be between 1 and 1024");
   }
   return o;
 }

@@ -146,11 +146,14 @@ bool Hub::takeToken(Client& client) {
 }
 
 void Hub::reply(WebSocket& ws, std::string_view text) {
+  ++metrics_.repliesOut;
+  metrics_.replyBytesOut += text.size();
   ws.send(text);
 }
 
 void Hub::replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message) {
   ++stats_.errors;
+  metrics_.countError(code);
   scratch_.clear();
   writeError(scratch_, id, code, message);
   reply(ws, scratch_);
@@ -159,7 +162,7 @@ void Hub::replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_vie
 void Hub::disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason) {
   scratch_.clear();
   writeDisconnectPush(scratch_, code, reason);
-  ws.send(scratch_);
+  reply(ws, scratch_);
   ws.close(static_cast<uint16_t>(code), reason);
 }
 
@@ -178,11 +181,13 @@ ChannelLimits Hub::limitsFor(const NamespaceOptions& options) const {
 void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
   Client& client = clientOf(ws);
   ++stats_.commands;
+  ++metrics_.commandsIn;
+  metrics_.commandBytesIn += data.size();
   if (opcode != Opcode::Text)
     return replyError(ws, 0, ErrorCode::BadRequest, "commands are JSON text frames");
   ParseResult parsed = parser_.parse(data);
   if (parsed.status == ParseStatus::NotJson) {
-    ws.close(CloseCode::InvalidPayload, "not JSON");
+    ws.close(CloseCode::InvalidPayload, parsed.message);  // says where
     return;
   }
   if (parsed.status == ParseStatus::TooLarge) {
@@ -192,6 +197,7 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
   if (!parsed.ok()) return replyError(ws, parsed.command.id, parsed.error, parsed.message);
   const Command& command = parsed.command;
   if (!takeToken(client)) {
+    ++metrics_.commandsRateLimited;
     return replyError(ws, command.id, ErrorCode::RateLimited, "too many commands; slow down");
   }
   if (client.expires && options_.nowMs() / 1000 >= client.expires &&
@@ -308,8 +314,10 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
       if (!result.ok())
         return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
       if (result->recovery == Recovery::Recovered && !result->limited && !list.overflowed()) {
+        ++metrics_.recovered;
         endPublications(out);
       } else {
+        ++metrics_.notRecovered;
         out.clear();
         writeSubscribeUnrecovered(out, command.id,
                                   {result->position.top, result->position.epoch.view()});

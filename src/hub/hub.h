@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hub/channel_store.h"
+#include "hub/hub_metrics.h"
 #include "hub/hub_protocol.h"
 #include "hub/jwt.h"
 #include "hub/namespaces.h"
@@ -36,8 +37,11 @@ using PublishValidator =
 
 struct HubOptions {
   Namespaces namespaces;
-  std::string tokenSecret;                  // HS256 key; empty: every token is refused
-  std::string apiKey;                       // X-API-Key of the server API; empty: API off
+  std::string tokenSecret;  // HS256 key; empty: every token is refused
+  std::string apiKey;       // X-API-Key of the server API; empty: API off
+  // The admin page's password (duplexd --admin-password): also accepted as X-API-Key, since
+  // the page publishes and disconnects through the server API. Empty: the API key only.
+  std::string adminPassword;
   std::vector<std::string> allowedOrigins;  // browsers from elsewhere get 403; empty: any
   double commandsPerSecond = 100;
   double commandBurst = 200;
@@ -86,6 +90,11 @@ class Hub {
   void addApiRoutes(App& app);
 
   const HubStats& stats() const { return stats_; }
+  // For /metrics: counters (hub_metrics.h) and gauges counted now.
+  const HubMetrics& metrics() const { return metrics_; }
+  HubGauges gauges() const;
+  // The channels that have subscribers, with how many and the latest offset (the admin page).
+  std::vector<ChannelSummary> channelSummaries();
   size_t clientCount() const { return clients_.size(); }
 
   struct Client;  // per-connection state (in ws.data())
@@ -137,6 +146,7 @@ class Hub {
   uint64_t nextClientId_ = 1;
   std::string scratch_;
   HubStats stats_;
+  HubMetrics metrics_;
   // What the handlers the App holds and the loop's tasks capture instead of `this`.
   net::Lifeline<Hub> lifeline_{this};
 };

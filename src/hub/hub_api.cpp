@@ -2,7 +2,11 @@
 // HTTP POST with an API key (docs/protocol.md, "The server API").
 #include <simdjson.h>
 
+#include <chrono>
+
 #include "hub/hub.h"
+#include "hub/hub_api_fallback.h"
+#include "hub/json_error_position.h"
 
 namespace duplex::hub {
 namespace {
@@ -27,6 +31,15 @@ void answerError(HttpResponse& response, ErrorCode code, std::string_view messag
   answer(response, body, httpStatus(code));
 }
 
+// The code of an error answer ({"error":{"code":"NAME",...}}), for /metrics; nullopt for others.
+std::optional<ErrorCode> answeredCode(const HttpResponse& response) {
+  constexpr std::string_view kLead = R"({"error":{"code":")";
+  std::string_view body = response.body;
+  if (response.status < 400 || !body.starts_with(kLead)) return std::nullopt;
+  body.remove_prefix(kLead.size());
+  return errorCodeFromName(body.substr(0, body.find('"')));
+}
+
 }  // namespace
 
 void Hub::addApiRoutes(App& app) {
@@ -37,15 +50,19 @@ void Hub::addApiRoutes(App& app) {
     return [this, life, handler](const Request& request, HttpResponse& response) {
       if (!life.get())
         return answerError(response, ErrorCode::Unavailable, "the hub has shut down");
-      if (options_.apiKey.empty())
-        return answerError(response, ErrorCode::NotFound, "the server API is off");
       std::string_view key = request.header("X-API-Key");
-      if (key.empty())
-        return answerError(response, ErrorCode::Unauthorized, "X-API-Key is required");
-      if (!sameSecret(key, options_.apiKey)) {
-        return answerError(response, ErrorCode::Forbidden, "wrong API key");
+      const bool admin = !options_.adminPassword.empty() && sameSecret(key, options_.adminPassword);
+      if (options_.apiKey.empty() && options_.adminPassword.empty()) {
+        answerError(response, ErrorCode::NotFound, "the server API is off");
+      } else if (key.empty()) {
+        answerError(response, ErrorCode::Unauthorized, "X-API-Key is required");
+      } else if (!admin && (options_.apiKey.empty() || !sameSecret(key, options_.apiKey))) {
+        answerError(response, ErrorCode::Forbidden, "wrong API key");
+      } else {
+        handler(request, response);
       }
-      handler(request, response);
+      metrics_.countApiCall(request.path(), response.status);
+      if (auto code = answeredCode(response)) metrics_.countError(*code);
     };
   };
 
@@ -73,7 +90,10 @@ void Hub::addApiRoutes(App& app) {
              NewPublication item{command.channel, command.data, command.key, options_.nowMs(),
                                  limitsFor(*info->options)};
              std::vector<Appended> results;
+             const auto started = std::chrono::steady_clock::now();
              auto stored = store_.append(std::span<const NewPublication>(&item, 1), results);
+             metrics_.storeCommit.observe(
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
              if (!stored.ok()) {
                ++stats_.unavailable;
                return answerError(response, ErrorCode::Unavailable,
@@ -119,8 +139,11 @@ void Hub::addApiRoutes(App& app) {
              simdjson::dom::element root;
              std::string_view user;
              if (parser.parse(request.body().data(), request.body().size()).get(root) !=
-                     simdjson::SUCCESS ||
-                 root["user"].get(user) != simdjson::SUCCESS || user.empty()) {
+                 simdjson::SUCCESS) {
+               return answerError(response, ErrorCode::BadRequest,
+                                  describeJsonError(request.body(), "not JSON"));
+             }
+             if (root["user"].get(user) != simdjson::SUCCESS || user.empty()) {
                return answerError(response, ErrorCode::BadRequest,
                                   "body must be {\"user\": \"...\"}");
              }
@@ -138,6 +161,7 @@ void Hub::addApiRoutes(App& app) {
              writeDisconnectedResult(out, ReplyTo::api(), count);
              answer(response, out);
            }));
+  addApiFallbackRoutes(app, {"/api/publish", "/api/history", "/api/presence", "/api/disconnect"});
 }
 
 }  // namespace duplex::hub

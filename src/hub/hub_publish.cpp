@@ -2,6 +2,7 @@
 // the group commit that stores a loop iteration's publishes together before they are broadcast
 // and acknowledged.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "hub/hub.h"
@@ -53,6 +54,7 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
   // The rate before the validator: a flood of invalid publishes is slowed down too, and costs
   // no parsing once over the limit.
   if (auto limited = takePublishToken(client, *info)) {
+    ++metrics_.publishesRateLimited;
     return replyError(ws, command.id, limited->code, limited->message);
   }
   if (auto refused = validate(*info, command.data)) {
@@ -67,6 +69,7 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
     ++stats_.published;
     scratch_.clear();
     writePublishResult(scratch_, command.id, {0, {}});
+    ++metrics_.acks;
     return reply(ws, scratch_);
   }
   pending_.push_back({&ws, command.id, std::string(command.channel), std::string(command.data),
@@ -87,7 +90,10 @@ void Hub::commit() {
   int64_t now = options_.nowMs();
   for (const Pending& p : pending_) batch.push_back({p.channel, p.data, p.key, now, p.limits});
   std::vector<Appended> results;
+  const auto started = std::chrono::steady_clock::now();
   auto stored = store_.append(batch, results);
+  metrics_.storeCommit.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   std::vector<Pending> done;
   done.swap(pending_);
   if (!stored.ok()) {
@@ -117,6 +123,7 @@ void Hub::commit() {
     if (p.publisher) {
       ack.clear();
       writePublishResult(ack, p.id, {a.offset, a.epoch.view()});
+      ++metrics_.acks;
       reply(*p.publisher, ack);
     }
   }

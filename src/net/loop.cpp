@@ -161,28 +161,52 @@ void Loop::onSignal(int signal, std::function<void()> handler) {
 
 thread_local Loop* Loop::current_ = nullptr;
 
+namespace {
+
+// Makes `loop` the current one for a scope: run(), and runOnce()/flush() when another event
+// loop drives this one (the Python package's asyncio), so that code shared by several loops
+// (pubsub::Topics, App::runOn) finds its own loop either way. Nests: a loop driven from a
+// callback of another restores the outer one.
+class CurrentScope {
+ public:
+  CurrentScope(Loop*& current, Loop* loop) : current_(current), outer_(current) { current_ = loop; }
+  ~CurrentScope() { current_ = outer_; }
+  CurrentScope(const CurrentScope&) = delete;
+  CurrentScope& operator=(const CurrentScope&) = delete;
+
+ private:
+  Loop*& current_;
+  Loop* outer_;
+};
+
+}  // namespace
+
 void Loop::run() {
   stopping_ = false;
-  Loop* outer = std::exchange(current_, this);
-  struct Restore {
-    Loop* outer;
-    ~Restore() { current_ = outer; }
-  } restore{outer};
+  CurrentScope scope(current_, this);
+  while (!stopping_) runOnce(nextTimeoutMs());
+}
+
+void Loop::runOnce(int timeoutMs) {
+  CurrentScope scope(current_, this);
   constexpr int kMaxEvents = 1024;
   epoll_event events[kMaxEvents];
-  while (!stopping_) {
-    int n = epoll_wait(epollFd_, events, kMaxEvents, nextTimeoutMs());
-    if (n < 0 && errno != EINTR) throwErrno("epoll_wait");
-    updateClock();
-    for (int i = 0; i < n; ++i) {
-      static_cast<Pollable*>(events[i].data.ptr)->onEvents(events[i].events);
-    }
-    runTimers();
-    runPosted();
-    runDeferred();
-    flushDirty();
-    destroyClosed();
+  int n = epoll_wait(epollFd_, events, kMaxEvents, timeoutMs);
+  if (n < 0 && errno != EINTR) throwErrno("epoll_wait");
+  updateClock();
+  for (int i = 0; i < n; ++i) {
+    static_cast<Pollable*>(events[i].data.ptr)->onEvents(events[i].events);
   }
+  runTimers();
+  runPosted();
+  flush();
+}
+
+void Loop::flush() {
+  CurrentScope scope(current_, this);
+  runDeferred();
+  flushDirty();
+  destroyClosed();
 }
 
 void Loop::updateClock() {

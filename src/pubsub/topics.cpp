@@ -298,6 +298,7 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
   }
   if (queued) ++stats_.published;
   stats_.delivered += queued;
+  stats_.deliveredBytes += queued * data.size();
   if (!slow_.empty()) {
     // A close may end a connection at once (its queue over maxBackpressure), and its close
     // handler may publish again, which reuses slow_: walk a copy of our own.

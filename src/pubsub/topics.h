@@ -60,6 +60,7 @@ struct TopicsOptions {
 struct TopicsStats {
   uint64_t published = 0;       // publish() calls that reached at least one subscriber
   uint64_t delivered = 0;       // frames queued on subscribers
+  uint64_t deliveredBytes = 0;  // their payload bytes (before compression)
   uint64_t dropped = 0;         // frames skipped for slow subscribers (Drop policy)
   uint64_t slowClosed = 0;      // subscribers closed for being slow (Close policy)
   uint64_t compressedOnce = 0;  // publishes compressed once for subscribers sending alone

@@ -89,6 +89,7 @@ TopicsStats Topics::Relay::stats() const {
     const TopicsStats& s = shard.topics->stats();
     sum.published += s.published;
     sum.delivered += s.delivered;
+    sum.deliveredBytes += s.deliveredBytes;
     sum.dropped += s.dropped;
     sum.slowClosed += s.slowClosed;
     sum.compressedOnce += s.compressedOnce;

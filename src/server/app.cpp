@@ -154,6 +154,16 @@ std::vector<uint64_t> App::acceptedPerLoop() const {
   return counts;
 }
 
+App::ConnectionCounts App::connectionCounts() const {
+  // Two counters read one after the other: a connection upgrading in between may be counted
+  // in neither phase for one scrape, never twice.
+  ConnectionCounts counts;
+  counts.open = impl_->webSockets.load(std::memory_order_relaxed);
+  size_t all = impl_->connections.load(std::memory_order_relaxed);
+  counts.handshaking = all > counts.open ? all - counts.open : 0;
+  return counts;
+}
+
 void App::run() {
   Impl& impl = *impl_;
   // Before any thread starts: the signals are blocked for this thread and the threads it

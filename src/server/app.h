@@ -111,6 +111,12 @@ class App {
   size_t connectionCount() const;
   // Connections each loop has accepted since the start: how evenly they were spread.
   std::vector<uint64_t> acceptedPerLoop() const;
+  // This App's open connections by phase, on every loop together (for /metrics); thread-safe.
+  struct ConnectionCounts {
+    size_t handshaking = 0;  // HTTP: before an upgrade, or plain requests (keep-alive)
+    size_t open = 0;         // WebSockets, closing ones included
+  };
+  ConnectionCounts connectionCounts() const;
 
   struct Impl;
 

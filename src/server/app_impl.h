@@ -69,6 +69,7 @@ struct App::Impl {
   std::mutex tlsMutex;
   size_t nextLoop = 0;  // round-robin cursor (touched only by the accepting loop, loop 0)
   std::atomic<size_t> connections{0};  // open on every loop together
+  std::atomic<size_t> webSockets{0};   // of those, upgraded (App::connectionCounts)
   // Open connections per peer IP address, when AppOptions::maxConnectionsPerIp is set.
   std::mutex perIpMutex;
   std::unordered_map<std::string, uint32_t> connectionsPerIp;

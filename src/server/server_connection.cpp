@@ -1,5 +1,8 @@
 #include "server/server_connection.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "net/log.h"
 #include "protocol/handshake.h"
 #include "protocol/http.h"
@@ -50,13 +53,14 @@ ServerConnection::~ServerConnection() {
       app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
     }
   }
+  if (countedOpen_) app_->webSockets.fetch_sub(1, std::memory_order_relaxed);
   app_->connectionGone(*this);
 }
 
 void ServerConnection::goAway() {
-  if (state_ == State::Open) {
+  if (isOpen()) {
     close(CloseCode::GoingAway, "server shutting down");
-  } else if (state_ == State::Handshake) {
+  } else if (handshaking()) {
     closeGracefully(1);
   }
 }
@@ -142,7 +146,7 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   if (overLimit_) {
     // Answered at the first request rather than at accept: over TLS that is the only way the
     // client can read why.
-    refuse({503, "too many connections", {{"Retry-After", "5"}}});
+    refuse({503, "too many connections", {{"Retry-After", "5"}}}, &http);
     return false;
   }
   bool wantsUpgrade = !http.header("Upgrade").empty();
@@ -150,20 +154,30 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   auto ws = app_->wsRoutes.find(http.path);
   auto get = app_->getRoutes.find(http.path);
   auto post = app_->postRoutes.find(http.path);
-  if (ws.target && (wantsUpgrade || (!get.target && !post.target))) {
-    return upgrade(http, *ws.target, ws.wildcard);
+  if (ws.target && wantsUpgrade) return upgrade(http, *ws.target, ws.wildcard);
+  // The closest pattern decides what the path is; the method then picks among the routes that
+  // fit it that closely. A GET without Upgrade on a WebSocket path is refused by
+  // validateUpgrade with 426 and `Upgrade: websocket` (RFC 9110 15.5.22), so that someone
+  // trying it with curl learns the endpoint exists and what it wants.
+  size_t closest = 0;
+  for (size_t specificity : {ws.target ? ws.specificity : 0, get.target ? get.specificity : 0,
+                             post.target ? post.specificity : 0}) {
+    closest = std::max(closest, specificity);
   }
-  if (isGet && get.target) {
+  auto fits = [closest](const auto& match) { return match.target && match.specificity == closest; };
+  if (isGet && fits(get)) {
     serveHttp(http, body, *get.target, get.wildcard);
-  } else if (http.method == "POST" && post.target) {
+  } else if (http.method == "POST" && fits(post)) {
     serveHttp(http, body, *post.target, post.wildcard);
-  } else if (get.target || post.target) {
-    std::string allow = get.target && post.target ? "GET, HEAD, POST"
-                        : get.target              ? "GET, HEAD"
-                                                  : "POST";
-    refuse({405, "method not allowed", {{"Allow", allow}}});
+  } else if (isGet && fits(ws)) {
+    return upgrade(http, *ws.target, ws.wildcard);
+  } else if (fits(ws) || fits(get) || fits(post)) {
+    std::string allow = fits(ws) || fits(get) ? "GET, HEAD" : "";
+    if (fits(post)) allow += allow.empty() ? "POST" : ", POST";
+    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}},
+           &http);
   } else {
-    refuse({404, "no route for " + std::string(http.path), {}});
+    refuse({404, "no route for " + std::string(http.path), {}}, &http);
   }
   return false;
 }
@@ -173,7 +187,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   protocol::UpgradeRequest upgradeRequest;
   HttpError error;
   if (!protocol::validateUpgrade(http, upgradeRequest, error)) {
-    refuse(error);
+    refuse(error, &http);
     return false;
   }
   Request request(http, *this, wildcard);
@@ -189,7 +203,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   if (behavior.accept) {
     int status = behavior.accept(request);
     if (status != 0) {
-      refuse({status, "upgrade refused by the application", {}});
+      refuse({status, "upgrade refused by the application", {}}, &http);
       return false;
     }
   }
@@ -204,6 +218,8 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   }
   write(protocol::writeUpgradeResponse(upgradeRequest.key, request.subprotocol(), extensions));
   open(behavior);
+  countedOpen_ = true;
+  app_->webSockets.fetch_add(1, std::memory_order_relaxed);
   if (behavior.open) behavior.open(*this, request);
   return !isClosed();
 }
@@ -214,7 +230,19 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
   Request request(http, *this, wildcard);
   request.setBody(body);
   HttpResponse response;
+  const bool logged = log::enabled(log::Level::Info);
+  const auto started =
+      logged ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   handler(request, response);
+  if (logged) {
+    // The access log: one line per request, as nginx writes it, at info.
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    log::write(log::Level::Info, "http %s %.*s %.*s %d %.3f ms", remoteAddress().c_str(),
+               static_cast<int>(http.method.size()), http.method.data(),
+               static_cast<int>(http.path.size()), http.path.data(), response.status, ms);
+  }
   bool keepAlive = http.versionMinor >= 1 &&
                    !protocol::hasToken(http.header("Connection"), "close") && !app_->shuttingDown;
   std::string bytes =
@@ -230,9 +258,16 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
   }
 }
 
-void ServerConnection::refuse(const HttpError& error) {
-  DUPLEX_LOG(Debug, "handshake from %s refused: %d %s", remoteAddress().c_str(), error.status,
-             error.message.c_str());
+void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
+  if (http) {
+    DUPLEX_LOG(Info, "http %s %.*s %.*s refused %d: %s", remoteAddress().c_str(),
+               static_cast<int>(http->method.size()), http->method.data(),
+               static_cast<int>(http->path.size()), http->path.data(), error.status,
+               error.message.c_str());
+  } else {
+    DUPLEX_LOG(Info, "http %s refused %d: %s", remoteAddress().c_str(), error.status,
+               error.message.c_str());
+  }
   refused_ = true;
   pending_.reset();
   write(protocol::writeErrorResponse(error));

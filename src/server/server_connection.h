@@ -7,8 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "connection/websocket.h"
 #include "server/app.h"
-#include "server/websocket.h"
 
 namespace duplex {
 
@@ -29,7 +29,8 @@ class ServerConnection final : public WebSocket {
                std::string_view wildcard);
   void serveHttp(const protocol::HttpRequest& http, std::string_view body,
                  const HttpHandler& handler, std::string_view wildcard);
-  void refuse(const protocol::HttpError& error);
+  // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
+  void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
 
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();
@@ -39,7 +40,8 @@ class ServerConnection final : public WebSocket {
   ServerConnection* prevInApp_ = nullptr;  // the App's list of its connections
   ServerConnection* nextInApp_ = nullptr;
   std::pair<const std::string, uint32_t>* ipCount_ = nullptr;  // its IP's entry, when counted
-  bool overLimit_ = false;                                     // answered 503 at its first request
+  bool countedOpen_ = false;              // in App::Impl::webSockets (upgraded)
+  bool overLimit_ = false;                // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled
   bool refused_ = false;
 };
