@@ -1,4 +1,6 @@
-// Connection limits counted over every loop, and graceful shutdown of every loop under load.
+// Connection limits and counts over every loop, and graceful shutdown of every loop under load.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -85,6 +87,39 @@ TEST(MultiLoopLimits, PerIpLimitCountsEveryLoop) {
   ASSERT_TRUE(clients.connectInTurn(urlOf(app), 1));
   EXPECT_EQ(clients.opened, 6);
   EXPECT_LT(thread.stop(clients.loop), 2000u);
+}
+
+// /metrics reads App::connectionCounts() from any thread: by phase, over every loop together.
+TEST(MultiLoopCounts, ConnectionsByPhaseOverEveryLoopFromAnotherThread) {
+  App app(test::multiLoopOptions(4));
+  app.ws("/*", WebSocketBehavior{});
+  app.listen("127.0.0.1", 0);
+  ServerThread thread(app);
+  thread.start();
+  Clients clients;
+  ASSERT_TRUE(clients.connectInTurn(urlOf(app), 8));
+  // Three TCP connections that never send a request: in the HTTP phase, on three loops.
+  std::vector<int> silent;
+  for (int i = 0; i < 3; ++i) silent.push_back(test::connectTcp(app.port()));
+  auto counted = [&](size_t handshaking, size_t open) {
+    return [&app, handshaking, open] {
+      App::ConnectionCounts counts = app.connectionCounts();
+      return counts.handshaking == handshaking && counts.open == open;
+    };
+  };
+  EXPECT_TRUE(test::runUntil(clients.loop, counted(3, 8)))
+      << app.connectionCounts().handshaking << " handshaking, " << app.connectionCounts().open
+      << " open";
+  EXPECT_EQ(app.acceptedPerLoop(), (std::vector<uint64_t>{3, 3, 3, 2}));
+  clients.open[0]->close();
+  clients.open[1]->close();
+  EXPECT_TRUE(test::runUntil(clients.loop, counted(3, 6)));
+  for (int fd : silent) ::close(fd);
+  EXPECT_TRUE(test::runUntil(clients.loop, counted(0, 6)));
+  EXPECT_EQ(app.connectionCount(), 6u);
+  EXPECT_LT(thread.stop(clients.loop), 2000u);
+  App::ConnectionCounts after = app.connectionCounts();
+  EXPECT_EQ(after.handshaking + after.open, 0u);
 }
 
 // 200 clients keep four messages each in flight while the server shuts down: every one of them
