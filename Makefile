@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 # The program `make demo` runs, from build/release.
 DEMO ?= apps/duplexd --host 127.0.0.1 --port 8080
 
-.PHONY: all deps deps-demo build build-asan test test-release test-asan demo bench install clean python
+.PHONY: all deps deps-demo build build-asan test test-release test-asan test-tsan demo bench install clean python
 
 all: build
 
@@ -25,7 +25,8 @@ build-asan: deps
 	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDUPLEX_SANITIZE=ON
 	cmake --build build/asan -j $(JOBS)
 
-# Both trees, ctest in each, and a last line `tests: N passed, M failed`.
+# The three trees (release, ASan+UBSan, and TSan for the multi-loop tests), ctest in each, and
+# a last line `tests: N passed, M failed`.
 test:
 	JOBS=$(JOBS) scripts/test
 
@@ -34,6 +35,9 @@ test-release:
 
 test-asan:
 	JOBS=$(JOBS) scripts/test asan
+
+test-tsan:
+	JOBS=$(JOBS) scripts/test tsan
 
 # The Python package (python/, docs/python.md) into .venv/ at the repository root, which sees
 # Debian's Python packages: afterwards `.venv/bin/python -c "import duplex"` works.

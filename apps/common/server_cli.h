@@ -3,6 +3,8 @@
 // --log-level flag, the end of parsing (say in one line what was wrong, exit 2; --cert and
 // --key only together), and listening with or without TLS from those flags. Apart from flags.h
 // because the benchmark tools that share the flag parser do not link src/server.
+#include <sched.h>
+
 #include <cmath>
 #include <csignal>
 #include <cstdint>
@@ -25,6 +27,15 @@ inline Flag logLevelFlag() {
     log::setLevel(level);
     return true;
   });
+}
+
+// The cores this process may run on (its affinity mask, which taskset and cgroups' cpusets
+// narrow), not the machine's: the servers' default number of loops.
+inline uint32_t availableCores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  int count = CPU_COUNT(&set);
+  return count > 0 ? static_cast<uint32_t>(count) : 1;
 }
 
 // --log-format text|json (net/log.h).

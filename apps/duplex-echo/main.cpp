@@ -4,6 +4,7 @@
 // With --cert and --key it serves wss:// instead of ws://, and reloads both files on SIGHUP.
 // --no-cork and --no-shared-frames switch off one optimisation each, for the benchmark that
 // measures what each buys (docs/performance.md); the defaults are the optimised server.
+// --threads N runs N event loops (default: one per core), connections spread over them.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +31,8 @@ struct Options {
   bool deflateTakeover = false;
   bool cork = true;
   bool sharedFrames = true;
+  uint32_t threads = duplex::cli::availableCores();
+  bool acceptOnEveryLoop = false;
 };
 
 [[noreturn]] void usage() {
@@ -44,8 +47,9 @@ struct Options {
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
       "                   [--log-format text|json]\n"
-      "                   [--no-cork] [--no-shared-frames]   (benchmark knobs: see\n"
-      "                                                      docs/performance.md)\n"
+      "                   [--threads N (default: one per core it may run on)]\n"
+      "                   [--no-cork] [--no-shared-frames] [--accept-on-every-loop]\n"
+      "                   (benchmark knobs: see docs/performance.md)\n"
       "                   [--version] [--help]\n");
   std::exit(0);
 }
@@ -71,6 +75,8 @@ Options parse(int argc, char** argv) {
           switchFlag("--deflate-takeover", [&] { o.deflate = o.deflateTakeover = true; }),
           switchFlag("--no-cork", [&] { o.cork = false; }),
           switchFlag("--no-shared-frames", [&] { o.sharedFrames = false; }),
+          numberFlag("--threads", o.threads),
+          switchFlag("--accept-on-every-loop", [&] { o.acceptOnEveryLoop = true; }),
           logLevelFlag(),
           logFormatFlag(),
           switchFlag("--help", usage),
@@ -78,6 +84,9 @@ Options parse(int argc, char** argv) {
           versionFlag("duplex-echo"),
       },
       o.endpoint);
+  if (o.threads == 0 || o.threads > 1024) {
+    refuseCommandLine("duplex-echo", "--threads must be between 1 and 1024");
+  }
   return o;
 }
 
@@ -89,12 +98,15 @@ int main(int argc, char** argv) {
     duplex::AppOptions appOptions;
     appOptions.handshakeTimeoutSeconds = options.handshakeTimeout;
     appOptions.cork = options.cork;
+    appOptions.threads = options.threads;
+    appOptions.acceptOnEveryLoop = options.acceptOnEveryLoop;
     duplex::App app(appOptions);
     // --broadcast: one topic per path; each message is framed once for all its subscribers
-    // (and compressed once for those without context takeover).
+    // (and compressed once for those without context takeover) on each loop, and reaches the
+    // other loops in one hand-off per loop per iteration.
     duplex::pubsub::TopicsOptions topicsOptions;
     topicsOptions.shareFrames = options.sharedFrames;
-    duplex::pubsub::Topics topics(app.loop(), std::move(topicsOptions));
+    duplex::pubsub::Topics topics(app.loops(), std::move(topicsOptions));
 
     duplex::WebSocketBehavior behavior;
     behavior.maxMessageSize = options.maxMessage;

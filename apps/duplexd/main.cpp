@@ -51,6 +51,9 @@ struct Options {
   std::string hubConfig;  // JSON file with the hub's namespaces
   std::string adminPassword;
   std::vector<std::string> allowedOrigins;
+  // Event loops. 1 until the hub works across loops (issue #13's hub half); then the number of
+  // cores, as duplex-echo's --threads.
+  uint32_t threads = 1;
 };
 
 // Namespaces when no --hub-config is given: a public one with history, recovery and presence,
@@ -138,6 +141,7 @@ std::string fromEnvironment(const char* name) {
       "                     Better in DUPLEX_ADMIN_PASSWORD, out of the process list\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
+      "  --threads N        event loops (default 1; more need the hub across loops, to come)\n"
       "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
       "                     request and WebSocket connection, and the shutdown\n"
       "  --log-format F     text (default) or json: one JSON object per line\n"
@@ -149,38 +153,44 @@ std::string fromEnvironment(const char* name) {
 Options parse(int argc, char** argv) {
   using namespace duplex::cli;
   Options o;
-  parseServerFlags("duplexd", argc, argv,
-                   {
-                       textFlag("--host", o.endpoint.host),
-                       numberFlag("--port", o.endpoint.port),
-                       textFlag("--data", o.dataDir),
-                       textFlag("--web", o.webDir),
-                       numberFlag("--history", o.historySize),
-                       numberFlag("--history-max-bytes", o.historyMaxBytes),
-                       numberFlag("--rate", o.rate),
-                       numberFlag("--burst", o.burst),
-                       switchFlag("--quiet", [&] { o.quiet = true; }),
-                       switchFlag("--no-deflate", [&] { o.deflate = false; }),
-                       maxMessageSizeFlag("--max-message-size", o.maxMessageSize,
-                                          duplex::hub::kMaxCommandBytes),
-                       textFlag("--cert", o.endpoint.certFile),
-                       textFlag("--key", o.endpoint.keyFile),
-                       textFlag("--hub-config", o.hubConfig),
-                       textFlag("--admin-password", o.adminPassword),
-                       checkedTextFlag("--allow-origin",
-                                       [&](std::string_view origin) {
-                                         o.allowedOrigins.emplace_back(origin);
-                                         return true;
-                                       }),
-                       numberFlag("--max-connections", o.maxConnections),
-                       numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
-                       logLevelFlag(),
-                       logFormatFlag(),
-                       switchFlag("--help", usage),
-                       switchFlag("-h", usage),
-                       versionFlag("duplexd"),
-                   },
-                   o.endpoint);
+  parseServerFlags(
+      "duplexd", argc, argv,
+      {
+          textFlag("--host", o.endpoint.host),
+          numberFlag("--port", o.endpoint.port),
+          textFlag("--data", o.dataDir),
+          textFlag("--web", o.webDir),
+          numberFlag("--history", o.historySize),
+          numberFlag("--history-max-bytes", o.historyMaxBytes),
+          numberFlag("--rate", o.rate),
+          numberFlag("--burst", o.burst),
+          switchFlag("--quiet", [&] { o.quiet = true; }),
+          switchFlag("--no-deflate", [&] { o.deflate = false; }),
+          maxMessageSizeFlag("--max-message-size", o.maxMessageSize, duplex::hub::kMaxCommandBytes),
+          textFlag("--cert", o.endpoint.certFile),
+          textFlag("--key", o.endpoint.keyFile),
+          textFlag("--hub-config", o.hubConfig),
+          textFlag("--admin-password", o.adminPassword),
+          checkedTextFlag("--allow-origin",
+                          [&](std::string_view origin) {
+                            o.allowedOrigins.emplace_back(origin);
+                            return true;
+                          }),
+          numberFlag("--max-connections", o.maxConnections),
+          numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
+          numberFlag("--threads", o.threads),
+          logLevelFlag(),
+          logFormatFlag(),
+          switchFlag("--help", usage),
+          switchFlag("-h", usage),
+          versionFlag("duplexd"),
+      },
+      o.endpoint);
+  // The hub keeps its state on one loop today: connections on other loops would race on it.
+  // duplex-echo runs on every core already.
+  if (o.threads != 1) {
+    refuseCommandLine("duplexd", "--threads other than 1 needs the hub across loops (not yet)");
+  }
   return o;
 }
 
@@ -200,6 +210,7 @@ int main(int argc, char** argv) {
     duplex::AppOptions appOptions;
     appOptions.maxConnections = options.maxConnections;
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
+    appOptions.threads = options.threads;
     duplex::App app(appOptions);
     duplex::pubsub::Topics topics(app.loop());
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
@@ -231,17 +242,18 @@ int main(int argc, char** argv) {
     const std::string adminSecret =
         options.adminPassword.empty() ? hubOptions.apiKey : options.adminPassword;
     duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
-    app.ws("/connection", duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection"));
+    app.ws("/connection",
+           duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection"));
     hub.addApiRoutes(app);
 
     duplex::hub::ChannelStore& channelStore = *channels.value();
-    duplexd::addServiceRoutes(app, hub, topics,
-                              {options.dataDir, options.dataDir + "/channels.db",
-                               [&]() -> std::optional<std::string> {
-                                 auto read = channelStore.position("demo:throws");
-                                 if (read.ok()) return std::nullopt;
-                                 return read.error().message;
-                               }});
+    duplexd::addServiceRoutes(
+        app, hub, topics,
+        {options.dataDir, options.dataDir + "/channels.db", [&]() -> std::optional<std::string> {
+           auto read = channelStore.position("demo:throws");
+           if (read.ok()) return std::nullopt;
+           return read.error().message;
+         }});
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));

@@ -13,7 +13,7 @@
 namespace duplex::net {
 
 Listener::Listener(Loop& loop, std::string_view host, uint16_t port, AcceptHandler onAccept,
-                   int backlog)
+                   int backlog, bool reusePort)
     : loop_(loop), onAccept_(std::move(onAccept)) {
   sockaddr_storage address;
   socklen_t length;
@@ -23,6 +23,7 @@ Listener::Listener(Loop& loop, std::string_view host, uint16_t port, AcceptHandl
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reusePort) setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
       ::listen(fd_, backlog) != 0) {
     int saved = errno;

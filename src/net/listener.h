@@ -19,9 +19,11 @@ class Listener final : public Pollable {
   using AcceptHandler = std::function<void(int fd)>;
 
   // Binds and listens (SO_REUSEADDR; port 0 picks a free port). Throws std::system_error or
-  // std::runtime_error with a message naming the address when it cannot.
+  // std::runtime_error with a message naming the address when it cannot. `reusePort` sets
+  // SO_REUSEPORT, so that one listener per loop can share the port and the kernel spreads
+  // connections over them.
   Listener(Loop& loop, std::string_view host, uint16_t port, AcceptHandler onAccept,
-           int backlog = 4096);
+           int backlog = 4096, bool reusePort = false);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;

@@ -150,6 +150,7 @@ void Loop::post(std::function<void()> task) {
     posted_.push_back(std::move(task));
     hasPosted_.store(true, std::memory_order_release);
   }
+  postCount_.fetch_add(1, std::memory_order_relaxed);
   waker_->wake();
 }
 
@@ -158,12 +159,36 @@ void Loop::onSignal(int signal, std::function<void()> handler) {
   signals_->watch(signal, std::move(handler));
 }
 
+thread_local Loop* Loop::current_ = nullptr;
+
+namespace {
+
+// Makes `loop` the current one for a scope: run(), and runOnce()/flush() when another event
+// loop drives this one (the Python package's asyncio), so that code shared by several loops
+// (pubsub::Topics, App::runOn) finds its own loop either way. Nests: a loop driven from a
+// callback of another restores the outer one.
+class CurrentScope {
+ public:
+  CurrentScope(Loop*& current, Loop* loop) : current_(current), outer_(current) { current_ = loop; }
+  ~CurrentScope() { current_ = outer_; }
+  CurrentScope(const CurrentScope&) = delete;
+  CurrentScope& operator=(const CurrentScope&) = delete;
+
+ private:
+  Loop*& current_;
+  Loop* outer_;
+};
+
+}  // namespace
+
 void Loop::run() {
   stopping_ = false;
+  CurrentScope scope(current_, this);
   while (!stopping_) runOnce(nextTimeoutMs());
 }
 
 void Loop::runOnce(int timeoutMs) {
+  CurrentScope scope(current_, this);
   constexpr int kMaxEvents = 1024;
   epoll_event events[kMaxEvents];
   int n = epoll_wait(epollFd_, events, kMaxEvents, timeoutMs);
@@ -178,6 +203,7 @@ void Loop::runOnce(int timeoutMs) {
 }
 
 void Loop::flush() {
+  CurrentScope scope(current_, this);
   runDeferred();
   flushDirty();
   destroyClosed();

@@ -63,8 +63,21 @@ class Loop {
   // flush: the place for work that batches what the iteration gathered (group commit).
   void defer(std::function<void()> task);
 
-  // Thread-safe: runs `task` on this loop's thread soon (wakes the loop through an eventfd).
+  // Thread-safe, from any thread (a loop's or not): runs `task` on this loop's thread soon, in
+  // the order posted (wakes the loop through an eventfd: one wake-up per call, so batch what
+  // goes to a loop often, as pubsub::Topics and App's round-robin accept do). A task posted to
+  // a loop that never runs again is destroyed with the loop, unrun.
   void post(std::function<void()> task);
+  // How many times post() was called on this loop (each one a wake-up): for tests that hold
+  // cross-thread traffic to one wake-up per batch. Thread-safe.
+  uint64_t postCount() const { return postCount_.load(std::memory_order_relaxed); }
+  // Thread-safe: ends run() at the next iteration (stop() itself is for the loop's own thread).
+  void stopFromAnyThread() {
+    post([this] { stop(); });
+  }
+  // The loop whose run() is on this thread's stack, or null: how code shared by several loops
+  // (pubsub::Topics, an App with AppOptions::threads > 1) finds its own.
+  static Loop* current() { return current_; }
 
   // Runs `handler` on this loop when the process receives `signal` (through a signalfd; the
   // signal is blocked for the calling thread, so install these before starting other threads).
@@ -139,8 +152,10 @@ class Loop {
   std::unique_ptr<Waker> waker_;
   std::mutex postedMutex_;
   std::vector<std::function<void()>> posted_;
-  std::atomic<bool> hasPosted_{false};  // lets an iteration skip the mutex when nothing came
+  std::atomic<bool> hasPosted_{false};
+  std::atomic<uint64_t> postCount_{0};  // lets an iteration skip the mutex when nothing came
   std::unique_ptr<SignalWatcher> signals_;
+  static thread_local Loop* current_;
 };
 
 }  // namespace duplex::net

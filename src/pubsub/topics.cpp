@@ -6,6 +6,7 @@
 
 #include "net/log.h"
 #include "protocol/frame.h"
+#include "pubsub/topics_relay.h"
 
 namespace duplex::pubsub {
 
@@ -45,6 +46,11 @@ struct Topics::Subscriptions final : ConnectionObserver {
 Topics::Topics(net::Loop& loop, TopicsOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
+Topics::Topics(const std::vector<net::Loop*>& loops, TopicsOptions options)
+    : loop_(*loops.at(0)), options_(std::move(options)) {
+  if (loops.size() > 1) relay_ = std::make_unique<Relay>(loops, options_);
+}
+
 Topics::~Topics() {
   std::vector<Subscriptions*> all;
   for (auto& [name, topic] : topics_) {
@@ -79,6 +85,7 @@ bool Topics::refusedInsidePublish(const char* call) {
 }
 
 bool Topics::subscribe(WebSocket& ws, std::string_view name) {
+  if (relay_) return relay_->on(ws.loop()).subscribe(ws, name);
   // Refused inside a publish: a new subscriber would move the vector being walked.
   if (refusedInsidePublish("subscribe")) return false;
   if (!ws.isOpen()) return false;
@@ -113,6 +120,7 @@ void Topics::remove(Topic& topic, uint32_t index) {
 }
 
 bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
+  if (relay_) return relay_->on(ws.loop()).unsubscribe(ws, name);
   if (refusedInsidePublish("unsubscribe")) return false;
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
@@ -131,6 +139,7 @@ bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
 }
 
 void Topics::unsubscribeAll(WebSocket& ws) {
+  if (relay_) return relay_->on(ws.loop()).unsubscribeAll(ws);
   if (refusedInsidePublish("unsubscribeAll")) return;
   if (Subscriptions* subscriptions = subscriptionsOf(ws)) {
     ws.removeObserver(subscriptions);
@@ -154,14 +163,25 @@ void Topics::connectionClosed(Subscriptions& subscriptions) {
 }
 
 bool Topics::isSubscribed(const WebSocket& ws, std::string_view name) const {
+  if (relay_) return relay_->on(ws.loop()).isSubscribed(ws, name);
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
   return subscriptions && it != topics_.end() && subscriptions->find(it->second.get());
 }
 
 size_t Topics::subscriberCount(std::string_view name) const {
+  if (relay_) return relay_->subscriberCount(name);
   auto it = topics_.find(name);
   return it == topics_.end() ? 0 : it->second->subscribers.size();
+}
+
+size_t Topics::topicCount() const {
+  return relay_ ? relay_->topicCount() : topics_.size();
+}
+
+const TopicsStats& Topics::stats() const {
+  if (relay_) stats_ = relay_->stats();
+  return stats_;
 }
 
 SharedFrame Topics::frame(std::string_view data, Opcode opcode, bool compressed) {
@@ -222,6 +242,7 @@ const SharedFrame* Topics::sharedFrameFor(WebSocket& ws, Publication& p) {
 
 size_t Topics::publish(std::string_view name, std::string_view data, Opcode opcode,
                        const WebSocket* except) {
+  if (relay_) return relay_->publish(name, data, opcode, except);
   if (refusedInsidePublish("publish")) return 0;
   auto it = topics_.find(name);
   if (it == topics_.end()) return 0;
@@ -291,6 +312,7 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
 }
 
 void Topics::publishFromAnyThread(std::string topic, std::string data, Opcode opcode) {
+  if (relay_) return relay_->publishFromAnyThread(std::move(topic), std::move(data), opcode);
   loop_.post([life = lifeline_.handle(), topic = std::move(topic), data = std::move(data), opcode] {
     if (Topics* topics = life.get()) topics->publish(topic, data, opcode);
   });

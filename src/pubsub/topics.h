@@ -8,6 +8,13 @@
 // and that frame shared; a subscriber with its own context gets its own compressed frame. A
 // subscriber that stops reading is dealt with by policy, never by letting its queue grow; the
 // publisher never waits for it.
+//
+// Across loops (an App with several threads): one Topics serves every loop. Each loop keeps its
+// own subscribers and builds (and compresses) each frame once for them; a publish on one loop
+// reaches its own subscribers at once and the other loops' at the end of the iteration, in one
+// batch per iteration handed to each other loop with one post (one wake-up), whatever the
+// number of messages and subscribers. Messages of one publisher on one topic arrive in order
+// everywhere. With one loop none of this exists: the publish path has no lock and no atomic.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -63,6 +70,11 @@ struct TopicsStats {
 class Topics {
  public:
   explicit Topics(net::Loop& loop, TopicsOptions options = {});
+  // Topics over several loops (App::loop(0..n-1)); one loop is the constructor above. Every
+  // call but publishFromAnyThread is made on one of these loops' threads: subscribe and
+  // unsubscribe on the connection's own, publish on any. Construct and destroy it while the
+  // loops are not running.
+  Topics(const std::vector<net::Loop*>& loops, TopicsOptions options = {});
   ~Topics();
   Topics(const Topics&) = delete;
   Topics& operator=(const Topics&) = delete;
@@ -74,17 +86,20 @@ class Topics {
   void unsubscribeAll(WebSocket& ws);
   bool isSubscribed(const WebSocket& ws, std::string_view topic) const;
 
-  // Sends to every subscriber of `topic` but `except`. Returns how many it was queued for (0
-  // when refused: called from inside another publish).
+  // Sends to every subscriber of `topic` but `except`. Returns how many it was queued for (on
+  // this loop; other loops' subscribers get it at the end of the iteration), 0 when refused:
+  // called from inside another publish.
   size_t publish(std::string_view topic, std::string_view data, Opcode opcode = Opcode::Text,
                  const WebSocket* except = nullptr);
-  // The same from any thread: copies the message and hands it to the loop's thread (where it
+  // The same from any thread: copies the message and hands it to every loop's thread (where it
   // is dropped if this Topics is gone by then).
   void publishFromAnyThread(std::string topic, std::string data, Opcode opcode = Opcode::Text);
 
+  // With several loops these three add up every loop's figures: call them when the loops do
+  // not run, or accept that they race with the other loops (metrics, tests at rest).
   size_t subscriberCount(std::string_view topic) const;
-  size_t topicCount() const { return topics_.size(); }
-  const TopicsStats& stats() const { return stats_; }
+  size_t topicCount() const;
+  const TopicsStats& stats() const;
 
  private:
   struct Topic;
@@ -103,14 +118,18 @@ class Topics {
   struct Publication;
   const SharedFrame* sharedFrameFor(WebSocket& ws, Publication& p);
 
+  // Several loops: one Topics per loop and the batches between them (topics_relay.cpp).
+  struct Relay;
+  std::unique_ptr<Relay> relay_;
+
   net::Loop& loop_;
   TopicsOptions options_;
   std::unordered_map<std::string, std::unique_ptr<Topic>, Hash, std::equal_to<>> topics_;
   net::Chunk* packing_ = nullptr;  // consecutive small frames share a chunk
   std::vector<WebSocket*> slow_;   // reused by publish(): slow subscribers to close afterwards
   std::string deflated_;           // reused by publish(): the message compressed once
-  TopicsStats stats_;
-  Topic* publishing_ = nullptr;  // the topic whose subscribers a publish is walking
+  mutable TopicsStats stats_;      // with a relay: every loop's, added up by stats()
+  Topic* publishing_ = nullptr;    // the topic whose subscribers a publish is walking
   // Connections that ended during that walk: their entries are blanked, removed after it.
   std::vector<Subscriptions*> endedDuringPublish_;
   net::Lifeline<Topics> lifeline_{this};  // what publishFromAnyThread's tasks capture

@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <exception>
+#include <thread>
 
 #include "net/log.h"
 #include "net/tls_session.h"
@@ -11,29 +12,42 @@
 #include "server/server_connection.h"
 
 namespace duplex {
-
-App::App(AppOptions options)
-    : ownedLoop_(std::make_unique<net::Loop>()),
-      loop_(ownedLoop_.get()),
-      impl_(std::make_unique<Impl>(*loop_, options)) {
-  loop_->setCorking(options.cork);
+App::App(AppOptions options) : impl_(std::make_unique<Impl>(options)) {
+  impl_->ownedLoops.push_back(std::make_unique<net::Loop>());
+  net::Loop& first = *impl_->ownedLoops.back();
+  first.setCorking(options.cork);
+  impl_->loops.push_back(std::make_unique<Impl::LoopState>(first, 0));
+  for (uint32_t i = 1; i < options.threads; ++i) {
+    impl_->ownedLoops.push_back(std::make_unique<net::Loop>());
+    impl_->ownedLoops.back()->setCorking(options.cork);
+    impl_->loops.push_back(std::make_unique<Impl::LoopState>(*impl_->ownedLoops.back(), i));
+  }
 }
 
-App::App(net::Loop& loop, AppOptions options)
-    : loop_(&loop), impl_(std::make_unique<Impl>(loop, options)) {
+App::App(net::Loop& loop, AppOptions options) : impl_(std::make_unique<Impl>(options)) {
   if (!options.cork) loop.setCorking(false);  // a shared loop: only ever switched off
+  impl_->loops.push_back(std::make_unique<Impl::LoopState>(loop, 0));
+  for (uint32_t i = 1; i < options.threads; ++i) {
+    impl_->ownedLoops.push_back(std::make_unique<net::Loop>());
+    impl_->ownedLoops.back()->setCorking(options.cork);
+    impl_->loops.push_back(std::make_unique<Impl::LoopState>(*impl_->ownedLoops.back(), i));
+  }
 }
 
 App::~App() {
   lifeline_.cut();
-  impl_->listeners.clear();
-  // Our connections point at our routes: they must not outlive us. Only ours: another App on
-  // the same loop keeps its own.
-  impl_->forEachConnection([](ServerConnection& c) { c.closeNow(); });
-  if (impl_->shutdownTimer) loop_->cancelTimer(impl_->shutdownTimer);
-  // The closed connections' destructors report to impl_: run them while it exists.
-  loop_->destroyClosed();
-  ownedLoop_.reset();
+  // run() has joined the other loops' threads: every loop is ours to touch from here.
+  for (auto& state : impl_->loops) {
+    state->listeners.clear();
+    // Our connections point at our routes: they must not outlive us. Only ours: another App
+    // on the same loop keeps its own.
+    impl_->forEachConnection(*state, [](ServerConnection& c) { c.closeNow(); });
+    if (state->shutdownTimer) state->loop->cancelTimer(state->shutdownTimer);
+    // The closed connections' destructors report to impl_: run them while it exists.
+    state->loop->destroyClosed();
+  }
+  // Our loops go first (a hand-off still queued on one closes its descriptors), then impl_.
+  impl_->ownedLoops.clear();
 }
 
 App& App::ws(std::string pattern, WebSocketBehavior behavior) {
@@ -51,26 +65,43 @@ App& App::post(std::string pattern, HttpHandler handler) {
   return *this;
 }
 
+namespace {
+
+void listenOn(App::Impl& impl, std::string_view host, uint16_t port, const net::TlsContext* tls) {
+  App::Impl* self = &impl;
+  auto listenerFor = [&](App::Impl::LoopState& state, uint16_t onPort, bool reusePort) {
+    App::Impl::LoopState* on = &state;
+    state.listeners.push_back(std::make_unique<net::Listener>(
+        *state.loop, host, onPort, [self, on, tls](int fd) { self->accepted(*on, fd, tls); }, 4096,
+        reusePort));
+    return state.listeners.back()->port();
+  };
+  if (!impl.options.acceptOnEveryLoop || impl.loops.size() == 1) {
+    listenerFor(*impl.loops[0], port, false);
+    return;
+  }
+  // Port 0: the first socket picks the port, the others join it.
+  uint16_t bound = listenerFor(*impl.loops[0], port, true);
+  for (size_t i = 1; i < impl.loops.size(); ++i) listenerFor(*impl.loops[i], bound, true);
+}
+
+}  // namespace
+
 App& App::listen(std::string_view host, uint16_t port) {
-  Impl* impl = impl_.get();
-  impl_->listeners.push_back(std::make_unique<net::Listener>(
-      *loop_, host, port, [impl](int fd) { impl->accept(fd, nullptr); }));
+  listenOn(*impl_, host, port, nullptr);
   return *this;
 }
 
 App& App::listen(std::string_view host, uint16_t port, const TlsOptions& tls) {
   auto context = net::TlsContext::forServer(tls.certFile, tls.keyFile);
-  const net::TlsContext* shared = context.get();
-  Impl* impl = impl_.get();
-  impl_->listeners.push_back(std::make_unique<net::Listener>(
-      *loop_, host, port, [impl, shared](int fd) { impl->accept(fd, shared); }));
+  listenOn(*impl_, host, port, context.get());
   impl_->tlsContexts.push_back(std::move(context));
   return *this;
 }
 
 void App::reloadTlsOnSignal(int signal) {
   // The loop may outlive us (App(loop)): its handler must not.
-  loop_->onSignal(signal, [life = lifeline_.handle()] {
+  loop().onSignal(signal, [life = lifeline_.handle()] {
     App* app = life.get();
     if (!app) return;
     try {
@@ -88,94 +119,233 @@ void App::reloadTls() {
   for (const auto& context : impl_->tlsContexts) {
     fresh.push_back(net::TlsContext::forServer(context->certFile(), context->keyFile()));
   }
+  std::lock_guard lock(impl_->tlsMutex);  // other loops may be accepting with them
   for (size_t i = 0; i < fresh.size(); ++i) impl_->tlsContexts[i]->swap(*fresh[i]);
 }
 
 uint16_t App::port() const {
-  return impl_->listeners.empty() ? 0 : impl_->listeners.front()->port();
+  const auto& listeners = impl_->loops[0]->listeners;
+  return listeners.empty() ? 0 : listeners.front()->port();
+}
+
+net::Loop& App::loop(size_t index) {
+  return *impl_->loops.at(index)->loop;
+}
+
+std::vector<net::Loop*> App::loops() {
+  std::vector<net::Loop*> all;
+  for (const auto& state : impl_->loops) all.push_back(state->loop);
+  return all;
+}
+
+size_t App::loopCount() const {
+  return impl_->loops.size();
 }
 
 size_t App::connectionCount() const {
-  return impl_->connections;
+  return impl_->connections.load(std::memory_order_relaxed);
 }
 
-App::ConnectionCounts App::connectionCounts() const {
-  ConnectionCounts counts;
-  for (net::Socket* socket : loop_->sockets()) {
-    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) {
-      ++(connection->inHttpPhase() ? counts.handshaking : counts.open);
-    }
+std::vector<uint64_t> App::acceptedPerLoop() const {
+  std::vector<uint64_t> counts;
+  for (const auto& state : impl_->loops) {
+    counts.push_back(state->accepted.load(std::memory_order_relaxed));
   }
   return counts;
 }
 
+App::ConnectionCounts App::connectionCounts() const {
+  // Two counters read one after the other: a connection upgrading in between may be counted
+  // in neither phase for one scrape, never twice.
+  ConnectionCounts counts;
+  counts.open = impl_->webSockets.load(std::memory_order_relaxed);
+  size_t all = impl_->connections.load(std::memory_order_relaxed);
+  counts.handshaking = all > counts.open ? all - counts.open : 0;
+  return counts;
+}
+
 void App::run() {
-  if (impl_->options.handleSignals) {
+  Impl& impl = *impl_;
+  // Before any thread starts: the signals are blocked for this thread and the threads it
+  // starts, so they all arrive at loop 0's signalfd.
+  if (impl.options.handleSignals) {
     auto shutdownOnSignal = [life = lifeline_.handle()] {
       if (App* app = life.get()) app->shutdown();
     };
-    loop_->onSignal(SIGINT, shutdownOnSignal);
-    loop_->onSignal(SIGTERM, shutdownOnSignal);
+    loop().onSignal(SIGINT, shutdownOnSignal);
+    loop().onSignal(SIGTERM, shutdownOnSignal);
   }
   // Shut down before run(), with nothing left to close: there is nothing to run for.
-  if (impl_->shuttingDown && impl_->connections == 0) return;
-  impl_->running = true;
-  loop_->run();
-  impl_->running = false;
+  if (impl.shuttingDown && impl.connections == 0) return;
+  Impl::LoopState& first = *impl.loops[0];
+  first.runByApp = true;
+  if (impl.loops.size() == 1) {
+    loop().run();
+    first.runByApp = false;
+    return;
+  }
+  std::mutex failureMutex;
+  std::exception_ptr failure;
+  auto runLoop = [&](net::Loop& loop) {
+    try {
+      loop.run();
+    } catch (...) {
+      DUPLEX_LOG(Error, "a loop thread failed; shutting down");
+      {
+        std::lock_guard lock(failureMutex);
+        if (!failure) failure = std::current_exception();
+      }
+      shutdown();
+    }
+  };
+  impl.threadsRunning = true;
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl.loops.size(); ++i) {
+    threads.emplace_back([&runLoop, &loop = *impl.loops[i]->loop] { runLoop(loop); });
+  }
+  runLoop(loop());
+  // Loop 0 ended. After shutdown() every other loop ends by itself once its connections are
+  // gone (or at the deadline); a loop 0 stopped any other way stops the others too.
+  if (!impl.shuttingDown) {
+    for (size_t i = 1; i < impl.loops.size(); ++i) impl.loops[i]->loop->stopFromAnyThread();
+  }
+  for (std::thread& thread : threads) thread.join();
+  impl.threadsRunning = false;
+  first.runByApp = false;
+  if (failure) std::rethrow_exception(failure);
 }
 
 void App::shutdown() {
   Impl& impl = *impl_;
-  if (impl.shuttingDown) return;
-  impl.shuttingDown = true;
-  for (auto& listener : impl.listeners) listener->close();
-  impl.forEachConnection([](ServerConnection& c) { c.goAway(); });
-  // The timer dies with us (~App cancels it), so `this` is safe here.
-  impl.shutdownTimer = loop_->setTimeout(impl.options.shutdownTimeoutSeconds * 1000ull, [this] {
-    impl_->shutdownTimer = 0;
-    impl_->forEachConnection([](ServerConnection& c) { c.closeNow(); });
-  });
-  if (impl.connections == 0 && impl.running) loop_->stop();
+  if (impl.shuttingDown.exchange(true)) return;
+  for (auto& state : impl.loops) {
+    Impl::LoopState* s = state.get();
+    impl.runOn(*s, [&impl, s] { impl.shutdownLoop(*s); });
+  }
 }
 
-void App::Impl::accept(int fd, const net::TlsContext* tls) {
-  if (shuttingDown) {
+void App::Impl::runOn(LoopState& state, std::function<void()> task) {
+  if (net::Loop::current() == state.loop || !threadsRunning) {
+    task();
+  } else {
+    state.loop->post(std::move(task));
+  }
+}
+
+void App::Impl::shutdownLoop(LoopState& state) {
+  state.shuttingDown = true;
+  for (auto& listener : state.listeners) listener->close();
+  forEachConnection(state, [](ServerConnection& c) { c.goAway(); });
+  // The timer dies with us (~App cancels it), so `this` is safe here.
+  state.shutdownTimer =
+      state.loop->setTimeout(options.shutdownTimeoutSeconds * 1000ull, [this, &state] {
+        state.shutdownTimer = 0;
+        forEachConnection(state, [](ServerConnection& c) { c.closeNow(); });
+      });
+  if (state.connections == 0 && state.runByApp) state.loop->stop();
+}
+
+App::Impl::LoopState& App::Impl::stateOf(const net::Loop& loop) {
+  for (auto& state : loops) {
+    if (state->loop == &loop) return *state;
+  }
+  return *loops[0];  // unreachable: connections are made on our loops only
+}
+
+void App::Impl::accepted(LoopState& on, int fd, const net::TlsContext* tls) {
+  if (loops.size() == 1 || options.acceptOnEveryLoop) {
+    adopt(on, fd, tls);
+    return;
+  }
+  LoopState& target = *loops[nextLoop];
+  nextLoop = (nextLoop + 1) % loops.size();
+  if (&target == &on) {
+    adopt(on, fd, tls);
+    return;
+  }
+  if (on.handoffs.empty()) on.handoffs.resize(loops.size());
+  on.handoffs[target.index].push_back({fd, tls});
+  if (!on.handoffScheduled) {
+    on.handoffScheduled = true;
+    on.loop->defer([this, &on] { sendHandoffs(on); });
+  }
+}
+
+namespace {
+
+// Descriptors on their way to another loop; closed if that loop never takes them (it stopped
+// before the post ran, and the loop's destruction drops the task).
+struct HandoffBatch {
+  std::vector<App::Impl::Accepted> fds;
+  ~HandoffBatch() {
+    for (const auto& a : fds) ::close(a.fd);
+  }
+};
+
+}  // namespace
+
+void App::Impl::sendHandoffs(LoopState& from) {
+  from.handoffScheduled = false;
+  for (size_t i = 0; i < from.handoffs.size(); ++i) {
+    if (from.handoffs[i].empty()) continue;
+    auto batch = std::make_shared<HandoffBatch>();
+    batch->fds.swap(from.handoffs[i]);
+    LoopState* target = loops[i].get();
+    target->loop->post([this, target, batch] {
+      for (const Accepted& a : batch->fds) adopt(*target, a.fd, a.tls);
+      batch->fds.clear();
+    });
+  }
+}
+
+void App::Impl::adopt(LoopState& state, int fd, const net::TlsContext* tls) {
+  if (state.shuttingDown) {
     ::close(fd);
     return;
   }
-  auto* connection = new ServerConnection(loop, fd, *this);  // owned by the loop from now on
+  state.accepted.fetch_add(1, std::memory_order_relaxed);
+  auto* connection = new ServerConnection(*state.loop, fd, *this);  // owned by the loop now
   if (!tls) return;
   try {
-    connection->startTls(net::TlsSession::accept(*tls, loop));
+    std::unique_ptr<net::TlsSession> session;
+    {
+      std::lock_guard lock(tlsMutex);
+      session = net::TlsSession::accept(*tls, *state.loop);
+    }
+    connection->startTls(std::move(session));
   } catch (const net::TlsError&) {
     connection->closeNow();  // OpenSSL is out of memory: shed this one connection
   }
 }
 
 void App::Impl::connectionMade(ServerConnection& connection) {
-  connection.nextInApp_ = firstConnection;
-  if (firstConnection) firstConnection->prevInApp_ = &connection;
-  firstConnection = &connection;
-  ++connections;
+  LoopState& state = stateOf(connection.loop());
+  connection.nextInApp_ = state.firstConnection;
+  if (state.firstConnection) state.firstConnection->prevInApp_ = &connection;
+  state.firstConnection = &connection;
+  ++state.connections;
+  connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 void App::Impl::connectionGone(ServerConnection& connection) {
+  LoopState& state = stateOf(connection.loop());
   if (connection.prevInApp_) {
     connection.prevInApp_->nextInApp_ = connection.nextInApp_;
   } else {
-    firstConnection = connection.nextInApp_;
+    state.firstConnection = connection.nextInApp_;
   }
   if (connection.nextInApp_) connection.nextInApp_->prevInApp_ = connection.prevInApp_;
-  --connections;
-  if (shuttingDown && connections == 0) {
-    if (shutdownTimer) loop.cancelTimer(shutdownTimer);
-    shutdownTimer = 0;
-    if (running) loop.stop();
+  --state.connections;
+  connections.fetch_sub(1, std::memory_order_relaxed);
+  if (state.shuttingDown && state.connections == 0) {
+    if (state.shutdownTimer) state.loop->cancelTimer(state.shutdownTimer);
+    state.shutdownTimer = 0;
+    if (state.runByApp) state.loop->stop();
   }
 }
 
-void App::Impl::forEachConnection(void (*action)(ServerConnection&)) {
-  for (ServerConnection* c = firstConnection; c; c = c->nextInApp_) {
+void App::Impl::forEachConnection(LoopState& state, void (*action)(ServerConnection&)) {
+  for (ServerConnection* c = state.firstConnection; c; c = c->nextInApp_) {
     if (!c->isClosed()) action(*c);
   }
 }

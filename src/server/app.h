@@ -40,6 +40,16 @@ struct AppOptions {
   // runs on (net::Loop::setCorking), so every frame leaves in its own syscall. It exists to
   // measure what corking buys (docs/performance.md); leave it on.
   bool cork = true;
+  // Event loops, each on its own thread (run() runs the first on the calling thread). A
+  // connection stays on the loop that accepted it for its whole life, and its handlers run on
+  // that loop's thread: handlers of different connections may run at the same time, so what
+  // they share must be per loop (App::loop(i), pubsub::Topics over the app) or thread-safe.
+  // One listener accepts on the first loop and hands connections to the loops in turn.
+  uint32_t threads = 1;
+  // Benchmark/diagnostic knob: instead of the round-robin hand-off, every loop accepts from its
+  // own SO_REUSEPORT socket and the kernel spreads connections by a hash of their addresses.
+  // Round-robin spreads more evenly (docs/architecture.md, "threads"); leave it off.
+  bool acceptOnEveryLoop = false;
 };
 
 // Serving wss:// (and https:// for the GET routes) on a listener.
@@ -51,7 +61,8 @@ struct TlsOptions {
 class App {
  public:
   explicit App(AppOptions options = {});
-  // Runs on a loop the caller owns (several apps, or an app beside clients, on one loop).
+  // Runs on a loop the caller owns (several apps, or an app beside clients, on one loop). With
+  // options.threads > 1 that loop is the first; the App owns the others.
   App(net::Loop& loop, AppOptions options = {});
   ~App();
   App(const App&) = delete;
@@ -64,8 +75,8 @@ class App {
   // POST with a Content-Length body (Request::body(); at most AppOptions::maxBodySize).
   App& post(std::string pattern, HttpHandler handler);
 
-  // Binds and listens; throws std::system_error / std::runtime_error naming the address when it
-  // cannot. Port 0 picks a free port (see port()).
+  // Binds and listens (before run() when there are several loops); throws std::system_error /
+  // std::runtime_error naming the address when it cannot. Port 0 picks a free port (see port()).
   App& listen(std::string_view host, uint16_t port);
   // The same with TLS (1.2 and 1.3, ALPN http/1.1); the handshake is part of
   // AppOptions::handshakeTimeoutSeconds. Also throws net::TlsError for unusable files.
@@ -79,18 +90,28 @@ class App {
   void reloadTlsOnSignal(int signal);
   uint16_t port() const;
 
-  // Runs the loop until shutdown() (or a signal, see AppOptions) has closed every connection.
+  // Runs the loops (the first on this thread, the others on threads of their own) until
+  // shutdown() (or a signal, see AppOptions) has closed every connection on every loop. An
+  // exception thrown on a loop's thread shuts the app down and is rethrown here.
   void run();
-  // Stops accepting, sends close 1001 to every WebSocket of this App, and ends run() once they
-  // are closed or the deadline has passed (then the rest are dropped). Other Apps on the same
-  // loop keep their connections; on a loop the caller runs itself (not through run()), the
-  // caller decides when the loop stops.
+  // Thread-safe. Stops accepting, sends close 1001 to every WebSocket of this App on every
+  // loop, and ends run() once they are closed or the deadline has passed (then the rest are
+  // dropped). Other Apps on the same loop keep their connections; on a loop the caller runs
+  // itself (not through run()), the caller decides when the loop stops.
   void shutdown();
 
-  net::Loop& loop() { return *loop_; }
-  // This App's connections (HTTP and WebSocket), not the loop's.
+  // The loops, loop(0) first. Work for a loop from any thread goes through
+  // loop(i).post(task), which is thread-safe; net::Loop::current() says which loop (if any)
+  // the calling thread runs.
+  net::Loop& loop(size_t index = 0);
+  size_t loopCount() const;
+  std::vector<net::Loop*> loops();  // for objects serving every loop (pubsub::Topics)
+  // This App's open connections (HTTP and WebSocket) on every loop together, not the loops'
+  // other sockets; thread-safe.
   size_t connectionCount() const;
-  // Connections by phase, counted by walking the loop's sockets: for /metrics, not hot paths.
+  // Connections each loop has accepted since the start: how evenly they were spread.
+  std::vector<uint64_t> acceptedPerLoop() const;
+  // This App's open connections by phase, on every loop together (for /metrics); thread-safe.
   struct ConnectionCounts {
     size_t handshaking = 0;  // HTTP: before an upgrade, or plain requests (keep-alive)
     size_t open = 0;         // WebSockets, closing ones included
@@ -100,8 +121,6 @@ class App {
   struct Impl;
 
  private:
-  std::unique_ptr<net::Loop> ownedLoop_;
-  net::Loop* loop_;
   std::unique_ptr<Impl> impl_;
   net::Lifeline<App> lifeline_{this};  // what the loop's signal handlers capture
 };

@@ -29,11 +29,16 @@ ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
 
 bool ServerConnection::admit() {
   const AppOptions& options = app_->options;
-  if (options.maxConnections && app_->connections > options.maxConnections) return false;
+  // Counted over every loop; two loops admitting at once may both refuse, never both admit.
+  if (options.maxConnections &&
+      app_->connections.load(std::memory_order_relaxed) > options.maxConnections) {
+    return false;
+  }
   if (!options.maxConnectionsPerIp) return true;
   std::string address = remoteAddress();
   // "1.2.3.4:5678" / "[::1]:5678": the limit is per address, whatever the port.
   std::string ip = address.substr(0, address.rfind(':'));
+  std::lock_guard lock(app_->perIpMutex);  // once per connection, shared by the loops
   auto [it, fresh] = app_->connectionsPerIp.try_emplace(std::move(ip), 0);
   if (it->second >= options.maxConnectionsPerIp) return false;
   ++it->second;
@@ -42,9 +47,13 @@ bool ServerConnection::admit() {
 }
 
 ServerConnection::~ServerConnection() {
-  if (ipCount_ && --ipCount_->second == 0) {
-    app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
+  if (ipCount_) {
+    std::lock_guard lock(app_->perIpMutex);
+    if (--ipCount_->second == 0) {
+      app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
+    }
   }
+  if (countedOpen_) app_->webSockets.fetch_sub(1, std::memory_order_relaxed);
   app_->connectionGone(*this);
 }
 
@@ -209,6 +218,8 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   }
   write(protocol::writeUpgradeResponse(upgradeRequest.key, request.subprotocol(), extensions));
   open(behavior);
+  countedOpen_ = true;
+  app_->webSockets.fetch_add(1, std::memory_order_relaxed);
   if (behavior.open) behavior.open(*this, request);
   return !isClosed();
 }

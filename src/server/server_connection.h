@@ -19,7 +19,6 @@ class ServerConnection final : public WebSocket {
 
   // Shutdown: close 1001 when open, otherwise just end the HTTP exchange.
   void goAway();
-  bool inHttpPhase() const { return handshaking(); }
 
  private:
   bool onHandshakeData(std::span<uint8_t>& data) override;
@@ -41,7 +40,8 @@ class ServerConnection final : public WebSocket {
   ServerConnection* prevInApp_ = nullptr;  // the App's list of its connections
   ServerConnection* nextInApp_ = nullptr;
   std::pair<const std::string, uint32_t>* ipCount_ = nullptr;  // its IP's entry, when counted
-  bool overLimit_ = false;                                     // answered 503 at its first request
+  bool countedOpen_ = false;              // in App::Impl::webSockets (upgraded)
+  bool overLimit_ = false;                // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled
   bool refused_ = false;
 };

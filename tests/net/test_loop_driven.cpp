@@ -83,6 +83,38 @@ TEST(LoopDriven, FlushSendsWhatWasWrittenOutsideAnIterationInOneSendmsg) {
   ::close(fds[1]);
 }
 
+// Code shared by several loops (pubsub::Topics, App) finds its loop through Loop::current():
+// a loop driven from outside must be current in its callbacks as under run(), and only then.
+TEST(LoopDriven, RunOnceAndFlushMakeTheLoopCurrentForTheirCallbacks) {
+  Loop loop;
+  Loop* inPosted = nullptr;
+  Loop* inTimer = nullptr;
+  Loop* inDeferred = nullptr;
+  loop.post([&] { inPosted = Loop::current(); });
+  loop.setTimeout(0, [&] { inTimer = Loop::current(); });
+  EXPECT_EQ(Loop::current(), nullptr);
+  loop.runOnce(0);
+  EXPECT_EQ(inPosted, &loop);
+  EXPECT_EQ(inTimer, &loop);
+  EXPECT_EQ(Loop::current(), nullptr) << "still current after runOnce returned";
+  loop.defer([&] { inDeferred = Loop::current(); });
+  loop.flush();
+  EXPECT_EQ(inDeferred, &loop);
+  EXPECT_EQ(Loop::current(), nullptr);
+  // Driven from a callback of another loop: the inner one while it runs, the outer one after.
+  Loop outer;
+  Loop* afterInner = nullptr;
+  Loop* innerSeen = nullptr;
+  loop.post([&] { innerSeen = Loop::current(); });
+  outer.post([&] {
+    loop.runOnce(0);
+    afterInner = Loop::current();
+  });
+  outer.runOnce(0);
+  EXPECT_EQ(innerSeen, &loop);
+  EXPECT_EQ(afterInner, &outer);
+}
+
 TEST(SocketReading, PausedSocketLeavesBytesInTheKernelUntilResumed) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
