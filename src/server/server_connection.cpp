@@ -208,7 +208,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
     }
   }
   write(protocol::writeUpgradeResponse(upgradeRequest.key, request.subprotocol(), extensions));
-  open(behavior);
+  open(behavior, request.subprotocol());
   if (behavior.open) behavior.open(*this, request);
   return !isClosed();
 }
