@@ -21,7 +21,7 @@ import tempfile
 from . import _core
 from ._driver import engine_for
 from .connection import Connection
-from .server import _max_queue
+from .server import _keepalive, _max_queue
 from .exceptions import HandshakeConnectionLost, InvalidHandshake, InvalidStatus, InvalidURI
 
 __all__ = ["connect", "ClientConnection"]
@@ -75,7 +75,7 @@ class connect:
     ``ssl``: an ``ssl.SSLContext`` (its verify mode and CA certificates are used), True, or None
     (wss:// verifies with the system's CAs); ``server_hostname``; ``compression`` ("deflate" or
     None); ``additional_headers``; ``subprotocols``; ``origin``; ``open_timeout``;
-    ``ping_interval``; ``close_timeout``; ``max_size``; ``write_limit``.
+    ``ping_interval``; ``ping_timeout``; ``close_timeout``; ``max_size``; ``write_limit``.
     """
 
     BACKOFF_INITIAL_DELAY = 5.0
@@ -102,10 +102,7 @@ class connect:
         settings.max_message_size = 2**63 if max_size is None else int(max_size)
         settings.handshake_timeout = max(1, round(open_timeout or 10))
         settings.close_timeout = max(1, round(close_timeout or 1))
-        if ping_interval is None:
-            settings.idle_timeout, settings.auto_ping = 0, False
-        else:
-            settings.idle_timeout, settings.auto_ping = max(1, round(ping_interval)), True
+        _keepalive(settings, ping_interval, ping_timeout)
         settings.write_limit = write_limit if isinstance(write_limit, int) else write_limit[0]
         settings.max_queue = _max_queue(max_queue)
         if subprotocols:

@@ -206,12 +206,18 @@ class Server:
         await self.wait_closed()
 
 
-def _idle_timeout(ping_interval, ping_timeout) -> tuple[int, bool]:
-    # duplex pings a connection silent for `ping_interval` seconds and closes it if it stays
-    # silent as long again: one deadline per connection instead of a ping timer each.
+def _keepalive(settings, ping_interval, ping_timeout) -> None:
+    """python-websockets' keepalive on the C++ deadlines: a ping once the connection has been
+    silent for ``ping_interval`` seconds (traffic counts as a sign of life, so a busy connection
+    is not pinged), then ``ping_timeout`` seconds for any byte before closing with 1011
+    "keepalive ping timeout". ``ping_timeout=None``: no separate timeout; the connection is
+    closed with 1001 "idle timeout" once silent ``ping_interval`` again. Whole seconds (at least
+    one): one deadline per connection instead of a ping timer each."""
     if ping_interval is None:
-        return (0, False)
-    return (max(1, round(ping_interval)), True)
+        settings.idle_timeout, settings.auto_ping, settings.ping_timeout = 0, False, 0
+        return
+    settings.idle_timeout, settings.auto_ping = max(1, round(ping_interval)), True
+    settings.ping_timeout = 0 if ping_timeout is None else max(1, round(ping_timeout))
 
 
 def _max_queue(max_queue) -> int:
@@ -250,7 +256,7 @@ class serve:
         settings = _core.ServerSettings()
         settings.compression = compression == "deflate"
         settings.max_message_size = 2**63 if max_size is None else int(max_size)
-        settings.idle_timeout, settings.auto_ping = _idle_timeout(ping_interval, ping_timeout)
+        _keepalive(settings, ping_interval, ping_timeout)
         settings.close_timeout = max(1, round(close_timeout or 1))
         settings.handshake_timeout = max(1, round(open_timeout or 10))
         settings.write_limit = write_limit if isinstance(write_limit, int) else write_limit[0]

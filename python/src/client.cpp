@@ -22,6 +22,7 @@ void connect(Engine& engine, py::object engineRef, const std::string& url, py::o
   behavior.maxMessageSize = settings.maxMessageSize;
   behavior.idleTimeoutSeconds = settings.idleTimeoutSeconds;
   behavior.autoPing = settings.autoPing;
+  behavior.pingTimeoutSeconds = settings.pingTimeoutSeconds;
   behavior.closeTimeoutSeconds = settings.closeTimeoutSeconds;
   behavior.compression.enabled = settings.compression;
   behavior.tls.verify = settings.tlsVerify;
@@ -31,6 +32,11 @@ void connect(Engine& engine, py::object engineRef, const std::string& url, py::o
     py::object self = py::cast(c);
     c->connected(ws);
     try {
+      // The one the server chose, checked to be among those offered (RFC 6455 4.1).
+      std::string_view subprotocol = ws.subprotocol();
+      if (!subprotocol.empty()) {
+        self.attr("subprotocol") = py::str(subprotocol.data(), subprotocol.size());
+      }
       self.attr("_on_connect")();
     } catch (py::error_already_set& error) {
       e->handlerFailed(self, error);

@@ -19,6 +19,7 @@ struct ClientSettings {
   uint32_t handshakeTimeoutSeconds = 10;
   uint32_t idleTimeoutSeconds = 20;
   bool autoPing = true;
+  uint32_t pingTimeoutSeconds = 0;  // 0: idleTimeoutSeconds again (ping_timeout=None)
   uint32_t closeTimeoutSeconds = 10;
   size_t writeLimit = 32 * 1024;
   size_t maxQueue = 16;

@@ -50,6 +50,7 @@ Server::Server(Engine& engine, py::object engineRef, py::object connectionClass,
   behavior.maxBackpressure = settings.maxBackpressure;
   behavior.idleTimeoutSeconds = settings.idleTimeoutSeconds;
   behavior.autoPing = settings.autoPing;
+  behavior.pingTimeoutSeconds = settings.pingTimeoutSeconds;
   behavior.closeTimeoutSeconds = settings.closeTimeoutSeconds;
   behavior.subprotocols = settings.subprotocols;
   behavior.compression.enabled = settings.compression;

@@ -25,6 +25,7 @@ struct ServerSettings {
   uint64_t maxMessageSize = 1 << 20;
   uint32_t idleTimeoutSeconds = 20;
   bool autoPing = true;
+  uint32_t pingTimeoutSeconds = 0;  // 0: idleTimeoutSeconds again (ping_timeout=None)
   uint32_t closeTimeoutSeconds = 10;
   uint32_t handshakeTimeoutSeconds = 10;
   uint32_t shutdownTimeoutSeconds = 5;

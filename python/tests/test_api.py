@@ -185,8 +185,28 @@ def test_subprotocol_negotiated(run):
         async with duplex.serve(handler, "127.0.0.1", 0, subprotocols=["chat", "superchat"]) as server:
             async with duplex.connect(url_of(server), subprotocols=["superchat"]) as ws:
                 assert await ws.recv() == "superchat"
+                assert ws.subprotocol == "superchat"
+            # The server's order of preference wins.
+            async with duplex.connect(url_of(server), subprotocols=["superchat", "chat"]) as ws:
+                assert await ws.recv() == "chat"
+                assert ws.subprotocol == "chat"
+            async with duplex.connect(url_of(server), subprotocols=["other"]) as ws:
+                assert await ws.recv() == "None"
+                assert ws.subprotocol is None
             async with duplex.connect(url_of(server)) as ws:
                 assert await ws.recv() == "None"
+                assert ws.subprotocol is None
+    run(main)
+
+
+def test_subprotocol_the_client_did_not_offer_fails_the_handshake(run):
+    # RFC 6455 4.1: a server answering with a subprotocol the client did not offer fails the
+    # connection. A hand-written server, since ours never does that.
+    async def main():
+        server = await _silent_server(bytearray(), subprotocol="superchat")
+        async with server:
+            with pytest.raises(duplex.InvalidHandshake, match="superchat"):
+                await duplex.connect(url_of(server), subprotocols=["chat"])
     run(main)
 
 
@@ -408,3 +428,65 @@ def test_port_in_use_is_an_oserror(run_asyncio):
                 await duplex.serve(echo, "127.0.0.1", server.port)
             assert info.value.errno == errno.EADDRINUSE
     run_asyncio(main)
+
+
+async def _silent_server(received: bytearray, subprotocol=None):
+    """A server that completes the handshake and then never sends a byte (it answers no ping,
+    and hangs up on a close frame); what the client sends after the handshake is collected in
+    `received`."""
+    import base64
+    import hashlib
+
+    async def serve(reader, writer):
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        key = next(line.split(":", 1)[1].strip() for line in head.split("\r\n")
+                   if line.lower().startswith("sec-websocket-key:"))
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        extra = f"Sec-WebSocket-Protocol: {subprotocol}\r\n" if subprotocol else ""
+        writer.write((f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
+                      ).encode())
+        await writer.drain()
+        while chunk := await reader.read(4096):
+            received.extend(chunk)
+            if any(opcode == 0x8 for opcode, _ in _client_frames(bytes(received))):
+                break  # the client's close frame: hang up rather than answer it
+        writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0)
+
+
+def _client_frames(data: bytes):
+    """(opcode, unmasked payload) of each masked client frame with a short payload."""
+    frames = []
+    while len(data) >= 6:
+        opcode, length = data[0] & 0x0F, data[1] & 0x7F
+        mask, payload = data[2:6], data[6:6 + length]
+        frames.append((opcode, bytes(b ^ mask[i % 4] for i, b in enumerate(payload))))
+        data = data[6 + length:]
+    return frames
+
+
+def test_ping_timeout_is_separate_and_closes_with_1011(run):
+    # python-websockets' keepalive: a ping after ping_interval, then ping_timeout for the pong,
+    # then a close with 1011 (a peer silent for ping_interval twice, without ping_timeout, gets
+    # 1001 "idle timeout"). Deadlines are whole loop ticks of a second, so the timing is loose.
+    received = bytearray()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await _silent_server(received)
+        async with server:
+            started = loop.time()
+            ws = await duplex.connect(url_of(server), ping_interval=1, ping_timeout=1)
+            with pytest.raises(ConnectionClosedError):
+                await asyncio.wait_for(ws.recv(), 10)
+            elapsed = loop.time() - started
+        frames = _client_frames(bytes(received))
+        assert [opcode for opcode, _ in frames] == [0x9, 0x8]
+        close = frames[1][1]
+        assert int.from_bytes(close[:2], "big") == 1011
+        assert close[2:] == b"keepalive ping timeout"
+        assert elapsed < 5
+    run(main)

@@ -34,6 +34,7 @@ class ClientConnection final : public WebSocket {
     routeBehavior_.drain = client_.drain;
     routeBehavior_.ping = client_.ping;
     routeBehavior_.pong = client_.pong;
+    routeBehavior_.subprotocols = client_.subprotocols;  // where subprotocol() finds its answer
     static_cast<protocol::ConnectionLimits&>(routeBehavior_) = client_;
 
     uint8_t nonce[16];
@@ -89,12 +90,15 @@ class ClientConnection final : public WebSocket {
       }
       if (deflate.enabled) enableCompression(deflate.params, client_.compression);
     }
+    // parseUpgradeResponse checked that the server's subprotocol is one we offered (RFC 6455 4.1).
+    // A copy: the response's views point into pending_, freed below.
+    const std::string subprotocol(response.protocol);
     // Frames may follow the head in the same read: hand them back to the caller.
     size_t before = pending_.size() - data.size();
     data = data.subspan(end - before);
     pending_.clear();
     pending_.shrink_to_fit();
-    open(routeBehavior_);
+    open(routeBehavior_, subprotocol);
     if (client_.open) client_.open(*this);
     return !isClosed();
   }

@@ -38,9 +38,9 @@ struct ClientTlsOptions {
 };
 
 // The limits (maxMessageSize, maxFrameSize, maxBackpressure, idleTimeoutSeconds, autoPing,
-// closeTimeoutSeconds) are ConnectionLimits' fields, with the same safe defaults as a server
-// route's: 1 MiB messages, 4 MiB of backpressure, a ping after 120 idle seconds. Raise
-// maxMessageSize for a server known to send more.
+// pingTimeoutSeconds, closeTimeoutSeconds) are ConnectionLimits' fields, with the same safe
+// defaults as a server route's: 1 MiB messages, 4 MiB of backpressure, a ping after 120 idle
+// seconds. Raise maxMessageSize for a server known to send more.
 struct ClientBehavior : protocol::ConnectionLimits {
   std::function<void(WebSocket&)> open;
   std::function<void(WebSocket&, std::string_view data, Opcode opcode)> message;

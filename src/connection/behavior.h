@@ -20,7 +20,8 @@ class WebSocket;
 class Request;
 
 // The limits (maxMessageSize, maxFrameSize, maxBackpressure, idleTimeoutSeconds, autoPing,
-// closeTimeoutSeconds) are ConnectionLimits' fields: `behavior.maxMessageSize = 64 << 10;`.
+// pingTimeoutSeconds, closeTimeoutSeconds) are ConnectionLimits' fields:
+// `behavior.maxMessageSize = 64 << 10;`.
 struct WebSocketBehavior : protocol::ConnectionLimits {
   // Before the 101: return 0 to accept the upgrade, or an HTTP status (401, 403, 503...) to
   // refuse it. Runs after the handshake itself was found valid.

@@ -21,7 +21,12 @@ void WebSocket::enableCompression(const protocol::DeflateParams& agreed,
   connection_.enableCompression(agreed, config);
 }
 
-void WebSocket::open(const WebSocketBehavior& behavior) {
+void WebSocket::open(const WebSocketBehavior& behavior, std::string_view subprotocol) {
+  if (!subprotocol.empty()) {
+    for (size_t i = 0; i < behavior.subprotocols.size(); ++i) {
+      if (behavior.subprotocols[i] == subprotocol) subprotocolIndex_ = static_cast<int32_t>(i);
+    }
+  }
   connection_.open(behavior);
   followConnection();
 }

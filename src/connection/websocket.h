@@ -96,6 +96,12 @@ class WebSocket : public net::Socket, private protocol::ConnectionSink {
   const WebSocketBehavior& behavior() const {
     return static_cast<const WebSocketBehavior&>(connection_.limits());
   }
+  // The subprotocol agreed in the handshake (one of behavior().subprotocols: the server's pick,
+  // or the one the server answered on a client); empty when none. Valid once open.
+  std::string_view subprotocol() const {
+    return subprotocolIndex_ < 0 ? std::string_view()
+                                 : std::string_view(behavior().subprotocols[subprotocolIndex_]);
+  }
   // The first observer of the chain (walk it with nextObserver()).
   ConnectionObserver* observers() const { return observers_; }
   void addObserver(ConnectionObserver* observer);
@@ -116,8 +122,10 @@ class WebSocket : public net::Socket, private protocol::ConnectionSink {
   // Handshake phase ended by the peer.
   virtual void onHandshakeEnd(int /*error*/) { closeNow(); }
 
-  // Switches to the Open state with this route's behavior; called by subclasses.
-  void open(const WebSocketBehavior& behavior);
+  // Switches to the Open state with this route's behavior; called by subclasses. `subprotocol`
+  // is the agreed one, empty or one of behavior.subprotocols (stored as its index, so a
+  // connection pays a few bytes for it, not a string).
+  void open(const WebSocketBehavior& behavior, std::string_view subprotocol = {});
   // permessage-deflate was agreed in the handshake (call before open()).
   void enableCompression(const protocol::DeflateParams& agreed,
                          const protocol::PerMessageDeflateConfig& config);
@@ -143,6 +151,8 @@ class WebSocket : public net::Socket, private protocol::ConnectionSink {
   protocol::Connection connection_;
   std::any userData_;
   ConnectionObserver* observers_ = nullptr;
+  // Into behavior().subprotocols; -1: none agreed.
+  int32_t subprotocolIndex_ = -1;
 };
 
 }  // namespace duplex

@@ -56,6 +56,7 @@ void Connection::open(const ConnectionLimits& limits) {
 uint32_t Connection::deadline() const {
   switch (phase_) {
     case Phase::Open:
+      if (pingOutstanding_ && limits_->pingTimeoutSeconds != 0) return limits_->pingTimeoutSeconds;
       return limits_->idleTimeoutSeconds;
     case Phase::Closing:
     case Phase::Closed:
@@ -252,6 +253,10 @@ void Connection::expire(ConnectionSink& sink) {
           pingOutstanding_ = true;
           deadlineDue_ = true;
         }
+        return;
+      }
+      if (pingOutstanding_ && limits_->pingTimeoutSeconds != 0) {
+        close(sink, static_cast<uint16_t>(CloseCode::InternalError), "keepalive ping timeout");
         return;
       }
       close(sink, static_cast<uint16_t>(CloseCode::GoingAway), "idle timeout");

@@ -17,6 +17,10 @@ struct ConnectionLimits {
   size_t maxBackpressure = 4 << 20;
   uint32_t idleTimeoutSeconds = 120;  // 0 = never; with autoPing a ping goes first
   bool autoPing = true;
+  // How long the automatic ping waits for a sign of life (any byte) before the connection is
+  // closed with 1011 "keepalive ping timeout", as python-websockets' ping_timeout. 0: as long
+  // as idleTimeoutSeconds again, then 1001 "idle timeout".
+  uint32_t pingTimeoutSeconds = 0;
   uint32_t closeTimeoutSeconds = 5;  // how long we wait for the peer's close frame / TCP close
 };
 

@@ -217,7 +217,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
     }
   }
   write(protocol::writeUpgradeResponse(upgradeRequest.key, request.subprotocol(), extensions));
-  open(behavior);
+  open(behavior, request.subprotocol());
   countedOpen_ = true;
   app_->webSockets.fetch_add(1, std::memory_order_relaxed);
   if (behavior.open) behavior.open(*this, request);

@@ -154,6 +154,52 @@ TEST_F(ClientTest, RequestCarriesHostOriginSubprotocolsAndExtraHeaders) {
   EXPECT_EQ(server.events, std::vector<std::string>{"open /ws?q=1"});
 }
 
+TEST_F(ClientTest, BothSidesKnowTheSubprotocolTheServerChose) {
+  // The server prefers "b"; the client offers "a" first. RFC 6455 4.2.2: the server's order wins.
+  std::string serverSaw = "unset";
+  WebSocketBehavior behavior = recording();
+  behavior.subprotocols = {"b", "a"};
+  behavior.open = [&serverSaw](WebSocket& ws, const Request&) {
+    serverSaw = std::string(ws.subprotocol());
+  };
+  makeApp().ws("/ws", behavior);
+  listen();
+  std::string clientSaw = "unset";
+  ClientBehavior c = recordingClient();
+  c.subprotocols = {"a", "b"};
+  c.open = [&clientSaw](WebSocket& ws) { clientSaw = std::string(ws.subprotocol()); };
+  connect(loop, url("/ws"), c);
+  ASSERT_TRUE(test::runUntil(loop, [&] { return clientSaw != "unset"; }));
+  EXPECT_EQ(clientSaw, "b");
+  EXPECT_EQ(serverSaw, "b");
+}
+
+TEST_F(ClientTest, NoSubprotocolWhenTheServerPicksNone) {
+  makeApp().ws("/ws", recording());  // speaks no subprotocol
+  listen();
+  std::string clientSaw = "unset";
+  ClientBehavior c = recordingClient();
+  c.subprotocols = {"a"};
+  c.open = [&clientSaw](WebSocket& ws) { clientSaw = std::string(ws.subprotocol()); };
+  connect(loop, url("/ws"), c);
+  ASSERT_TRUE(test::runUntil(loop, [&] { return clientSaw != "unset"; }));
+  EXPECT_EQ(clientSaw, "");
+}
+
+TEST_F(ClientTest, SubprotocolWeDidNotOfferFailsTheHandshake) {
+  // RFC 6455 4.1: the server answered with a subprotocol that is not among those offered.
+  ClientBehavior c = recordingClient();
+  c.subprotocols = {"a", "b"};
+  connect(loop, raw.url(), c);
+  std::string key = keyOf(acceptRequest());
+  ASSERT_FALSE(key.empty());
+  ASSERT_TRUE(peer->send(protocol::writeUpgradeResponse(key, "c")));
+  ASSERT_TRUE(test::runUntil(loop, [&] { return client.errors > 0; }));
+  test::runFor(loop, 20);
+  EXPECT_EQ(client.events, std::vector<std::string>{"error"});
+  EXPECT_NE(client.error.find("'c' was not offered"), std::string::npos) << client.error;
+}
+
 TEST_F(ClientTest, ClientCloseHandshakeWithOurServer) {
   makeApp().ws("/ws", recording());
   listen();

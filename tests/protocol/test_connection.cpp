@@ -371,6 +371,29 @@ TEST(Connection, IdleThenPingThenCloseThenTimeout) {
   EXPECT_EQ(c.closeReason(), "idle timeout");  // the first reason given wins
 }
 
+TEST(Connection, PingTimeoutIsItsOwnDeadlineAndClosesWith1011) {
+  // python-websockets' keepalive: a ping after idleTimeoutSeconds, then pingTimeoutSeconds for
+  // an answer.
+  ConnectionLimits limits;
+  limits.idleTimeoutSeconds = 30;
+  limits.pingTimeoutSeconds = 5;
+  Connection c = openConnection(Role::Client, limits, false);
+  StringSink sink;
+  EXPECT_EQ(c.takeDeadline(), 30u);
+  c.expire(sink);
+  EXPECT_EQ(sink.take(), fromClient(FIN | PING, ""));
+  EXPECT_EQ(c.takeDeadline(), 5u);
+  // An answer: idle again, the long deadline.
+  feed(c, sink, {fromServer(FIN | PONG, "")});
+  EXPECT_EQ(c.takeDeadline(), 30u);
+  c.expire(sink);
+  EXPECT_EQ(sink.take(), fromClient(FIN | PING, ""));
+  EXPECT_EQ(c.takeDeadline(), 5u);
+  c.expire(sink);  // no answer within the ping timeout
+  EXPECT_EQ(sink.take(), fromClient(FIN | CLOSE, closePayload(1011, "keepalive ping timeout")));
+  EXPECT_EQ(c.phase(), Phase::Closing);
+}
+
 TEST(Connection, WithoutAutoPingIdleMeansClose) {
   ConnectionLimits limits;
   limits.autoPing = false;
