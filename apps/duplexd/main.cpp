@@ -17,6 +17,7 @@
 #include "hub/channel_store.h"
 #include "hub/history_store.h"
 #include "hub/hub.h"
+#include "hub/in_process_engine.h"
 #include "metrics.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
@@ -199,7 +200,14 @@ int main(int argc, char** argv) {
     hubOptions.tokenSecret = fromEnvironment("DUPLEX_TOKEN_SECRET");
     hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
     hubOptions.allowedOrigins = options.allowedOrigins;
-    duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
+    // The in-process engine: channels.db on its storage thread, fan-out through `topics`.
+    duplex::hub::InProcessEngineOptions engineOptions;
+    // Test hook (tests/hubd): every commit first waits this long, as on a stalled disk.
+    engineOptions.storage.commitDelayMs = static_cast<uint32_t>(
+        std::strtoul(fromEnvironment("DUPLEXD_TEST_COMMIT_DELAY_MS").c_str(), nullptr, 10));
+    duplex::hub::InProcessEngine engine(*channels.value(), engineOptions);
+    engine.addLoop(app.loop(), topics);
+    duplex::hub::Hub hub(app.loop(), engine, std::move(hubOptions));
     app.ws("/connection", hub.behavior());
     hub.addApiRoutes(app);
 

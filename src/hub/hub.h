@@ -3,8 +3,9 @@
 // replies with stable error codes, publish acknowledged only once stored, idempotent publish,
 // recovery of what a reconnecting client missed, presence, users with personal channels, token
 // auth, and a server API for back ends. It is a WebSocketBehavior (app.ws("/connection",
-// hub.behavior())) plus POST routes (hub.addApiRoutes(app)), over pubsub::Topics for fan-out
-// and ChannelStore for history.
+// hub.behavior())) plus POST routes (hub.addApiRoutes(app)), over an Engine (engine.h) for
+// storage, fan-out and presence. The Hub lives on one loop; whatever it asks the engine comes
+// back on that loop, so its own state needs no lock.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,11 +17,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "hub/channel_store.h"
+#include "hub/engine.h"
 #include "hub/hub_protocol.h"
 #include "hub/jwt.h"
 #include "hub/namespaces.h"
-#include "pubsub/topics.h"
 #include "server/app.h"
 
 namespace duplex::hub {
@@ -64,7 +64,8 @@ struct HubStats {
 
 class Hub {
  public:
-  Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOptions options);
+  // `engine` must outlive the Hub; completions that arrive after the Hub is gone are ignored.
+  Hub(net::Loop& loop, Engine& engine, HubOptions options);
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -80,7 +81,11 @@ class Hub {
   struct Client;  // per-connection state (in ws.data())
 
  private:
-  struct Pending;
+  // What a completion holds instead of `this` and a WebSocket pointer: both may be gone when
+  // the engine answers.
+  struct Caller;
+  struct Subscription;
+  Caller callerOf(WebSocket& ws);
 
   void open(WebSocket& ws, const Request& request);
   void message(WebSocket& ws, std::string_view data, Opcode opcode);
@@ -90,41 +95,45 @@ class Hub {
   void subscribe(WebSocket& ws, Client& client, const Command& command);
   void unsubscribe(WebSocket& ws, Client& client, const Command& command);
   void publish(WebSocket& ws, Client& client, const Command& command);
-  void history(std::string& out, ReplyTo to, const ChannelInfo& info,
-               const std::optional<Since>& since, uint32_t limit);
-  // The channel's position for a reply; in a namespace with history, creates the channel (and
+  void subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription,
+                     ReadRequest read);
+  // The engine answered a subscribe's read: reply, attach, announce.
+  void subscribed(WebSocket& ws, Client& client, const Subscription& subscription,
+                  const ReadResult& read);
+  // History for a client or the server API; `answer` gets the reply (on this loop).
+  void history(const ChannelInfo& info, ReplyTo to, const std::optional<Since>& since,
+               uint32_t limit, std::function<void(std::string&&)> answer);
+  // A read request for the channel; in a namespace with history it creates the channel (and
   // its epoch) if needed, so no reply there carries the empty epoch.
-  StoreResult<Position> positionFor(const ChannelInfo& info);
+  ReadRequest readRequestFor(const ChannelInfo& info) const;
   std::optional<HubError> takePublishToken(Client& client, const ChannelInfo& info);
   std::optional<HubError> validate(const ChannelInfo& info, std::string_view data) const;
-  void presence(std::string& out, ReplyTo to, std::string_view channel);
+  void presence(std::string_view channel, ReplyTo to, std::function<void(std::string&&)> answer);
+  void published(const PublishResult& result);  // counts a completed publish
 
   bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);
   bool takeToken(Client& client);
   void reply(WebSocket& ws, std::string_view text);
   void replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message);
   void disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason);
-  void commit();
   void leavePresence(WebSocket& ws, Client& client, std::string_view channel);
   void sweepExpired();
   ChannelLimits limitsFor(const NamespaceOptions& options) const;
   Principal principalOf(const Client& client) const;
 
   net::Loop& loop_;
-  pubsub::Topics& topics_;
-  ChannelStore& store_;
+  Engine& engine_;
   HubOptions options_;
   JwtVerifier verifier_;
   CommandParser parser_;
   std::unordered_set<WebSocket*> clients_;
-  std::unordered_map<std::string, std::vector<WebSocket*>> presence_;  // channel -> members
   std::unordered_map<std::string, std::unordered_set<WebSocket*>> users_;
-  std::vector<Pending> pending_;  // this iteration's publishes, stored together
-  bool commitScheduled_ = false;
   net::Loop::TimerId sweepTimer_ = 0;
   uint64_t nextClientId_ = 1;
   std::string scratch_;
   HubStats stats_;
+  // Expires with the Hub: completions posted to the loop check it before touching `this`.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace duplex::hub

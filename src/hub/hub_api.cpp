@@ -27,6 +27,15 @@ void answerError(HttpResponse& response, ErrorCode code, std::string_view messag
   answer(response, body, httpStatus(code));
 }
 
+// A reply the engine completes: sent when it comes, if the client is still there.
+std::function<void(std::string&&)> answerLater(HttpResponse& response) {
+  return [later = response.later()](std::string&& body) mutable {
+    if (later.clientGone()) return;
+    answer(later.response(), body);
+    later.send();
+  };
+}
+
 }  // namespace
 
 void Hub::addApiRoutes(App& app) {
@@ -56,33 +65,28 @@ void Hub::addApiRoutes(App& app) {
              if (auto refused = validate(*info, command.data)) {
                return answerError(response, refused->code, refused->message);
              }
-             std::string push, out;
-             if (info->options->historySize == 0) {
-               writePubPush(push, command.channel, 0, command.data);
-               topics_.publish(command.channel, push);
-               ++stats_.published;
-               writePublishResult(out, ReplyTo::api(), {0, {}});
-               return answer(response, out);
-             }
-             // One publication, one transaction: an HTTP reply cannot wait for the loop's batch.
-             NewPublication item{command.channel, command.data, command.key, options_.nowMs(),
-                                 limitsFor(*info->options)};
-             std::vector<Appended> results;
-             auto stored = store_.append(std::span<const NewPublication>(&item, 1), results);
-             if (!stored.ok()) {
-               ++stats_.unavailable;
-               return answerError(response, ErrorCode::Unavailable,
-                                  "the publication could not be stored");
-             }
-             if (results[0].duplicate) {
-               ++stats_.duplicates;
-             } else {
-               writePubPush(push, command.channel, results[0].offset, command.data);
-               topics_.publish(command.channel, push);
-               ++stats_.published;
-             }
-             writePublishResult(out, ReplyTo::api(), {results[0].offset, results[0].epoch.view()});
-             answer(response, out);
+             // Answered when the engine has stored it: API publishes join the same group commit
+             // as the WebSocket ones.
+             engine_.publish(
+                 loop_,
+                 {std::string(command.channel), std::string(command.data),
+                  std::string(command.key), limitsFor(*info->options), options_.nowMs()},
+                 [this, alive = std::weak_ptr<int>(alive_),
+                  later = response.later()](PublishResult&& result) mutable {
+                   if (alive.expired()) return;
+                   published(result);
+                   if (later.clientGone()) return;
+                   if (!result.ok) {
+                     answerError(later.response(), ErrorCode::Unavailable,
+                                 "the publication could not be stored");
+                   } else {
+                     std::string out;
+                     writePublishResult(out, ReplyTo::api(),
+                                        {result.appended.offset, result.appended.epoch.view()});
+                     answer(later.response(), out);
+                   }
+                   later.send();
+                 });
            }));
 
   app.post("/api/history", guarded([this](const Request& request, HttpResponse& response) {
@@ -90,9 +94,8 @@ void Hub::addApiRoutes(App& app) {
              if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
              auto info = options_.namespaces.lookup(parsed.command.channel);
              if (!info.ok()) return answerError(response, info.error().code, info.error().message);
-             std::string out;
-             history(out, ReplyTo::api(), *info, parsed.command.since, parsed.command.limit);
-             answer(response, out);
+             history(*info, ReplyTo::api(), parsed.command.since, parsed.command.limit,
+                     answerLater(response));
            }));
 
   app.post("/api/presence", guarded([this](const Request& request, HttpResponse& response) {
@@ -104,9 +107,7 @@ void Hub::addApiRoutes(App& app) {
                return answerError(response, ErrorCode::Forbidden,
                                   "presence is off in this namespace");
              }
-             std::string out;
-             presence(out, ReplyTo::api(), parsed.command.channel);
-             answer(response, out);
+             presence(parsed.command.channel, ReplyTo::api(), answerLater(response));
            }));
 
   app.post("/api/disconnect", guarded([this](const Request& request, HttpResponse& response) {

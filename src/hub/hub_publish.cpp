@@ -1,6 +1,6 @@
 // The Hub's publish path: access, the namespace's publish rate, the embedder's validator, then
-// the group commit that stores a loop iteration's publishes together before they are broadcast
-// and acknowledged.
+// the engine, which stores the publication (in a group commit with whatever else is waiting)
+// and delivers it before the completion acknowledges it.
 #include <algorithm>
 #include <cstdio>
 
@@ -58,65 +58,35 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
   if (auto refused = validate(*info, command.data)) {
     return replyError(ws, command.id, refused->code, refused->message);
   }
-  const NamespaceOptions& ns = *info->options;
-  if (ns.historySize == 0) {
-    // Nothing to store: delivered now, acknowledged with offset 0.
-    scratch_.clear();
-    writePubPush(scratch_, command.channel, 0, command.data);
-    topics_.publish(command.channel, scratch_);
-    ++stats_.published;
-    scratch_.clear();
-    writePublishResult(scratch_, command.id, {0, {}});
-    return reply(ws, scratch_);
-  }
-  pending_.push_back({&ws, command.id, std::string(command.channel), std::string(command.data),
-                      std::string(command.key), limitsFor(ns)});
-  if (!commitScheduled_) {
-    commitScheduled_ = true;
-    loop_.defer([this] { commit(); });
-  }
+  engine_.publish(
+      loop_,
+      {std::string(command.channel), std::string(command.data), std::string(command.key),
+       limitsFor(*info->options), options_.nowMs()},
+      [this, caller = callerOf(ws), id = command.id](PublishResult&& result) {
+        if (!caller.hubAlive()) return;
+        published(result);
+        // Closed meanwhile: still stored and delivered, nobody to answer.
+        auto client = caller.open();
+        if (!client) return;
+        if (!result.ok) {
+          return replyError(*client->ws, id, ErrorCode::Unavailable,
+                            "the publication could not be stored; retry with the same key");
+        }
+        scratch_.clear();
+        writePublishResult(scratch_, id, {result.appended.offset, result.appended.epoch.view()});
+        reply(*client->ws, scratch_);
+      });
 }
 
-void Hub::commit() {
-  commitScheduled_ = false;
-  if (pending_.empty()) return;
-  std::vector<NewPublication> batch;
-  batch.reserve(pending_.size());
-  int64_t now = options_.nowMs();
-  for (const Pending& p : pending_) batch.push_back({p.channel, p.data, p.key, now, p.limits});
-  std::vector<Appended> results;
-  auto stored = store_.append(batch, results);
-  std::vector<Pending> done;
-  done.swap(pending_);
-  if (!stored.ok()) {
-    // Nothing of the batch was stored, so nothing is broadcast or acknowledged.
-    DUPLEX_LOG(Warn, "hub: publish batch not stored: %s", stored.error().message.c_str());
-    for (const Pending& p : done) {
-      ++stats_.unavailable;
-      if (p.publisher) {
-        replyError(*p.publisher, p.id, ErrorCode::Unavailable,
-                   "the publication could not be stored; retry with the same key");
-      }
-    }
-    return;
-  }
-  std::string push, ack;
-  for (size_t i = 0; i < done.size(); ++i) {
-    const Pending& p = done[i];
-    const Appended& a = results[i];
-    if (a.duplicate) {
-      ++stats_.duplicates;
-    } else {
-      push.clear();
-      writePubPush(push, p.channel, a.offset, p.data);
-      topics_.publish(p.channel, push);
-      ++stats_.published;
-    }
-    if (p.publisher) {
-      ack.clear();
-      writePublishResult(ack, p.id, {a.offset, a.epoch.view()});
-      reply(*p.publisher, ack);
-    }
+void Hub::published(const PublishResult& result) {
+  if (!result.ok) {
+    // Nothing of its batch was stored, so nothing was delivered.
+    ++stats_.unavailable;
+    DUPLEX_LOG(Warn, "hub: publication not stored: %s", result.error.c_str());
+  } else if (result.appended.duplicate) {
+    ++stats_.duplicates;
+  } else {
+    ++stats_.published;
   }
 }
 

@@ -58,6 +58,14 @@ class Socket : public Pollable {
   // "ip:port" of the peer (getpeername, computed on demand: nothing stored per connection).
   std::string remoteAddress() const;
 
+  // Calls onDrain() once the send queue is empty and the socket writable, even when nothing is
+  // queued now or the kernel takes everything at the next flush: for a producer that queues
+  // the next piece of a long body only when the last one has left.
+  void requestDrain() {
+    drainRequested_ = true;
+    updateInterest();
+  }
+
   // Deadline in Loop ticks (seconds); 0 = none. onTimeout fires once it has passed.
   void setDeadline(uint32_t secondsFromNow);
   void clearDeadline() { deadline_ = 0; }
@@ -106,6 +114,7 @@ class Socket : public Pollable {
   uint32_t deadline_ = 0;
   uint32_t stalled_ = 0;  // bufferedAmount() after the last flush, saturated at 4 GiB
   bool wantWritable_ = false;
+  bool drainRequested_ = false;
   bool inDirtyList_ = false;
   bool closeAfterFlush_ = false;  // closeGracefully pending: shut down once the queue drains
   bool lingering_ = false;        // write side shut down; discarding input until EOF

@@ -1,5 +1,9 @@
 #include "server/server_connection.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "net/log.h"
 #include "protocol/handshake.h"
 #include "protocol/http.h"
@@ -39,6 +43,7 @@ bool ServerConnection::admit() {
 }
 
 ServerConnection::~ServerConnection() {
+  if (later_) later_->connection = nullptr;  // its handler finds the client gone
   if (ipCount_ && --ipCount_->second == 0) {
     app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
   }
@@ -56,6 +61,17 @@ void ServerConnection::goAway() {
 bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
   if (refused_) return false;
   const size_t maxRequest = protocol::kMaxHeadSize + app_->options.maxBodySize;
+  if (busy()) {
+    // A pipelined request while the last one is still being answered: kept for later.
+    if (!pending_) pending_ = std::make_unique<std::string>();
+    if (pending_->size() + data.size() > 2 * maxRequest) {
+      closeNow();
+      return false;
+    }
+    pending_->append(reinterpret_cast<const char*>(data.data()), data.size());
+    data = {};
+    return false;
+  }
   for (;;) {
     std::string_view input(reinterpret_cast<const char*>(data.data()), data.size());
     // A request is parsed where it lies in the read buffer when it arrived whole (the common
@@ -100,6 +116,12 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
     data = data.subspan(consumed);
     if (upgraded || refused_ || isClosed()) return upgraded;
     if (data.empty()) return false;  // keep-alive: wait for the next request
+    if (busy()) {
+      pending_ = std::make_unique<std::string>(reinterpret_cast<const char*>(data.data()),
+                                               data.size());
+      data = {};
+      return false;
+    }
   }
 }
 
@@ -203,23 +225,90 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
 void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
                                  const HttpHandler& handler, std::string_view wildcard) {
   bool head = http.method == "HEAD";
+  bool keepAlive = http.versionMinor >= 1 &&
+                   !protocol::hasToken(http.header("Connection"), "close") && !app_->shuttingDown;
   Request request(http, *this, wildcard);
   request.setBody(body);
   HttpResponse response;
+  response.connection_ = this;
   handler(request, response);
-  bool keepAlive = http.versionMinor >= 1 &&
-                   !protocol::hasToken(http.header("Connection"), "close") && !app_->shuttingDown;
+  if (later_ && !later_->sent) {
+    // Answered by LaterResponse::send(), from a completion on this loop.
+    later_->head = head;
+    later_->keepAlive = keepAlive;
+    return;
+  }
+  respond(response, head, keepAlive);
+}
+
+void ServerConnection::respond(HttpResponse& response, bool head, bool keepAlive) {
+  if (response.bodyFile) {
+    write(protocol::writeResponseHead(response.status, response.headers, response.bodyFile->size,
+                                      keepAlive));
+    if (!head && response.bodyFile->size > 0) {
+      streaming_ = std::move(response.bodyFile);
+      streamed_ = 0;
+      streamKeepAlive_ = keepAlive;
+      if (!streamMore()) return;  // the rest as the socket drains
+      streaming_.reset();
+    }
+    return finishExchange(keepAlive);
+  }
   std::string bytes =
       protocol::writeResponse(response.status, response.headers, response.body, keepAlive);
   // HEAD: the same head as GET, Content-Length included, without the body.
   if (head) bytes.resize(bytes.size() - response.body.size());
   write(bytes);
+  finishExchange(keepAlive);
+}
+
+void ServerConnection::finishExchange(bool keepAlive) {
   if (keepAlive) {
     setDeadline(app_->options.handshakeTimeoutSeconds);
+    // The loop may be inside this connection's onData or not (a later answer, a drain).
+    if (pending_) loop().defer([this] { handlePendingInput(); });
   } else {
     refused_ = true;  // read nothing more
     closeGracefully(kLingerAfterRefusalSeconds);
   }
+}
+
+void ServerConnection::handlePendingInput() {
+  if (busy() || !pending_ || isClosed() || refused_ || state_ != State::Handshake) return;
+  std::string input = std::move(*pending_);
+  pending_.reset();
+  std::span<uint8_t> data(reinterpret_cast<uint8_t*>(input.data()), input.size());
+  if (onHandshakeData(data) && !data.empty() && !isClosed()) processFrames(data);
+}
+
+bool ServerConnection::streamMore() {
+  // Up to this much queued at a time: the file is read as the peer takes it, never whole.
+  constexpr size_t kStreamWindow = 256 * 1024;
+  constexpr size_t kPiece = 64 * 1024;
+  while (streamed_ < streaming_->size && bufferedAmount() < kStreamWindow) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, streaming_->size - streamed_));
+    uint8_t* into = reserve(want);
+    ssize_t got = ::pread(streaming_->fd, into, want, static_cast<off_t>(streamed_));
+    if (got != static_cast<ssize_t>(want)) {
+      // The file shrank or failed under us: the promised length cannot be kept.
+      DUPLEX_LOG(Debug, "static file read failed at %llu; dropping the connection",
+                 static_cast<unsigned long long>(streamed_));
+      closeNow();
+      return false;
+    }
+    streamed_ += want;
+  }
+  if (streamed_ == streaming_->size) return true;
+  setDeadline(app_->options.handshakeTimeoutSeconds);  // a reader that reads is not idle
+  requestDrain();
+  return false;
+}
+
+void ServerConnection::onHandshakeDrain() {
+  if (!streaming_ || isClosed()) return;
+  if (!streamMore()) return;
+  streaming_.reset();
+  finishExchange(streamKeepAlive_);
 }
 
 void ServerConnection::refuse(const HttpError& error) {

@@ -20,6 +20,11 @@ class ServerConnection final : public WebSocket {
   // Shutdown: close 1001 when open, otherwise just end the HTTP exchange.
   void goAway();
 
+  // HttpResponse::later(): the handler now running answers later.
+  LaterResponse answerLater();
+  // LaterResponse::send(): the answer has come.
+  void sendLater(LaterResponse::State& state);
+
  private:
   bool onHandshakeData(std::span<uint8_t>& data) override;
   // Handles one complete request; true when the connection became a WebSocket.
@@ -30,6 +35,17 @@ class ServerConnection final : public WebSocket {
   void serveHttp(const protocol::HttpRequest& http, std::string_view body,
                  const HttpHandler& handler, std::string_view wildcard);
   void refuse(const protocol::HttpError& error);
+  // Writes a handler's response; then the connection waits for the next request or closes.
+  void respond(HttpResponse& response, bool head, bool keepAlive);
+  // The exchange is over (the response, and a streamed body, have been queued).
+  void finishExchange(bool keepAlive);
+  // Queues the streamed file's next pieces; true once all of it is queued.
+  bool streamMore();
+  void onHandshakeDrain() override;
+  // While a response is pending (answered later, or a file still streaming), what the client
+  // sends is kept in pending_ and handled once the response is out.
+  bool busy() const { return later_ != nullptr || streaming_ != nullptr; }
+  void handlePendingInput();
 
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();
@@ -39,6 +55,10 @@ class ServerConnection final : public WebSocket {
   bool overLimit_ = false;                                     // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled
   bool refused_ = false;
+  std::shared_ptr<LaterResponse::State> later_;  // a response its handler answers later
+  std::shared_ptr<FileBody> streaming_;          // a file body being sent as the socket drains
+  uint64_t streamed_ = 0;
+  bool streamKeepAlive_ = false;
 };
 
 }  // namespace duplex

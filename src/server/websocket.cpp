@@ -287,6 +287,7 @@ void WebSocket::onTimeout() {
 }
 
 void WebSocket::onDrain() {
+  if (state_ == State::Handshake) return onHandshakeDrain();
   if (state_ == State::Open && behavior_->drain) behavior_->drain(*this);
 }
 

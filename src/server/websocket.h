@@ -109,6 +109,8 @@ class WebSocket : public net::Socket {
   virtual void onHandshakeTimeout() { closeNow(); }
   // Handshake phase ended by the peer.
   virtual void onHandshakeEnd(int /*error*/) { closeNow(); }
+  // Handshake phase: the send queue drained (net::Socket::requestDrain).
+  virtual void onHandshakeDrain() {}
 
   // Switches to the Open state with this route's behavior; called by subclasses.
   void open(const WebSocketBehavior& behavior);
