@@ -196,7 +196,7 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
           command.method == Method::History ? checkHistory(*info, who) : checkPresence(*info, who);
       if (denied) return replyError(ws, command.id, denied->code, denied->message);
       auto answer = [caller = callerOf(ws)](std::string&& out) {
-        if (auto client = caller.open()) client->ws->send(out);
+        if (auto open = caller.open()) open->ws->send(out);
       };
       if (command.method == Method::History) {
         return history(*info, command.id, command.since, command.limit, std::move(answer));

@@ -66,15 +66,15 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
         if (!caller.hubAlive()) return;
         published(result);
         // Closed meanwhile: still stored and delivered, nobody to answer.
-        auto client = caller.open();
-        if (!client) return;
+        auto open = caller.open();
+        if (!open) return;
         if (!result.ok) {
-          return replyError(*client->ws, id, ErrorCode::Unavailable,
+          return replyError(*open->ws, id, ErrorCode::Unavailable,
                             "the publication could not be stored; retry with the same key");
         }
         scratch_.clear();
         writePublishResult(scratch_, id, {result.appended.offset, result.appended.epoch.view()});
-        reply(*client->ws, scratch_);
+        reply(*open->ws, scratch_);
       });
 }
 

@@ -73,20 +73,20 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
   engine_.join(loop_, subscription->channel, {client.id, client.user}, ns.presenceMax,
                [this, caller = callerOf(ws), subscription, read = std::move(read),
                 clientId = client.id](bool&& joined) mutable {
-                 auto client = caller.open();
-                 if (!client) {
+                 auto open = caller.open();
+                 if (!open) {
                    // Closed meanwhile: closed() could not know it joined.
                    if (joined && caller.hubAlive()) engine_.leave(subscription->channel, clientId);
                    return;
                  }
-                 auto waiting = client->findSubscribing(subscription->channel);
+                 auto entry = open->findSubscribing(subscription->channel);
                  if (!joined) {
-                   client->subscribing.erase(waiting);
-                   return replyError(*client->ws, subscription->id, ErrorCode::LimitExceeded,
+                   open->subscribing.erase(entry);
+                   return replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded,
                                      "presence is full");
                  }
-                 waiting->joined = true;
-                 subscribeRead(*client->ws, std::move(subscription), std::move(read));
+                 entry->joined = true;
+                 subscribeRead(*open->ws, std::move(subscription), std::move(read));
                });
 }
 

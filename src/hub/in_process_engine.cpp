@@ -70,7 +70,7 @@ void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<Publ
   storage_.append(
       std::move(request),
       [this, caller = caller.loop, done = std::move(done)](
-          const PublishRequest& request, const StoreResult<Appended>& stored,
+          const PublishRequest& publication, const StoreResult<Appended>& stored,
           StorageThread::Outbox& outbox) mutable {
         PublishResult result;
         if (stored.ok()) {
@@ -79,8 +79,8 @@ void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<Publ
           if (!stored->duplicate) {
             // Written once, shared by the loops; each loop frames it once for its subscribers.
             auto push = std::make_shared<std::string>();
-            writePubPush(*push, request.channel, stored->offset, request.data);
-            auto channel = std::make_shared<std::string>(request.channel);
+            writePubPush(*push, publication.channel, stored->offset, publication.data);
+            auto channel = std::make_shared<std::string>(publication.channel);
             for (auto& part : loops_) {
               outbox.post(*part->loop,
                           [topics = part->topics, push, channel] { topics->publish(*channel, *push); });

@@ -4,6 +4,7 @@
 // pubsub::Topics, presence in memory. Serves any number of loops: each registers itself and
 // its Topics with addLoop() before it runs, and a stored publication is handed to every loop
 // in the Outbox of its batch (one wake-up per loop per batch).
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>

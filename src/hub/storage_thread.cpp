@@ -1,5 +1,8 @@
 #include "hub/storage_thread.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <chrono>
 
 namespace duplex::hub {
@@ -25,7 +28,16 @@ void StorageThread::Outbox::send() {
 }
 
 StorageThread::StorageThread(ChannelStore& store, StorageThreadOptions options)
-    : store_(store), options_(options), thread_([this] { main(); }) {}
+    : store_(store), options_(options) {
+  // Started with every signal blocked, which it inherits: SIGTERM and friends must reach the
+  // loop that waits for them (Loop::onSignal blocks them only for its own thread), never this
+  // thread, whose default action would end the process.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  thread_ = std::thread([this] { main(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
 
 StorageThread::~StorageThread() {
   {

@@ -89,7 +89,7 @@ class StorageThread {
   std::condition_variable wakeUp_;
   std::vector<Item> queue_;  // guarded by mutex_
   bool stopping_ = false;    // guarded by mutex_
-  std::thread thread_;       // last: started once everything above exists
+  std::thread thread_;       // last: started once everything above exists, signals blocked
 };
 
 }  // namespace duplex::hub

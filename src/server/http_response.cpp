@@ -9,14 +9,6 @@
 
 namespace duplex {
 
-struct LaterResponse::State {
-  HttpResponse response;
-  ServerConnection* connection = nullptr;  // null once the client is gone
-  bool head = false;
-  bool keepAlive = false;
-  bool sent = false;
-};
-
 FileBody::~FileBody() {
   if (fd >= 0) ::close(fd);
 }

@@ -19,7 +19,7 @@ class ServerConnection;
 // A file sent as a response body in pieces, read as the socket drains (HttpResponse::bodyFile):
 // a large file never sits whole in memory, nor is read whole in one go on the loop.
 struct FileBody {
-  FileBody(int fd, uint64_t size) : fd(fd), size(size) {}
+  FileBody(int file, uint64_t bytes) : fd(file), size(bytes) {}
   ~FileBody();
   FileBody(const FileBody&) = delete;
   FileBody& operator=(const FileBody&) = delete;

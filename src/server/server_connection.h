@@ -12,6 +12,15 @@
 
 namespace duplex {
 
+// What a LaterResponse shares with its connection.
+struct LaterResponse::State {
+  HttpResponse response;
+  ServerConnection* connection = nullptr;  // null once the client is gone
+  bool head = false;       // the request's: HEAD gets no body
+  bool keepAlive = false;  // the request's: whether the connection stays open after
+  bool sent = false;
+};
+
 class ServerConnection final : public WebSocket {
  public:
   ServerConnection(net::Loop& loop, int fd, App::Impl& app);

@@ -51,6 +51,7 @@ TEST(StorageThread, AppendsFromTwoLoopsShareOneCommitAndCompleteOnTheirOwnLoop) 
   std::vector<Done> mineDone, otherDone;
   std::atomic<int> otherCount{0};
   std::thread otherThread([&] { other.run(); });
+  const std::thread::id otherId = otherThread.get_id();
   {
     StorageThread storage(*store);
     auto then = [](net::Loop& loop, std::vector<Done>& into, std::atomic<int>* count) {
@@ -81,7 +82,7 @@ TEST(StorageThread, AppendsFromTwoLoopsShareOneCommitAndCompleteOnTheirOwnLoop) 
   for (size_t i = 0; i < 5; ++i) {
     EXPECT_TRUE(mineDone[i].ok);
     EXPECT_EQ(mineDone[i].thread, std::this_thread::get_id());
-    EXPECT_EQ(otherDone[i].thread, otherThread.get_id());
+    EXPECT_EQ(otherDone[i].thread, otherId);
     // Queued alternately: mine got the odd offsets, the other loop the even ones, in order.
     EXPECT_EQ(mineDone[i].offset, 2 * i + 1);
     EXPECT_EQ(otherDone[i].offset, 2 * i + 2);
