@@ -1,6 +1,7 @@
 #include "hub/hub.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 
@@ -13,6 +14,13 @@ namespace {
 int64_t systemNowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Client ids are unique in the process, not per Hub: hubs on several loops share one engine,
+// whose presence knows clients by id.
+uint64_t nextClientId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -49,7 +57,7 @@ WebSocketBehavior Hub::behavior() {
 void Hub::open(WebSocket& ws, const Request& request) {
   auto client = std::make_shared<Client>();
   char id[32];
-  std::snprintf(id, sizeof id, "c-%llx", static_cast<unsigned long long>(nextClientId_++));
+  std::snprintf(id, sizeof id, "c-%llx", static_cast<unsigned long long>(nextClientId()));
   client->id = id;
   client->ws = &ws;
   client->tokens = options_.commandBurst;

@@ -129,7 +129,6 @@ class Hub {
   std::unordered_set<WebSocket*> clients_;
   std::unordered_map<std::string, std::unordered_set<WebSocket*>> users_;
   net::Loop::TimerId sweepTimer_ = 0;
-  uint64_t nextClientId_ = 1;
   std::string scratch_;
   HubStats stats_;
   // Expires with the Hub: completions posted to the loop check it before touching `this`.

@@ -10,28 +10,12 @@
 #include <vector>
 
 #include "hub/storage_thread.h"
+#include "loop_test_util.h"
 #include "temp_dir.h"
 #include "test_channel_store_util.h"
 
 namespace duplex::hub {
 namespace {
-
-// Runs the loop until done() holds (checked every millisecond), at most boundMs.
-bool runUntilTrue(net::Loop& loop, const std::function<bool()>& done, uint64_t boundMs = 5000) {
-  if (done()) return true;
-  bool timedOut = false;
-  auto check = loop.setInterval(1, [&] {
-    if (done()) loop.stop();
-  });
-  auto bound = loop.setTimeout(boundMs, [&] {
-    timedOut = true;
-    loop.stop();
-  });
-  loop.run();
-  loop.cancelTimer(check);
-  loop.cancelTimer(bound);
-  return !timedOut && done();
-}
 
 PublishRequest request(std::string channel, std::string data) {
   return {std::move(channel), std::move(data), {}, test::keep(100), 1000};
@@ -72,7 +56,7 @@ TEST(StorageThread, AppendsFromTwoLoopsShareOneCommitAndCompleteOnTheirOwnLoop) 
     }
     EXPECT_EQ(storage.commits(), 0u);
     storage.wake();
-    ASSERT_TRUE(runUntilTrue(mine, [&] { return mineDone.size() == 5; }));
+    ASSERT_TRUE(test::runUntilTrue(mine, [&] { return mineDone.size() == 5; }));
     while (otherCount.load() < 5) std::this_thread::yield();
     EXPECT_EQ(storage.commits(), 1u) << "ten appends queued together are one transaction";
   }
@@ -112,7 +96,7 @@ TEST(StorageThread, AReadSeesWhatWasQueuedBeforeItAndItsCompletionKeepsTheOrder)
         false);
     storage.append(request("a", "y"), appended, false);
     storage.wake();
-    ASSERT_TRUE(runUntilTrue(loop, [&] { return order.size() == 3; }));
+    ASSERT_TRUE(test::runUntilTrue(loop, [&] { return order.size() == 3; }));
     // Two transactions: the read between the appends splits them.
     EXPECT_EQ(storage.commits(), 2u);
   }
@@ -148,7 +132,7 @@ TEST(StorageThread, AFailedCommitAnswersEveryPublicationOfItsBatch) {
     storage.append(request("a", "\"small\""), then, false);
     storage.append(request("a", "\"" + std::string(200 * 1024, 'x') + "\""), then, false);
     storage.wake();
-    ASSERT_TRUE(runUntilTrue(loop, [&] { return results.size() == 2; }));
+    ASSERT_TRUE(test::runUntilTrue(loop, [&] { return results.size() == 2; }));
   }
   EXPECT_EQ(results, (std::vector<bool>{false, false})) << "nothing of a failed batch is stored";
 }
