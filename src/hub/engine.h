@@ -111,8 +111,8 @@ class Engine {
   virtual void read(net::Loop& from, ReadRequest request, Done<ReadResult> done) = 0;
 
   // Presence: join fails (false) when the channel already has `max` members.
-  virtual void join(net::Loop& from, std::string_view channel, PresenceMember member,
-                    size_t max, Done<bool> done) = 0;
+  virtual void join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
+                    Done<bool> done) = 0;
   // Forgets the member (fire and forget; a client that was not a member is no error).
   virtual void leave(std::string_view channel, std::string_view client) = 0;
   virtual void presence(net::Loop& from, std::string_view channel,

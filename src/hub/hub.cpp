@@ -26,10 +26,7 @@ uint64_t nextClientId() {
 }  // namespace
 
 Hub::Hub(net::Loop& loop, Engine& engine, HubOptions options)
-    : loop_(loop),
-      engine_(engine),
-      options_(std::move(options)),
-      verifier_(options_.tokenSecret) {
+    : loop_(loop), engine_(engine), options_(std::move(options)), verifier_(options_.tokenSecret) {
   if (!options_.nowMs) options_.nowMs = systemNowMs;
   sweepTimer_ = loop_.setInterval(1000, [this] { sweepExpired(); });
 }

@@ -95,8 +95,7 @@ class Hub {
   void subscribe(WebSocket& ws, Client& client, const Command& command);
   void unsubscribe(WebSocket& ws, Client& client, const Command& command);
   void publish(WebSocket& ws, Client& client, const Command& command);
-  void subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription,
-                     ReadRequest read);
+  void subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription, ReadRequest read);
   // The engine answered a subscribe's read: reply, attach, announce.
   void subscribed(WebSocket& ws, Client& client, const Subscription& subscription,
                   const ReadResult& read);

@@ -69,8 +69,8 @@ void Hub::addApiRoutes(App& app) {
              // as the WebSocket ones.
              engine_.publish(
                  loop_,
-                 {std::string(command.channel), std::string(command.data),
-                  std::string(command.key), limitsFor(*info->options), options_.nowMs()},
+                 {std::string(command.channel), std::string(command.data), std::string(command.key),
+                  limitsFor(*info->options), options_.nowMs()},
                  [this, alive = std::weak_ptr<int>(alive_),
                   later = response.later()](PublishResult&& result) mutable {
                    if (alive.expired()) return;

@@ -11,8 +11,8 @@ namespace duplex::hub {
 struct Hub::Subscription {
   uint64_t id;
   std::string channel;
-  bool presence;     // the namespace announces members
-  bool history;      // the namespace keeps history (else no read is needed)
+  bool presence;  // the namespace announces members
+  bool history;   // the namespace keeps history (else no read is needed)
   ReadRequest::Mode mode;
 };
 
@@ -39,8 +39,9 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
   if (auto denied = checkSubscribe(*info, principalOf(client))) {
     return replyError(ws, command.id, denied->code, denied->message);
   }
-  bool waiting = std::any_of(client.subscribing.begin(), client.subscribing.end(),
-                             [&](const Client::Subscribing& s) { return s.channel == command.channel; });
+  bool waiting =
+      std::any_of(client.subscribing.begin(), client.subscribing.end(),
+                  [&](const Client::Subscribing& s) { return s.channel == command.channel; });
   if (waiting || contains(client.channels, command.channel)) {
     return replyError(ws, command.id, ErrorCode::AlreadySubscribed, "already subscribed");
   }
@@ -192,31 +193,32 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
   } else {
     read.mode = ReadRequest::Mode::Latest;
   }
-  engine_.read(loop_, std::move(read),
-               [alive = std::weak_ptr<int>(alive_), to, answer = std::move(answer)](
-                   ReadResult&& result) {
-                 if (alive.expired()) return;
-                 std::string out;
-                 if (!result.ok) {
-                   writeError(out, to, ErrorCode::Unavailable, "history cannot be read now; retry");
-                 } else {
-                   beginHistoryResult(out, to, {result.position.top, result.position.epoch.view()});
-                   out += result.publications;
-                   endPublications(out);
-                 }
-                 answer(std::move(out));
-               });
+  engine_.read(
+      loop_, std::move(read),
+      [alive = std::weak_ptr<int>(alive_), to, answer = std::move(answer)](ReadResult&& result) {
+        if (alive.expired()) return;
+        std::string out;
+        if (!result.ok) {
+          writeError(out, to, ErrorCode::Unavailable, "history cannot be read now; retry");
+        } else {
+          beginHistoryResult(out, to, {result.position.top, result.position.epoch.view()});
+          out += result.publications;
+          endPublications(out);
+        }
+        answer(std::move(out));
+      });
 }
 
 void Hub::presence(std::string_view channel, ReplyTo to,
                    std::function<void(std::string&&)> answer) {
   engine_.presence(loop_, channel,
-                   [alive = std::weak_ptr<int>(alive_), to, answer = std::move(answer)](
-                       std::vector<PresenceMember>&& members) {
+                   [alive = std::weak_ptr<int>(alive_), to,
+                    answer = std::move(answer)](std::vector<PresenceMember>&& members) {
                      if (alive.expired()) return;
                      std::string out;
                      beginPresenceResult(out, to);
-                     for (const PresenceMember& m : members) appendPresenceClient(out, m.client, m.user);
+                     for (const PresenceMember& m : members)
+                       appendPresenceClient(out, m.client, m.user);
                      endPresenceResult(out);
                      answer(std::move(out));
                    });

@@ -41,8 +41,8 @@ void InProcessEngine::detach(WebSocket& ws, std::string_view channel) {
   partOf(ws.loop()).topics->unsubscribe(ws, channel);
 }
 
-void InProcessEngine::broadcast(net::Loop& from, std::string_view channel,
-                                std::string_view message, const WebSocket* except) {
+void InProcessEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
+                                const WebSocket* except) {
   for (auto& part : loops_) {
     if (part->loop == &from) {
       part->topics->publish(channel, message, Opcode::Text, except);
@@ -69,9 +69,9 @@ void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<Publ
   LoopPart& caller = partOf(from);
   storage_.append(
       std::move(request),
-      [this, caller = caller.loop, done = std::move(done)](
-          const PublishRequest& publication, const StoreResult<Appended>& stored,
-          StorageThread::Outbox& outbox) mutable {
+      [this, caller = caller.loop, done = std::move(done)](const PublishRequest& publication,
+                                                           const StoreResult<Appended>& stored,
+                                                           StorageThread::Outbox& outbox) mutable {
         PublishResult result;
         if (stored.ok()) {
           result.ok = true;
@@ -82,8 +82,9 @@ void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<Publ
             writePubPush(*push, publication.channel, stored->offset, publication.data);
             auto channel = std::make_shared<std::string>(publication.channel);
             for (auto& part : loops_) {
-              outbox.post(*part->loop,
-                          [topics = part->topics, push, channel] { topics->publish(*channel, *push); });
+              outbox.post(*part->loop, [topics = part->topics, push, channel] {
+                topics->publish(*channel, *push);
+              });
             }
           }
         } else {
@@ -117,7 +118,8 @@ ReadResult InProcessEngine::readNow(ChannelStore& store, const ReadRequest& requ
   // back what follows the '['.
   std::string list = "[";
   PublicationList publications(
-      list, request.maxBytes, since ? PublicationList::Keep::Oldest : PublicationList::Keep::Newest);
+      list, request.maxBytes,
+      since ? PublicationList::Keep::Oldest : PublicationList::Keep::Newest);
   auto visit = [&](const PublicationView& pub) { publications.add(pub.offset, pub.data); };
   if (since) {
     auto read =
@@ -150,8 +152,7 @@ void InProcessEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult
           ChannelStore& store, StorageThread::Outbox& outbox) mutable {
         // Posted in the same order as the pushes of publications stored before and after this
         // read: the caller attaches its subscriber between them.
-        outbox.post(*caller, [done = std::move(done),
-                              result = readNow(store, request)]() mutable {
+        outbox.post(*caller, [done = std::move(done), result = readNow(store, request)]() mutable {
           done(std::move(result));
         });
       },

@@ -14,8 +14,8 @@ void StorageThread::Outbox::post(net::Loop& loop, std::function<void()> task) {
       return;
     }
   }
-  perLoop_.emplace_back(&loop, std::vector<std::function<void()>>{}).second.push_back(
-      std::move(task));
+  perLoop_.emplace_back(&loop, std::vector<std::function<void()>>{})
+      .second.push_back(std::move(task));
 }
 
 void StorageThread::Outbox::send() {

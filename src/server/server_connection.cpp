@@ -117,8 +117,8 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
     if (upgraded || refused_ || isClosed()) return upgraded;
     if (data.empty()) return false;  // keep-alive: wait for the next request
     if (busy()) {
-      pending_ = std::make_unique<std::string>(reinterpret_cast<const char*>(data.data()),
-                                               data.size());
+      pending_ =
+          std::make_unique<std::string>(reinterpret_cast<const char*>(data.data()), data.size());
       data = {};
       return false;
     }

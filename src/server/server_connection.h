@@ -16,8 +16,8 @@ namespace duplex {
 struct LaterResponse::State {
   HttpResponse response;
   ServerConnection* connection = nullptr;  // null once the client is gone
-  bool head = false;       // the request's: HEAD gets no body
-  bool keepAlive = false;  // the request's: whether the connection stays open after
+  bool head = false;                       // the request's: HEAD gets no body
+  bool keepAlive = false;                  // the request's: whether the connection stays open after
   bool sent = false;
 };
 

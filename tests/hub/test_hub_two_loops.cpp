@@ -31,8 +31,8 @@ struct Node {
 };
 
 HubOptions hubOptions() {
-  auto namespaces = Namespaces::fromJson(
-      R"({"namespaces": {"talk": {"history_size": 100, "presence": true}}})");
+  auto namespaces =
+      Namespaces::fromJson(R"({"namespaces": {"talk": {"history_size": 100, "presence": true}}})");
   EXPECT_TRUE(namespaces.ok());
   HubOptions options;
   options.namespaces = std::move(namespaces.value());
@@ -97,7 +97,8 @@ class HubTwoLoops : public ::testing::Test {
 
   void TearDown() override {
     for (net::Socket* socket : clients.sockets()) socket->closeNow();
-    test::runUntilTrue(clients, [] { return false; }, 50);
+    test::runUntilTrue(
+        clients, [] { return false; }, 50);
     for (Node* node : {&a, &b}) {
       node->loop.post([node] { node->loop.stop(); });
       node->thread.join();
@@ -105,7 +106,8 @@ class HubTwoLoops : public ::testing::Test {
     // The loops are stopped: their connections close here, while the hubs still exist.
     for (Node* node : {&a, &b}) {
       for (net::Socket* socket : node->loop.sockets()) socket->closeNow();
-      test::runUntilTrue(node->loop, [] { return false; }, 20);
+      test::runUntilTrue(
+          node->loop, [] { return false; }, 20);
     }
     engine.reset();  // runs what is still queued; posts to loops that no longer run
     for (Node* node : {&a, &b}) {
@@ -153,8 +155,8 @@ TEST_F(HubTwoLoops, APublishOnOneLoopReachesTheOtherAndRecoveryWorksFromEither) 
   ASSERT_TRUE(until([&] { return publisher.find({"\"id\":5"}) != nullptr; }));
   Peer& back = peer(a);
   ASSERT_TRUE(until([&] { return back.open; }));
-  back.ws->send(R"({"id":6,"subscribe":{"channel":"talk:x","since":{"offset":1,"epoch":")" +
-                epoch + R"("}}})");
+  back.ws->send(R"({"id":6,"subscribe":{"channel":"talk:x","since":{"offset":1,"epoch":")" + epoch +
+                R"("}}})");
   ASSERT_TRUE(until([&] { return back.find({"\"id\":6"}) != nullptr; }));
   const std::string& recovered = *back.find({"\"id\":6"});
   EXPECT_NE(recovered.find("\"recovered\":true"), std::string::npos) << recovered;

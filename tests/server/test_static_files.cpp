@@ -214,7 +214,8 @@ TEST_F(StaticFiles, PipelinedRequestsBehindAStreamedFileWaitForIt) {
   const std::string content = largeContent();
   writeFile(root / "large.txt", content);
   test::RawPeer peer(port);
-  ASSERT_TRUE(peer.send(test::getRequest("/static/large.txt") + test::getRequest("/static/app.js")));
+  ASSERT_TRUE(
+      peer.send(test::getRequest("/static/large.txt") + test::getRequest("/static/app.js")));
   std::vector<test::HttpReply> replies;
   ASSERT_TRUE(test::runUntil(loop, [&] {
     peer.pump();
