@@ -1,10 +1,11 @@
 // The smallest useful duplex server: echoes every message back to its sender.
-//   build/release/examples/echo   then connect to ws://127.0.0.1:9001/echo
+//   build/release/examples/echo [PORT]   then connect to ws://127.0.0.1:9001/echo
 #include <cstdio>
+#include <cstdlib>
 
 #include "server/app.h"
 
-int main() {
+int main(int argc, char** argv) {
   duplex::App app;
   app.ws("/echo", {
                       .open =
@@ -19,5 +20,8 @@ int main() {
                                         reason.data());
                           },
                   });
-  app.listen("127.0.0.1", 9001).run();  // Ctrl-C closes every connection with 1001, then exits
+  app.listen("127.0.0.1", argc > 1 ? std::atoi(argv[1]) : 9001);  // 0: any free port
+  std::printf("listening on ws://127.0.0.1:%u/echo\n", app.port());
+  std::fflush(stdout);
+  app.run();  // Ctrl-C closes every connection with 1001, then exits
 }

@@ -413,7 +413,45 @@ def inflates():
     seed("roundtrip_binary", bytes(range(256)) * 4, wbits=10, roundtrip=True, level=0x01)
 
 
+# ---- connection ------------------------------------------------------------------------------
+
+def connections():
+    t = "connection"
+
+    def seed(name, stream, client=False, compression=False, takeover=False, close_first=False,
+             sizes=b""):
+        flags = (1 if client else 0) | (2 if compression else 0) | (4 if takeover else 0)
+        flags |= (8 if close_first else 0) | ((len(sizes) & 7) << 4)
+        write(t, name, bytes([flags]) + sizes + stream)
+
+    for side, m, c in (("server", True, False), ("client", False, True)):
+        seed("peer_closes_" + side, frame(0x1, "hi", masked=m)
+             + frame(0x8, close_payload(1000, b"bye"), masked=m), client=c)
+        seed("we_close_first_" + side, frame(0x1, "late", masked=m) + frame(0x9, "p", masked=m)
+             + frame(0x8, close_payload(1000), masked=m), client=c, close_first=True,
+             sizes=b"\x05")
+        seed("ping_between_fragments_" + side,
+             frame(0x1, "Hel", fin=False, masked=m) + frame(0x9, "p", masked=m)
+             + frame(0x0, "lo", masked=m), client=c, sizes=b"\x00")
+        seed("compressed_" + side, frame(0x1, deflate_raw(b"hello hello hello"), rsv1=True,
+             masked=m), client=c, compression=True)
+        seed("close_during_compression_" + side,
+             frame(0x1, deflate_raw(b"hello hello hello")[:5], fin=False, rsv1=True, masked=m)
+             + frame(0x8, close_payload(1001), masked=m), client=c, compression=True)
+        seed("bad_utf8_mid_frame_" + side, frame(0x1, b"ok \xff and more text", masked=m),
+             client=c, sizes=b"\x08")
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    m1 = c.compress(b"hello hello hello") + c.flush(zlib.Z_SYNC_FLUSH)
+    m2 = c.compress(b"hello again, hello") + c.flush(zlib.Z_SYNC_FLUSH)
+    seed("takeover_two_messages", frame(0x1, m1[:-4], rsv1=True) + frame(0x1, m2[:-4], rsv1=True),
+         compression=True, takeover=True)
+    seed("inflates_to_bad_utf8", frame(0x1, deflate_raw(b"\xff\xfe"), rsv1=True),
+         compression=True)
+    seed("masked_from_server", frame(0x1, "x", masked=True), client=True)
+
+
 def main():
+    connections()
     upgrade_requests()
     upgrade_responses()
     frame_streams()

@@ -4,13 +4,17 @@
 import { DuplexClient } from './duplex.js';
 import {
   DEMO_CHANNEL,
+  HECKLES_SHOWN,
   HISTORY_LIMIT,
   KNOWN_KINDS,
+  MAX_TEXT_CHARS,
   acceptPublication,
   clearState,
   createState,
+  heckleCount,
   hubUrlFor,
   landingSpot,
+  placeBubble,
   refusalText,
   throwData,
 } from './demo-logic.js';
@@ -25,7 +29,10 @@ const ALERT_MS = 4000;
 const state = createState();
 const statusEl = document.getElementById('status');
 const statusText = statusEl.querySelector('.status-text');
+const stage = document.getElementById('stage');
 const target = document.getElementById('target');
+const heckles = document.getElementById('heckles');
+const heckleCountEl = document.getElementById('heckle-count');
 const speaker = document.getElementById('speaker');
 const counters = document.getElementById('counters');
 const textInput = document.getElementById('throw-text');
@@ -37,6 +44,7 @@ let everConnected = false;
 let alertTimer = 0;
 let hitTimer = 0;
 let historyBatch = [];  // replayed publications of this turn, drawn together
+let lastKind = 'tomato';  // what Enter in the heckle box throws: the last kind thrown here
 
 // ---- connection ----
 
@@ -119,6 +127,9 @@ function showHistory(items) {
   for (let i = start; i < items.length; i++) placeItem(items[i], 'history');
   trimLanded();
   updateCounters(items);
+  // The newest heckles come back up, as the throws they came with do.
+  const withText = items.filter((item) => item.text);
+  for (const item of withText.slice(-HECKLES_SHOWN)) showHeckle(item);
 }
 
 function showThrow(item) {
@@ -130,6 +141,7 @@ function showThrow(item) {
 
 function clearStage() {
   target.replaceChildren();
+  heckles.replaceChildren();
   for (const el of counters.querySelectorAll('[data-count]')) el.textContent = '0';
   for (const el of counters.querySelectorAll('.counter.extra')) el.remove();
 }
@@ -184,25 +196,77 @@ function placeItem(item, mode) {
       el.classList.remove('flying');
       el.classList.add('landed');
       body.firstChild.replaceWith(svgIcon(iconFor(item.kind, true)));
-      if (item.text) el.append(caption(item.text));
+      if (item.text) showHeckle(item);
       speakerHit();
     });
   } else {
     el.classList.add(mode === 'history' ? 'from-history' : 'landed');
   }
-  // A live heckle pops up as a speech bubble where its throw lands (for a flight: once it has
-  // landed); history keeps the text in the title only.
-  if (item.text && mode === 'land') el.append(caption(item.text));
   target.append(el);
+  // A live heckle pops up as a speech bubble where its throw lands (for a flight: once it has
+  // landed); history brings back its newest ones (showHistory).
+  if (item.text && mode === 'land') showHeckle(item);
 }
 
-function caption(text) {
+// ---- heckle bubbles ----
+// The newest HECKLES_SHOWN heckles stay up, each near its throw and never on another bubble or
+// on the counters (placeBubble in demo-logic.js); a new one takes down the oldest when there is
+// no room or too many are up.
+
+function rectIn(el, origin) {
+  const r = el.getBoundingClientRect();
+  return { left: r.left - origin.left, top: r.top - origin.top, width: r.width, height: r.height };
+}
+
+// Places `bubble` clear of the counters and of the bubbles already placed; false when it cannot
+// be placed at all (its throw has left the stage, or the stage is too small for it).
+function layoutHeckle(bubble) {
+  bubble.classList.remove('placed');
+  const origin = stage.getBoundingClientRect();
+  const thrown = target.querySelector(`.thrown[data-seq="${bubble.dataset.seq}"]`);
+  if (!thrown) return false;  // its throw left the stage (MAX_LANDED)
+  const at = rectIn(thrown, origin);
+  const anchor = { x: at.left + at.width / 2, y: at.top };
+  const size = { width: bubble.offsetWidth, height: bubble.offsetHeight };
+  const bounds = { left: 4, top: 4, width: origin.width - 8, height: origin.height - 8 };
+  for (;;) {
+    const others = [...heckles.querySelectorAll('.caption.placed')];
+    const taken = [rectIn(counters, origin), ...others.map((other) => rectIn(other, origin))];
+    const spot = placeBubble(anchor, size, bounds, taken);
+    if (spot) {
+      bubble.style.left = `${spot.left}px`;
+      bubble.style.top = `${spot.top}px`;
+      bubble.classList.add('placed');
+      return true;
+    }
+    if (others.length === 0) return false;
+    others[0].remove();  // the oldest makes room
+  }
+}
+
+function showHeckle(item) {
   const bubble = document.createElement('span');
   bubble.className = 'caption';
-  bubble.textContent = text;
-  bubble.addEventListener('animationend', () => bubble.remove());
-  return bubble;
+  bubble.dataset.seq = String(item.seq);
+  bubble.textContent = item.text;
+  // Kept in offset order: flights take different times, so heckles may land out of order, and
+  // the ones that stay up are the newest by offset, on every page alike.
+  const later = [...heckles.children].find((other) => Number(other.dataset.seq) > item.seq);
+  heckles.insertBefore(bubble, later ?? null);
+  while (heckles.children.length > HECKLES_SHOWN) heckles.firstElementChild.remove();
+  if (bubble.isConnected && !layoutHeckle(bubble)) bubble.remove();
 }
+
+// A new size moves the throws (they sit at percentages) but not the bubbles (pixels): lay them
+// out again, oldest first.
+function relayoutHeckles() {
+  const bubbles = [...heckles.children];
+  for (const bubble of bubbles) bubble.classList.remove('placed');
+  for (const bubble of bubbles) {
+    if (!layoutHeckle(bubble)) bubble.remove();
+  }
+}
+new ResizeObserver(() => relayoutHeckles()).observe(stage);
 
 function trimLanded() {
   const excess = target.children.length - MAX_LANDED;
@@ -260,19 +324,37 @@ function showAlert(message) {
 function throwKind(kind) {
   const message = throwData(kind, textInput.value);
   if (message.error === 'bad_text') {
-    showAlert('A heckle can be 64 characters at most.');
+    showAlert(`A heckle can be ${MAX_TEXT_CHARS} characters at most.`);
     return;
   }
   if (!hub || hub.state !== 'connected' || message.error) return;
+  lastKind = kind;
   // Not drawn here: it appears when the hub pushes it back with its offset, stored, like every
   // other page sees it. That keeps one order and no duplicates.
   hub.publish(DEMO_CHANNEL, message.data).catch((err) => showAlert(refusalText(err)));
   textInput.value = '';
+  showHeckleCount();
+}
+
+// The limit is shown as you type, counted as the server counts it (the input has no maxlength:
+// that would count UTF-16 units and stop an emoji heckle at half its length).
+function showHeckleCount() {
+  const count = heckleCount(textInput.value);
+  heckleCountEl.textContent = count.label;
+  heckleCountEl.dataset.over = String(count.over);
+  textInput.setAttribute('aria-invalid', String(count.over));
 }
 
 for (const button of buttons) {
   button.addEventListener('click', () => throwKind(button.dataset.throw));
 }
+textInput.addEventListener('input', showHeckleCount);
+textInput.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' || event.isComposing) return;
+  event.preventDefault();
+  throwKind(lastKind);
+});
+showHeckleCount();
 
 const hub = start();
 

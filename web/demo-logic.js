@@ -89,21 +89,78 @@ export function acceptPublication(state, publication) {
 }
 
 /**
- * The words to show for a refused throw (a DuplexError from publish): the hub's own message
- * when it gave one, else something for people in place of the code.
+ * The words to show for a refused throw (a DuplexError from publish): the page's own, chosen by
+ * the error's code. The hub's message is written for developers (`at most 10 publications per
+ * second in demo:*`) and may change; the code is what it promises to keep.
  */
 export function refusalText(error) {
-  if (error && typeof error.reason === 'string' && error.reason) return error.reason;
   switch (error?.code) {
     case 'rate_limited':
-      return 'Easy there! Too many throws at once.';
+      return 'Easy there! Too many throws at once. Take a breath and throw again.';
     case 'too_large':
-      return 'That throw is too big.';
+      return 'That throw is too big to reach the stage.';
+    case 'bad_request':
+      return 'The stage does not take that kind of throw.';
     case 'unavailable':
-      return 'The server cannot store throws right now; try again in a moment.';
+      return 'The stage cannot catch throws right now. Try again in a moment.';
+    case 'unauthorized':
+    case 'token_expired':
+    case 'forbidden':
+      return 'Throwing is closed for this talk.';
     default:
-      return 'The throw did not go through.';
+      return 'That throw did not go through. Try again?';
   }
+}
+
+/**
+ * What the heckle box shows as you type: how many of the MAX_TEXT_CHARS characters the heckle
+ * uses, counted as throwData and the server count them (code points, spaces around trimmed).
+ */
+export function heckleCount(text) {
+  const used = [...(typeof text === 'string' ? text.trim() : '')].length;
+  return { used, over: used > MAX_TEXT_CHARS, label: `${used}/${MAX_TEXT_CHARS}` };
+}
+
+/** How many heckle bubbles stay up at once: the newest ones, live or from history. */
+export const HECKLES_SHOWN = 4;
+
+function overlaps(a, b, gap) {
+  return a.left < b.left + b.width + gap && b.left < a.left + a.width + gap &&
+    a.top < b.top + b.height + gap && b.top < a.top + a.height + gap;
+}
+
+/**
+ * Where a heckle bubble of `size` ({width, height}) goes: as close as it can be to just above
+ * `anchor` ({x, y}: the top centre of the throw it belongs to), inside `bounds`, and at least
+ * `gap` pixels clear of every rect in `taken` (the other bubbles, the counters). Rects are
+ * {left, top, width, height}. Spots are tried on a grid around the anchor, nearest first; null
+ * when none is free (the caller then takes down the oldest bubble and asks again).
+ */
+export function placeBubble(anchor, size, bounds, taken, gap = 4) {
+  const fits = size.width <= bounds.width && size.height <= bounds.height;
+  if (!fits) return null;
+  const home = { left: anchor.x - size.width / 2, top: anchor.y - size.height - 4 };
+  const stepX = size.width / 2 + gap;
+  const stepY = size.height + gap;
+  const reachX = Math.ceil(bounds.width / stepX);
+  const reachY = Math.ceil(bounds.height / stepY);
+  const spots = [];
+  for (let j = -reachY; j <= reachY; j++) {
+    for (let i = -reachX; i <= reachX; i++) {
+      const left = Math.min(Math.max(home.left + i * stepX, bounds.left),
+        bounds.left + bounds.width - size.width);
+      const top = Math.min(Math.max(home.top + j * stepY, bounds.top),
+        bounds.top + bounds.height - size.height);
+      const distance = Math.hypot(left - home.left, (top - home.top) * 1.5);
+      spots.push({ left, top, distance });
+    }
+  }
+  spots.sort((a, b) => a.distance - b.distance);
+  for (const { left, top } of spots) {
+    const rect = { left, top, width: size.width, height: size.height };
+    if (!taken.some((other) => overlaps(rect, other, gap))) return rect;
+  }
+  return null;
 }
 
 /**

@@ -14,6 +14,8 @@ import {
   landingSpot,
   refusalText,
   throwData,
+  heckleCount,
+  placeBubble,
 } from './demo-logic.js';
 
 const pub = (offset, kind = 'tomato', text, replayed) => {
@@ -98,10 +100,13 @@ test('throw data: the documented JSON, text trimmed and limited to 64 code point
 });
 
 test('a refusal shows the hub\'s own words, or words for people in place of a bare code', () => {
-  assert.equal(refusalText({ code: 'rate_limited', reason: 'At most 1 per second' }),
-    'At most 1 per second');
-  assert.match(refusalText({ code: 'rate_limited' }), /Easy there/);
-  assert.match(refusalText({ code: 'unavailable', reason: '' }), /cannot store/);
+  // The page's words, never the server's (written for developers, and free to change).
+  const server = 'at most 10 publications per second in demo:*';
+  assert.match(refusalText({ code: 'rate_limited', reason: server }), /^Easy there!/);
+  assert.doesNotMatch(refusalText({ code: 'rate_limited', reason: server }), /publications/);
+  assert.match(refusalText({ code: 'unavailable', reason: 'disk I/O error' }), /cannot catch/);
+  assert.match(refusalText({ code: 'bad_request', reason: '"kind" must be' }), /that kind/);
+  assert.match(refusalText({ code: 'something_new', reason: 'internal words' }), /did not go/);
   assert.equal(typeof refusalText(undefined), 'string');
 });
 
@@ -123,4 +128,42 @@ test('the page knows the four kinds of the talk, its channel and how much histor
   assert.deepEqual([...KNOWN_KINDS], ['tomato', 'candy', 'egg', 'cat']);
   assert.equal(DEMO_CHANNEL, 'demo:throws');
   assert.equal(HISTORY_LIMIT, 10000);
+});
+
+test('the heckle count is what the server counts: code points, trimmed', () => {
+  assert.deepEqual(heckleCount(''), { used: 0, over: false, label: `0/${MAX_TEXT_CHARS}` });
+  assert.deepEqual(heckleCount('  Boo!  '), { used: 4, over: false, label: `4/${MAX_TEXT_CHARS}` });
+  assert.equal(heckleCount('🍅'.repeat(64)).used, 64);  // 128 UTF-16 units, 64 characters
+  assert.equal(heckleCount('🍅'.repeat(64)).over, false);
+  assert.equal(heckleCount('x'.repeat(65)).over, true);
+  // The count and throwData agree on where the limit is.
+  assert.equal(throwData('tomato', 'x'.repeat(64)).error, undefined);
+  assert.equal(throwData('tomato', 'x'.repeat(65)).error, 'bad_text');
+});
+
+test('heckle bubbles are placed inside the stage and never on one another', () => {
+  const bounds = { left: 0, top: 0, width: 600, height: 400 };
+  const size = { width: 150, height: 28 };
+  const counters = { left: 200, top: 40, width: 200, height: 40 };
+  const overlap = (a, b) => a.left < b.left + b.width && b.left < a.left + a.width &&
+    a.top < b.top + b.height && b.top < a.top + a.height;
+  // Many heckles landing on the very same spot: each finds its own place.
+  const taken = [counters];
+  for (let i = 0; i < 12; i++) {
+    const rect = placeBubble({ x: 300, y: 200 }, size, bounds, taken);
+    assert.ok(rect, `bubble ${i} found a place`);
+    assert.ok(rect.left >= 0 && rect.top >= 0 && rect.left + rect.width <= 600 &&
+      rect.top + rect.height <= 400, JSON.stringify(rect));
+    for (const other of taken) assert.ok(!overlap(rect, other), `${i} overlaps`);
+    taken.push(rect);
+  }
+  // The first sits right above its throw; near an edge it stays inside.
+  assert.deepEqual(placeBubble({ x: 300, y: 200 }, size, bounds, []),
+    { left: 225, top: 168, width: 150, height: 28 });
+  const edge = placeBubble({ x: 5, y: 5 }, size, bounds, []);
+  assert.deepEqual([edge.left, edge.top], [0, 0]);
+  // No room at all: null, and the page takes down its oldest bubble.
+  assert.equal(placeBubble({ x: 10, y: 10 }, size, { left: 0, top: 0, width: 100, height: 20 }, []),
+    null);
+  assert.equal(placeBubble({ x: 300, y: 200 }, size, bounds, [bounds]), null);
 });

@@ -3,8 +3,10 @@
 // duplex-soak): each lists its flags in a table (a switch, a number or a text, with what to do
 // with it) and parseFlags() walks argv once, with the same errors everywhere: an unknown flag, a
 // missing value, a value that is not a number in the target's range ("--port abc" and
-// "--port 70000" are errors, not port 0 or 4464). Checks that involve several flags stay with
-// each program.
+// "--port 70000" are errors, not port 0 or 4464). A value may follow its flag as the next
+// argument or after '=' ("--port 80", "--port=80"). Checks that involve several flags stay with
+// each program. Every program has --version (versionFlag) and answers a bad command line with
+// one line (refuseCommandLine), not its whole usage.
 #include <cmath>
 #include <functional>
 #include <initializer_list>
@@ -57,8 +59,16 @@ inline Flag checkedTextFlag(std::string_view name, std::function<bool(std::strin
   return {name, {}, {}, std::move(accept)};
 }
 
+// --version: prints "PROGRAM VERSION" on stdout and exits 0.
+Flag versionFlag(std::string_view program);
+// The project's version ("0.1.0"), from CMakeLists.txt.
+const char* version();
+
+// "PROGRAM: ERROR (see PROGRAM --help)" on stderr, and exit status 2.
+[[noreturn]] void refuseCommandLine(std::string_view program, std::string_view error);
+
 // False with `error` set ("unknown flag --x", "missing value for --port", "bad value for
-// --port: abc") at the first argument that does not fit.
+// --port: abc", "--quiet takes no value") at the first argument that does not fit.
 bool parseFlags(int argc, char** argv, std::initializer_list<Flag> flags, std::string& error);
 
 }  // namespace duplex::cli

@@ -1,9 +1,11 @@
 #pragma once
 // What the two servers (duplexd, duplex-echo) share on the command line beyond flags.h: the
-// --log-level flag, the end of parsing (say what was wrong, show the usage, exit 2; --cert and
+// --log-level flag, the end of parsing (say in one line what was wrong, exit 2; --cert and
 // --key only together), and listening with or without TLS from those flags. Apart from flags.h
 // because the benchmark tools that share the flag parser do not link src/server.
+#include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -25,6 +27,31 @@ inline Flag logLevelFlag() {
   });
 }
 
+// --log-format text|json (net/log.h).
+inline Flag logFormatFlag() {
+  return checkedTextFlag("--log-format", [](std::string_view text) {
+    log::Format format;
+    if (!log::parseFormat(text, format)) return false;
+    log::setFormat(format);
+    return true;
+  });
+}
+
+// --max-message-size BYTES (or another name for it): the largest message a WebSocket route takes;
+// a larger one closes the connection with 1009. A whole number from 1 to `most`: anything else
+// is refused at startup, 0 included (there is no "unlimited": a peer could make us buffer any
+// amount).
+inline Flag maxMessageSizeFlag(std::string_view name, uint64_t& target, uint64_t most) {
+  return {name,
+          {},
+          [&target, most](double n) {
+            if (n < 1 || n > static_cast<double>(most) || n != std::floor(n)) return false;
+            target = static_cast<uint64_t>(n);
+            return true;
+          },
+          {}};
+}
+
 // Where a server listens: the address and, with a certificate and key (PEM), TLS.
 struct Endpoint {
   std::string host = "127.0.0.1";
@@ -34,19 +61,13 @@ struct Endpoint {
   bool tls() const { return !certFile.empty(); }
 };
 
-// parseFlags, and on any error (or --cert without --key) "PROGRAM: what" on stderr and
-// usage(2), which exits.
+// parseFlags, and on any error (or --cert without --key) refuseCommandLine, which exits.
 inline void parseServerFlags(const char* program, int argc, char** argv,
-                             std::initializer_list<Flag> flags, const Endpoint& endpoint,
-                             void (*usage)(int)) {
+                             std::initializer_list<Flag> flags, const Endpoint& endpoint) {
   std::string error;
-  if (!parseFlags(argc, argv, flags, error)) {
-    std::fprintf(stderr, "%s: %s\n", program, error.c_str());
-    usage(2);
-  }
+  if (!parseFlags(argc, argv, flags, error)) refuseCommandLine(program, error);
   if (endpoint.certFile.empty() != endpoint.keyFile.empty()) {
-    std::fprintf(stderr, "%s: --cert and --key go together\n", program);
-    usage(2);
+    refuseCommandLine(program, "--cert and --key go together");
   }
 }
 

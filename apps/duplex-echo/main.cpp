@@ -20,6 +20,8 @@ namespace {
 struct Options {
   duplex::cli::Endpoint endpoint{.port = 9001};
   uint64_t maxMessage = 16 << 20;  // Autobahn's 9.* cases send up to 16 MiB
+  // The most --max-message-size takes: one message is held whole in memory.
+  static constexpr uint64_t kMostMessage = uint64_t{1} << 30;
   uint32_t handshakeTimeout = 10;
   uint32_t idleTimeout = 0;
   size_t maxBackpressure = 64 << 20;
@@ -30,17 +32,22 @@ struct Options {
   bool sharedFrames = true;
 };
 
-[[noreturn]] void usage(int status) {
-  std::fprintf(
-      status ? stderr : stdout,
-      "usage: duplex-echo [--host 127.0.0.1] [--port 9001] [--max-message BYTES]\n"
+[[noreturn]] void usage() {
+  std::printf(
+      "duplex-echo: a WebSocket server that sends every message back to its sender, text or\n"
+      "binary, on any path (with --broadcast: to every connection on the same path). The\n"
+      "server that duplex's tests, benchmarks and Autobahn|Testsuite runs talk to.\n\n"
+      "usage: duplex-echo [--host 127.0.0.1] [--port 9001]\n"
+      "                   [--max-message-size BYTES (1 to 1073741824; default 16 MiB)]\n"
       "                   [--handshake-timeout S] [--idle-timeout S (0 = off)]\n"
       "                   [--max-backpressure BYTES] [--broadcast]\n"
       "                   [--cert FILE --key FILE (PEM: serve wss://, reload on SIGHUP)]\n"
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
+      "                   [--log-format text|json]\n"
       "                   [--no-cork] [--no-shared-frames]   (benchmark knobs: see\n"
-      "                                                      docs/performance.md)\n");
-  std::exit(status);
+      "                                                      docs/performance.md)\n"
+      "                   [--version] [--help]\n");
+  std::exit(0);
 }
 
 Options parse(int argc, char** argv) {
@@ -51,7 +58,9 @@ Options parse(int argc, char** argv) {
       {
           textFlag("--host", o.endpoint.host),
           numberFlag("--port", o.endpoint.port),
-          numberFlag("--max-message", o.maxMessage),
+          maxMessageSizeFlag("--max-message-size", o.maxMessage, Options::kMostMessage),
+          // The older name, kept for scripts that use it.
+          maxMessageSizeFlag("--max-message", o.maxMessage, Options::kMostMessage),
           numberFlag("--handshake-timeout", o.handshakeTimeout),
           numberFlag("--idle-timeout", o.idleTimeout),
           numberFlag("--max-backpressure", o.maxBackpressure),
@@ -63,10 +72,12 @@ Options parse(int argc, char** argv) {
           switchFlag("--no-cork", [&] { o.cork = false; }),
           switchFlag("--no-shared-frames", [&] { o.sharedFrames = false; }),
           logLevelFlag(),
-          switchFlag("--help", [] { usage(0); }),
-          switchFlag("-h", [] { usage(0); }),
+          logFormatFlag(),
+          switchFlag("--help", usage),
+          switchFlag("-h", usage),
+          versionFlag("duplex-echo"),
       },
-      o.endpoint, usage);
+      o.endpoint);
   return o;
 }
 

@@ -1,49 +1,56 @@
-// duplexd: the tomato demo server. Serves the page (web/), the hub (/connection,
-// docs/protocol.md) with a `demo` namespace for the page's throws, and the older plain-WebSocket
-// endpoint (/ws, docs/demo-protocol.md), on one port. Every throw is stored in SQLite before it
-// is broadcast, and a page that (re)connects gets the history first. See README.md.
+// duplexd: the messaging server and the tomato demo. Serves the page (web/) and the hub
+// (/connection, docs/protocol.md) with a `demo` namespace for the page's throws, on one port.
+// Every publication is stored in SQLite (data/channels.db) before it is broadcast, and a page
+// that (re)connects gets the history first (docs/demo-protocol.md). See README.md.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "admin.h"
+#include "check_config.h"
+#include "connection_log.h"
+#include "data_dir_lock.h"
 #include "hub/channel_store.h"
-#include "hub/history_store.h"
 #include "hub/hub.h"
 #include "hub/in_process_engine.h"
-#include "metrics.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 #include "server_cli.h"
-#include "throw_room.h"
+#include "service_routes.h"
 #include "throw_rules.h"
-
-#ifndef DUPLEX_WEB_DIR
-#define DUPLEX_WEB_DIR "web"
-#endif
+#include "token_command.h"
+#include "web_dir.h"
 
 namespace {
 
 struct Options {
   duplex::cli::Endpoint endpoint{.port = 8080};
   std::string dataDir = "data";
-  std::string webDir = DUPLEX_WEB_DIR;
+  std::string webDir = duplex::apps::defaultWebDir();
   uint64_t historySize = 10'000;
   uint64_t historyMaxBytes = 0;
   double rate = 10;
   double burst = 20;
   bool quiet = false;
   bool deflate = true;
+  // The hub protocol's command limit (docs/protocol.md) is also the most any route takes.
+  uint64_t maxMessageSize = duplex::hub::kMaxCommandBytes;
   uint32_t maxConnections = 0;
   uint32_t maxConnectionsPerIp = 0;
   std::string hubConfig;  // JSON file with the hub's namespaces
+  std::string adminPassword;
   std::vector<std::string> allowedOrigins;
 };
 
@@ -69,9 +76,27 @@ duplex::hub::NamespaceOptions demoNamespace(const Options& o) {
   return demo;
 }
 
+// What every WebSocket route of duplexd starts from: the one place where the flags set a route's
+// limits, compression and who may connect, so that each flag reaches every route alike. A route
+// adds its handlers (the hub's behavior() does so on a copy of this).
+duplex::WebSocketBehavior webSocketRoute(const Options& o) {
+  duplex::WebSocketBehavior route;
+  route.maxMessageSize = o.maxMessageSize;
+  route.compression.enabled = o.deflate;
+  if (!o.allowedOrigins.empty()) {
+    route.accept = [origins = o.allowedOrigins](const duplex::Request& request) {
+      std::string_view origin = request.header("Origin");
+      if (origin.empty()) return 0;  // not a browser: origins do not apply
+      bool allowed = std::find(origins.begin(), origins.end(), origin) != origins.end();
+      return allowed ? 0 : 403;
+    };
+  }
+  return route;
+}
+
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
+  if (!in) throw std::runtime_error("cannot read " + path + ": " + duplexd::reasonOf(errno));
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -80,33 +105,46 @@ std::string fromEnvironment(const char* name) {
   return value ? value : "";
 }
 
-[[noreturn]] void usage(int status) {
-  std::fprintf(
-      status ? stderr : stdout,
+[[noreturn]] void usage() {
+  std::printf(
+      "duplexd: the duplex hub (channels over WebSocket at /connection, docs/protocol.md), its\n"
+      "server API (/api/*) and the tomato demo page, on one port.\n\n"
       "usage: duplexd [options]\n"
+      "       duplexd token --user ID [--secret S] [--ttl 1h] [--channels A,B]  (see --help)\n"
+      "       duplexd check-config FILE   check a --hub-config file\n"
       "  --host ADDR        address to listen on (default 127.0.0.1)\n"
       "  --port N           port (default 8080; 0 picks a free one)\n"
-      "  --data DIR         where history.db lives (default ./data)\n"
-      "  --web DIR          the demo page's files (default: the source tree's web/)\n"
-      "  --history N        throws kept in history: demo:* channels and /ws (default 10000)\n"
-      "  --history-max-bytes N  cap on /ws's history file; a full file answers throws\n"
+      "  --data DIR         the stores (channels.db) and duplexd.lock (default ./data)\n"
+      "  --web DIR          the demo page's files (default: <prefix>/share/duplex/web once\n"
+      "                     installed, else the source tree's web/)\n"
+      "  --history N        throws kept in history per demo:* channel (default 10000)\n"
+      "  --history-max-bytes N  cap on channels.db; a full file answers publications\n"
       "                     with \"unavailable\" until trimming frees room (0: none)\n"
-      "  --rate N           throws per second per connection, on demo:* and /ws (default 10)\n"
+      "  --rate N           throws per second per connection on demo:* (default 10)\n"
       "  --burst N          throws allowed in a burst (default 20)\n"
       "  --cert FILE --key FILE  serve https:// and wss:// (PEM; reloaded on SIGHUP)\n"
-      "  --no-deflate       refuse permessage-deflate (on by default)\n"
+      "  --no-deflate       refuse permessage-deflate on every route (on by default)\n"
+      "  --max-message-size N  largest WebSocket message on every route, in bytes: 1 to\n"
+      "                     65536 (the default; the hub protocol's limit); larger ones\n"
+      "                     close the connection with 1009\n"
       "  --max-connections N         503 beyond N open connections (0: no limit)\n"
       "  --max-connections-per-ip N  503 beyond N from one address (0: no limit)\n"
       "  --hub-config FILE  the hub's namespaces (JSON, docs/protocol.md); default: talk:*\n"
       "                     (public, history, presence), private:* (granted only) and\n"
       "                     demo:* (the page's throws: --history, --rate, --burst). A\n"
       "                     `demo` namespace in FILE gets the throw rules too\n"
-      "  --allow-origin O   browsers may connect from origin O (repeatable; default any)\n"
+      "  --allow-origin O   browsers may connect to any WebSocket route from origin O\n"
+      "                     only (repeatable; default any)\n"
+      "  --admin-password P the admin page's (/admin) password; default: the API key.\n"
+      "                     Better in DUPLEX_ADMIN_PASSWORD, out of the process list\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
-      "  --log-level L      debug, info, warn (default), error or off\n"
-      "  --quiet            no startup line on stderr\n");
-  std::exit(status);
+      "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
+      "                     request and WebSocket connection, and the shutdown\n"
+      "  --log-format F     text (default) or json: one JSON object per line\n"
+      "  --quiet            no startup line on stderr\n"
+      "  --version          print the version\n");
+  std::exit(0);
 }
 
 Options parse(int argc, char** argv) {
@@ -124,9 +162,12 @@ Options parse(int argc, char** argv) {
                        numberFlag("--burst", o.burst),
                        switchFlag("--quiet", [&] { o.quiet = true; }),
                        switchFlag("--no-deflate", [&] { o.deflate = false; }),
+                       maxMessageSizeFlag("--max-message-size", o.maxMessageSize,
+                                          duplex::hub::kMaxCommandBytes),
                        textFlag("--cert", o.endpoint.certFile),
                        textFlag("--key", o.endpoint.keyFile),
                        textFlag("--hub-config", o.hubConfig),
+                       textFlag("--admin-password", o.adminPassword),
                        checkedTextFlag("--allow-origin",
                                        [&](std::string_view origin) {
                                          o.allowedOrigins.emplace_back(origin);
@@ -135,61 +176,47 @@ Options parse(int argc, char** argv) {
                        numberFlag("--max-connections", o.maxConnections),
                        numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
                        logLevelFlag(),
-                       switchFlag("--help", [] { usage(0); }),
-                       switchFlag("-h", [] { usage(0); }),
+                       logFormatFlag(),
+                       switchFlag("--help", usage),
+                       switchFlag("-h", usage),
+                       versionFlag("duplexd"),
                    },
-                   o.endpoint, usage);
+                   o.endpoint);
   return o;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  if (command == "token") return duplexd::runTokenCommand(argc - 1, argv + 1);
+  if (command == "check-config") return duplexd::runCheckConfig(argc - 1, argv + 1);
   Options options = parse(argc, argv);
   try {
-    std::filesystem::create_directories(options.dataDir);
-    duplex::hub::HistoryOptions historyOptions;
-    historyOptions.maxItems = options.historySize;
-    historyOptions.maxFileBytes = options.historyMaxBytes;
-    auto opened = duplex::hub::HistoryStore::open(options.dataDir + "/history.db", historyOptions);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "duplexd: %s\n", opened.error().message.c_str());
+    duplexd::DataDirLock lock;
+    if (std::string error; !lock.acquire(options.dataDir, error)) {
+      std::fprintf(stderr, "duplexd: %s\n", error.c_str());
       return 1;
     }
-    duplex::hub::HistoryStore& store = *opened.value();
-
     duplex::AppOptions appOptions;
     appOptions.maxConnections = options.maxConnections;
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
     duplex::App app(appOptions);
     duplex::pubsub::Topics topics(app.loop());
-    duplexd::RoomOptions roomOptions;
-    roomOptions.throwsPerSecond = options.rate;
-    roomOptions.burst = options.burst;
-    duplexd::ThrowRoom room(app.loop(), topics, store, roomOptions);
-
-    duplex::WebSocketBehavior behavior;
-    behavior.maxMessageSize = 64 * 1024;
-    behavior.compression.enabled = options.deflate;
-    behavior.open = [&](duplex::WebSocket& ws, const duplex::Request& request) {
-      auto since = request.queryParam("since");
-      room.join(ws, since ? std::strtoull(since->c_str(), nullptr, 10) : 0);
-    };
-    behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode op) {
-      room.message(ws, data, op);
-    };
-    behavior.close = [&](duplex::WebSocket& ws, uint16_t, std::string_view) { room.leave(ws); };
-    app.ws("/ws", std::move(behavior));
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
-    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db");
+    duplex::hub::ChannelStoreOptions storeOptions;
+    storeOptions.maxFileBytes = options.historyMaxBytes;
+    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db", storeOptions);
     if (!channels.ok()) {
-      std::fprintf(stderr, "duplexd: %s\n", channels.error().message.c_str());
+      std::fprintf(stderr, "duplexd: %s/channels.db: %s\n", options.dataDir.c_str(),
+                   channels.error().message.c_str());
       return 1;
     }
-    auto namespaces = duplex::hub::Namespaces::fromJson(
+    auto namespaces = duplexd::readHubConfig(
         options.hubConfig.empty() ? std::string(kDefaultHubConfig) : readFile(options.hubConfig));
     if (!namespaces.ok()) {
-      std::fprintf(stderr, "duplexd: hub config: %s\n", namespaces.error().message.c_str());
+      std::fprintf(stderr, "duplexd: --hub-config %s: %s\n", options.hubConfig.c_str(),
+                   namespaces.error().message.c_str());
       return 1;
     }
     duplex::hub::HubOptions hubOptions;
@@ -199,7 +226,11 @@ int main(int argc, char** argv) {
     hubOptions.validators.emplace("demo", duplexd::throwValidator());
     hubOptions.tokenSecret = fromEnvironment("DUPLEX_TOKEN_SECRET");
     hubOptions.apiKey = fromEnvironment("DUPLEX_API_KEY");
-    hubOptions.allowedOrigins = options.allowedOrigins;
+    if (options.adminPassword.empty())
+      options.adminPassword = fromEnvironment("DUPLEX_ADMIN_PASSWORD");
+    hubOptions.adminPassword = options.adminPassword;
+    const std::string adminSecret =
+        options.adminPassword.empty() ? hubOptions.apiKey : options.adminPassword;
     // The in-process engine: channels.db on its storage thread, fan-out through `topics`.
     duplex::hub::InProcessEngineOptions engineOptions;
     // Test hook (tests/hubd): every commit first waits this long, as on a stalled disk.
@@ -208,32 +239,44 @@ int main(int argc, char** argv) {
     duplex::hub::InProcessEngine engine(*channels.value(), engineOptions);
     engine.addLoop(app.loop(), topics);
     duplex::hub::Hub hub(app.loop(), engine, std::move(hubOptions));
-    app.ws("/connection", hub.behavior());
+    app.ws("/connection",
+           duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection"));
     hub.addApiRoutes(app);
 
-    app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {
-      response.header("Content-Type", "text/plain; charset=utf-8");
-      response.body = "ok\n";
-    });
-    app.get("/metrics", [&](const duplex::Request&, duplex::HttpResponse& response) {
-      response.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-      response.body = duplexd::renderMetrics(app, topics, room, store);
-    });
+    duplexd::addServiceRoutes(app, hub, topics,
+                              {options.dataDir, options.dataDir + "/channels.db",
+                               // Through the engine: the store is its storage thread's.
+                               [&](std::function<void(std::optional<std::string>)> answer) {
+                                 duplex::hub::ReadRequest read;
+                                 read.channel = "demo:throws";
+                                 engine.read(app.loop(), std::move(read),
+                                             [answer = std::move(answer)](
+                                                 duplex::hub::ReadResult&& result) {
+                                               if (result.ok) return answer(std::nullopt);
+                                               answer(result.error);
+                                             });
+                               }});
+    duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
+                             webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));
 
     const duplex::cli::Endpoint& endpoint = options.endpoint;
     duplex::cli::listen(app, endpoint);
     const bool tls = endpoint.tls();
     // One line that says both: tests and scripts read the ws:// part.
-    std::printf("duplexd listening on %s://%s:%u/ws and %s://%s:%u/\n", tls ? "wss" : "ws",
+    std::printf("duplexd listening on %s://%s:%u/connection and %s://%s:%u/\n", tls ? "wss" : "ws",
                 endpoint.host.c_str(), app.port(), tls ? "https" : "http", endpoint.host.c_str(),
                 app.port());
     std::fflush(stdout);
     if (!options.quiet) {
-      std::fprintf(stderr, "duplexd: open http://%s:%u and throw (history: %s/history.db)\n",
-                   endpoint.host.c_str(), app.port(), options.dataDir.c_str());
+      std::fprintf(stderr, "duplexd: open %s://%s:%u and throw (channels: %s/channels.db)\n",
+                   tls ? "https" : "http", endpoint.host.c_str(), app.port(),
+                   options.dataDir.c_str());
     }
+    const auto started = std::chrono::steady_clock::now();
     app.run();
+    DUPLEX_LOG(Info, "duplexd stopped after %.1f s",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "duplexd: %s\n", e.what());
     return 1;

@@ -28,8 +28,7 @@ ThrowProblem problem(ThrowProblem::Field field, std::string message) {
   return {field, std::move(message)};
 }
 
-}  // namespace
-
+// Checks `kind` and the optional `text` of a throw.
 std::optional<ThrowProblem> checkThrowFields(simdjson::dom::object fields) {
   using Field = ThrowProblem::Field;
   std::string_view kind;
@@ -51,6 +50,8 @@ std::optional<ThrowProblem> checkThrowFields(simdjson::dom::object fields) {
   }
   return std::nullopt;
 }
+
+}  // namespace
 
 std::optional<ThrowProblem> checkThrowData(simdjson::dom::parser& parser, std::string_view json) {
   using Field = ThrowProblem::Field;

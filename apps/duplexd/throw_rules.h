@@ -1,6 +1,5 @@
 #pragma once
-// What a throw is, in one place for both ways the page can throw: the old /ws endpoint
-// (ThrowRoom, docs/demo-protocol.md) and the hub's `demo` namespace, where duplexd registers
+// What a throw is: the rules of the hub's `demo` namespace, where duplexd registers
 // throwValidator() for publishes (docs/protocol.md, "duplexd's demo namespace").
 //
 // A throw has a `kind` (tomato, candy, egg or cat) and an optional `text`: a string of at most
@@ -24,17 +23,13 @@ inline constexpr size_t kMaxThrowTextChars = 64;
 // The rule a throw breaks and a message for the thrower.
 struct ThrowProblem {
   enum class Field : uint8_t {
-    Shape,  // not an object, or (hub data only) a key that is not kind or text
+    Shape,  // not an object, or a key that is not kind or text
     Kind,
     Text,
   };
   Field field;
   std::string message;
 };
-
-// Checks `kind` and the optional `text` of a throw; other keys are not looked at (the /ws
-// protocol's envelope has "type" beside them).
-std::optional<ThrowProblem> checkThrowFields(simdjson::dom::object fields);
 
 // Checks the data of a publish to the hub's demo namespace: a JSON object with exactly `kind`
 // and optionally `text`, nothing else (a key the page does not send is refused, so what is

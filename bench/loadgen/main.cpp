@@ -4,14 +4,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include "flags.h"
 #include "scenarios.h"
 
 int main(int argc, char** argv) {
   bench::Options options;
   std::string error;
   if (!bench::parseOptions(argc, argv, options, error)) {
-    std::fprintf(stderr, "duplex-loadgen: %s\n%s", error.c_str(), bench::usage());
-    return 2;
+    duplex::cli::refuseCommandLine("duplex-loadgen", error);
   }
   bench::Target target;
   target.address.sin_family = AF_INET;
@@ -29,9 +29,7 @@ int main(int argc, char** argv) {
   if (options.scenario == "connect") scenario = bench::makeConnect(options, target);
   if (options.scenario == "idle") scenario = bench::makeIdle(options, target);
   if (!scenario) {
-    std::fprintf(stderr, "duplex-loadgen: unknown scenario '%s'\n%s", options.scenario.c_str(),
-                 bench::usage());
-    return 2;
+    duplex::cli::refuseCommandLine("duplex-loadgen", "unknown scenario '" + options.scenario + "'");
   }
 
   bench::JsonObject result;

@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 #include "flags.h"
@@ -38,6 +40,12 @@ bool parseOptions(int argc, char** argv, Options& o, std::string& error) {
   };
   if (!parseFlags(argc, argv,
                   {
+                      switchFlag("--help",
+                                 [] {
+                                   std::fputs(usage(), stdout);
+                                   std::exit(0);
+                                 }),
+                      duplex::cli::versionFlag("duplex-loadgen"),
                       switchFlag("--binary", [&] { o.binary = true; }),
                       switchFlag("--text", [&] { o.binary = false; }),
                       switchFlag("--deflate", [&] { deflate(false); }),

@@ -6,12 +6,14 @@ message sent to every open connection (the sender included), as its chat demo do
 compression (Tornado's default) unless --deflate: then get_compression_options() returns {}, the
 documented way to turn permessage-deflate on with Tornado's defaults (it honours the
 generator's no-context-takeover offer). One IOLoop, one thread; bench/run pins the process.
+Tornado 6 runs on whatever asyncio loop is current, so --uvloop needs nothing more.
 """
-import argparse
 import asyncio
 
 import tornado.web
 import tornado.websocket
+
+import python_peer
 
 CONNECTIONS = set()
 DEFLATE = False
@@ -43,24 +45,15 @@ class BroadcastHandler(Compression, tornado.websocket.WebSocketHandler):
                 CONNECTIONS.discard(connection)
 
 
-async def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--broadcast", action="store_true")
-    parser.add_argument("--deflate", action="store_true")
-    # The library follows the client's offer, so with context takeover this is --deflate too.
-    parser.add_argument("--deflate-takeover", dest="deflate", action="store_true")
-    args = parser.parse_args()
+async def main(args):
     global DEFLATE
     DEFLATE = args.deflate
     handler = BroadcastHandler if args.broadcast else EchoHandler
     app = tornado.web.Application([(r"/.*", handler)])
     app.listen(args.port, address=args.host, backlog=4096)
-    mode = "broadcast" if args.broadcast else "echo"
-    print(f"bench-tornado-server listening on ws://{args.host}:{args.port} ({mode})", flush=True)
+    python_peer.say_listening("bench-tornado-server", args, args.port)
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    python_peer.run(main, python_peer.parse_args(__doc__))

@@ -5,14 +5,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include "flags.h"
 #include "soak.h"
 
 int main(int argc, char** argv) {
   soak::Options options;
   std::string error;
   if (!soak::parseOptions(argc, argv, options, error)) {
-    std::fprintf(stderr, "duplex-soak: %s\n%s", error.c_str(), soak::usage());
-    return 2;
+    duplex::cli::refuseCommandLine("duplex-soak", error);
   }
   sockaddr_in target{};
   target.sin_family = AF_INET;

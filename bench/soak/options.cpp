@@ -1,5 +1,8 @@
 #include "options.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "flags.h"
 
 namespace soak {
@@ -24,6 +27,12 @@ bool parseOptions(int argc, char** argv, Options& o, std::string& error) {
   if (!duplex::cli::parseFlags(
           argc, argv,
           {
+              duplex::cli::switchFlag("--help",
+                                      [] {
+                                        std::fputs(usage(), stdout);
+                                        std::exit(0);
+                                      }),
+              duplex::cli::versionFlag("duplex-soak"),
               duplex::cli::switchFlag("--broadcast", [&] { o.broadcast = true; }),
               duplex::cli::textFlag("--host", o.host),
               duplex::cli::numberFlag("--port", o.port),

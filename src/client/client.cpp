@@ -34,11 +34,7 @@ class ClientConnection final : public WebSocket {
     routeBehavior_.drain = client_.drain;
     routeBehavior_.ping = client_.ping;
     routeBehavior_.pong = client_.pong;
-    routeBehavior_.maxMessageSize = client_.maxMessageSize;
-    routeBehavior_.maxBackpressure = client_.maxBackpressure;
-    routeBehavior_.idleTimeoutSeconds = client_.idleTimeoutSeconds;
-    routeBehavior_.autoPing = client_.autoPing;
-    routeBehavior_.closeTimeoutSeconds = client_.closeTimeoutSeconds;
+    static_cast<protocol::ConnectionLimits&>(routeBehavior_) = client_;
 
     uint8_t nonce[16];
     net::secureRandom(nonce, sizeof nonce);
@@ -106,7 +102,7 @@ class ClientConnection final : public WebSocket {
   void onHandshakeTimeout() override { fail("handshake timed out"); }
 
   void onTlsError(std::string_view why) override {
-    if (state_ == State::Handshake) {
+    if (handshaking()) {
       fail(std::string(why));
     } else {
       net::Socket::onTlsError(why);  // an open connection ends with 1006, like a lost one

@@ -19,8 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "connection/websocket.h"
 #include "net/loop.h"
-#include "server/websocket.h"
+#include "protocol/connection_limits.h"
 
 namespace duplex {
 
@@ -36,7 +37,11 @@ struct ClientTlsOptions {
   std::string serverName;
 };
 
-struct ClientBehavior {
+// The limits (maxMessageSize, maxFrameSize, maxBackpressure, idleTimeoutSeconds, autoPing,
+// closeTimeoutSeconds) are ConnectionLimits' fields, with the same safe defaults as a server
+// route's: 1 MiB messages, 4 MiB of backpressure, a ping after 120 idle seconds. Raise
+// maxMessageSize for a server known to send more.
+struct ClientBehavior : protocol::ConnectionLimits {
   std::function<void(WebSocket&)> open;
   std::function<void(WebSocket&, std::string_view data, Opcode opcode)> message;
   // After open: how the connection ended (see WebSocketBehavior::close).
@@ -52,11 +57,6 @@ struct ClientBehavior {
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
   std::string origin;
   uint32_t handshakeTimeoutSeconds = 10;
-  uint64_t maxMessageSize = 64 << 20;
-  size_t maxBackpressure = 64 << 20;
-  uint32_t idleTimeoutSeconds = 0;
-  bool autoPing = false;
-  uint32_t closeTimeoutSeconds = 5;
   ClientTlsOptions tls;
   // permessage-deflate offered to the server (as browsers do); enabled = false offers nothing.
   protocol::PerMessageDeflateConfig compression;

@@ -31,8 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "hub/history_store.h"  // Durability
-#include "hub/sqlite_handle.h"
+#include "hub/sqlite_handle.h"  // Durability
 #include "hub/store_result.h"
 
 namespace duplex::hub {

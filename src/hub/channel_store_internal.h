@@ -7,6 +7,8 @@
 #include <limits>
 #include <string_view>
 
+#include "hub/sqlite_handle.h"
+
 namespace duplex::hub::channel_store_detail {
 
 inline constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
@@ -29,19 +31,9 @@ inline int64_t subMs(int64_t at, int64_t duration) {
   return at < kInt64Min + duration ? kInt64Min : at - duration;
 }
 
-// An empty string_view may carry a null pointer, which sqlite3_bind_text would store as NULL
-// (breaking NOT NULL). SQLITE_STATIC: the bytes live until the statement is stepped and reset,
-// so SQLite need not copy them first.
-inline int bindText(sqlite3_stmt* stmt, int index, std::string_view text) {
-  return sqlite3_bind_text(stmt, index, text.empty() ? "" : text.data(),
-                           static_cast<int>(text.size()), SQLITE_STATIC);
-}
-
-inline std::string_view columnText(sqlite3_stmt* stmt, int column) {
-  // column_text before column_bytes, as SQLite documents: the call may convert the value.
-  const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  return {bytes, static_cast<size_t>(sqlite3_column_bytes(stmt, column))};
-}
+// The SQLite helpers every store shares (sqlite_handle.h), under the names these files use.
+using sqlite::bindText;
+using sqlite::columnText;
 
 inline uint64_t columnOffset(sqlite3_stmt* stmt, int column) {
   return static_cast<uint64_t>(std::max<int64_t>(sqlite3_column_int64(stmt, column), 0));

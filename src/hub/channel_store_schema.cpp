@@ -78,49 +78,9 @@ StoreResult<void> rollbackWith(sqlite3* db, StoreError error) {
 
 StoreResult<sqlite::Db> openChannelFile(const std::string& path,
                                         const ChannelStoreOptions& options) {
-  sqlite3* raw = nullptr;
-  // NOMUTEX: one thread uses the connection at a time, so SQLite's per-call mutex is waste.
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  sqlite::Db db(raw);  // SQLite hands back a handle even on failure; it must be closed
-  if (!raw) return StoreError{rc, "open " + path + ": out of memory"};
-  if (rc != SQLITE_OK) return sqlite::errorFrom(raw, "open " + path);
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, options.busyTimeoutMs);
-
-  // WAL: readers (a second process, the sqlite3 shell) never block the writer; a commit appends
-  // to one file instead of rewriting pages twice.
-  auto walMode = sqlite::prepare(raw, "PRAGMA journal_mode=WAL");
-  if (!walMode) return walMode.error();
-  {
-    sqlite::StmtScope scope(walMode->get());
-    if (sqlite3_step(walMode->get()) != SQLITE_ROW) return sqlite::errorFrom(raw, "open: WAL");
-    const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(walMode->get(), 0));
-    if (!mode || std::string_view(mode) != "wal") {
-      return StoreError{SQLITE_ERROR, "open " + path + ": journal mode is " +
-                                          std::string(mode ? mode : "unknown") +
-                                          ", WAL is required (an in-memory path?)"};
-    }
-  }
-
-  const char* synchronous = options.durability == Durability::SurvivePowerLoss
-                                ? "PRAGMA synchronous=FULL"
-                                : "PRAGMA synchronous=NORMAL";
-  if (auto done = sqlite::exec(raw, synchronous, "open: synchronous"); !done) return done.error();
-
-  if (options.maxFileBytes > 0) {
-    auto pageSize = sqlite::prepare(raw, "PRAGMA page_size");
-    if (!pageSize) return pageSize.error();
-    auto bytes = sqlite::queryInt(raw, pageSize->get(), "open: page size", 4096);
-    if (!bytes) return bytes.error();
-    uint64_t pages = std::max<uint64_t>(options.maxFileBytes / static_cast<uint64_t>(*bytes), 1);
-    std::string pragma = "PRAGMA max_page_count=" + std::to_string(pages);
-    if (auto done = sqlite::exec(raw, pragma.c_str(), "open: max size"); !done) {
-      return done.error();
-    }
-  }
-  return db;
+  return sqlite::openFile(path, {.durability = options.durability,
+                                 .busyTimeoutMs = options.busyTimeoutMs,
+                                 .maxFileBytes = options.maxFileBytes});
 }
 
 StoreResult<void> ensureChannelSchema(sqlite3* db) {

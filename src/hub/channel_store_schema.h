@@ -13,8 +13,8 @@ struct ChannelStoreOptions;
 
 // PRAGMA user_version of a file this code writes; 0 means "fresh file, no schema yet".
 inline constexpr int kChannelSchemaVersion = 1;
-// PRAGMA application_id ("dxch"): tells a channel store file from the demo's history file,
-// which also has user_version 1.
+// PRAGMA application_id ("dxch"): tells a channel store file from another SQLite file that
+// also has user_version 1 (the retired demo history file, history.db, had).
 inline constexpr int kChannelApplicationId = 0x64786368;
 
 // Opens (or creates) the file in WAL mode with the options' durability, busy timeout and size

@@ -41,9 +41,17 @@ struct PublishRequest {
   int64_t nowMs = 0;
 };
 
+// The transaction that stored a publication, timed on the thread that ran it (for the
+// hub's commit latency histogram). Every publication of one transaction carries the same id.
+struct CommitTiming {
+  uint64_t id = 0;  // 0: no transaction (history-less channel)
+  double seconds = 0;
+};
+
 struct PublishResult {
   bool ok = false;  // false: nothing stored or delivered; answer `unavailable`
   Appended appended;
+  CommitTiming commit;
   std::string error;  // why not, for the log
 };
 

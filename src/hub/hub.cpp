@@ -23,32 +23,89 @@ uint64_t nextClientId() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+// The disconnect push and close 1001 that a Hub going away sends; also sent from the last
+// publish completion after the Hub is gone (Hub::InFlight), so it needs no Hub.
+void sayGoodbye(WebSocket& ws) {
+  std::string push;
+  writeDisconnectPush(push, DisconnectCode::ShuttingDown, "the hub is shutting down");
+  ws.send(push);
+  ws.close(static_cast<uint16_t>(DisconnectCode::ShuttingDown), "the hub is shutting down");
+}
+
 }  // namespace
 
 Hub::Hub(net::Loop& loop, Engine& engine, HubOptions options)
-    : loop_(loop), engine_(engine), options_(std::move(options)), verifier_(options_.tokenSecret) {
+    : loop_(loop),
+      engine_(engine),
+      options_(std::move(options)),
+      verifier_(options_.tokenSecret),
+      inFlight_(std::make_shared<InFlight>()) {
   if (!options_.nowMs) options_.nowMs = systemNowMs;
+  // Cancelled by ~Hub, so `this` is safe here.
   sweepTimer_ = loop_.setInterval(1000, [this] { sweepExpired(); });
 }
 
 Hub::~Hub() {
   loop_.cancelTimer(sweepTimer_);
+  // From here on, a connection that ends, a completion, or any handler the App still holds
+  // finds no Hub.
+  lifeline_.cut();
+  inFlight_->hubGone = true;
+  // Accepted publishes are the engine's now: they are stored and delivered without the Hub.
+  // Their publishers are acknowledged first, so the connections are told to go only when the
+  // last of them has completed (publishCompleted).
+  for (WebSocket* ws : clients_) {
+    if (inFlight_->publishes == 0) {
+      sayGoodbye(*ws);
+    } else {
+      inFlight_->farewell.push_back(std::any_cast<std::shared_ptr<Client>&>(ws->data()));
+    }
+  }
 }
 
-WebSocketBehavior Hub::behavior() {
-  WebSocketBehavior b;
-  b.maxMessageSize = kMaxCommandBytes;
-  b.accept = [this](const Request& request) {
-    std::string_view origin = request.header("Origin");
-    if (origin.empty() || options_.allowedOrigins.empty()) return 0;
-    bool allowed = std::find(options_.allowedOrigins.begin(), options_.allowedOrigins.end(),
-                             origin) != options_.allowedOrigins.end();
-    return allowed ? 0 : 403;
+void Hub::publishCompleted(InFlight& inFlight) {
+  --inFlight.publishes;
+  if (!inFlight.hubGone || inFlight.publishes != 0) return;
+  std::vector<std::weak_ptr<Client>> farewell = std::move(inFlight.farewell);
+  for (const std::weak_ptr<Client>& weak : farewell) {
+    auto client = weak.lock();
+    if (client && client->ws) sayGoodbye(*client->ws);
+  }
+}
+
+WebSocketBehavior Hub::behavior(WebSocketBehavior route) {
+  WebSocketBehavior b = std::move(route);
+  b.maxMessageSize = std::min<uint64_t>(b.maxMessageSize, kMaxCommandBytes);
+  // The App keeps these for as long as the route exists, which may be longer than the Hub.
+  // The route's own admission check (the embedder's) comes first, then the Hub's.
+  b.accept = [life = lifeline_.handle(),
+              routeAccept = std::move(b.accept)](const Request& request) {
+    if (routeAccept) {
+      if (int refused = routeAccept(request)) return refused;
+    }
+    Hub* hub = life.get();
+    return hub ? hub->acceptUpgrade(request) : 503;
   };
-  b.open = [this](WebSocket& ws, const Request& request) { open(ws, request); };
-  b.message = [this](WebSocket& ws, std::string_view data, Opcode op) { message(ws, data, op); };
-  b.close = [this](WebSocket& ws, uint16_t, std::string_view) { closed(ws); };
+  b.open = [life = lifeline_.handle()](WebSocket& ws, const Request& request) {
+    if (Hub* hub = life.get()) hub->open(ws, request);
+  };
+  b.message = [life = lifeline_.handle()](WebSocket& ws, std::string_view data, Opcode op) {
+    if (Hub* hub = life.get()) hub->message(ws, data, op);
+  };
+  b.close = [life = lifeline_.handle()](WebSocket& ws, uint16_t, std::string_view) {
+    if (Hub* hub = life.get()) return hub->closed(ws);
+    // The Hub is gone but a publish completion may still answer: it must not find `ws`.
+    if (auto* client = std::any_cast<std::shared_ptr<Client>>(&ws.data())) (*client)->ws = nullptr;
+  };
   return b;
+}
+
+int Hub::acceptUpgrade(const Request& request) const {
+  std::string_view origin = request.header("Origin");
+  if (origin.empty() || options_.allowedOrigins.empty()) return 0;
+  bool allowed = std::find(options_.allowedOrigins.begin(), options_.allowedOrigins.end(),
+                           origin) != options_.allowedOrigins.end();
+  return allowed ? 0 : 403;
 }
 
 void Hub::open(WebSocket& ws, const Request& request) {
@@ -88,7 +145,7 @@ void Hub::closed(WebSocket& ws) {
 }
 
 Hub::Caller Hub::callerOf(WebSocket& ws) {
-  return {alive_, std::any_cast<std::shared_ptr<Client>&>(ws.data())};
+  return {lifeline_.handle(), std::any_cast<std::shared_ptr<Client>&>(ws.data())};
 }
 
 bool Hub::authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error) {
@@ -130,11 +187,14 @@ bool Hub::takeToken(Client& client) {
 }
 
 void Hub::reply(WebSocket& ws, std::string_view text) {
+  ++metrics_.repliesOut;
+  metrics_.replyBytesOut += text.size();
   ws.send(text);
 }
 
 void Hub::replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message) {
   ++stats_.errors;
+  metrics_.countError(code);
   scratch_.clear();
   writeError(scratch_, id, code, message);
   reply(ws, scratch_);
@@ -143,7 +203,7 @@ void Hub::replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_vie
 void Hub::disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason) {
   scratch_.clear();
   writeDisconnectPush(scratch_, code, reason);
-  ws.send(scratch_);
+  reply(ws, scratch_);
   ws.close(static_cast<uint16_t>(code), reason);
 }
 
@@ -162,11 +222,13 @@ ChannelLimits Hub::limitsFor(const NamespaceOptions& options) const {
 void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
   Client& client = clientOf(ws);
   ++stats_.commands;
+  ++metrics_.commandsIn;
+  metrics_.commandBytesIn += data.size();
   if (opcode != Opcode::Text)
     return replyError(ws, 0, ErrorCode::BadRequest, "commands are JSON text frames");
   ParseResult parsed = parser_.parse(data);
   if (parsed.status == ParseStatus::NotJson) {
-    ws.close(CloseCode::InvalidPayload, "not JSON");
+    ws.close(CloseCode::InvalidPayload, parsed.message);  // says where
     return;
   }
   if (parsed.status == ParseStatus::TooLarge) {
@@ -176,6 +238,7 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
   if (!parsed.ok()) return replyError(ws, parsed.command.id, parsed.error, parsed.message);
   const Command& command = parsed.command;
   if (!takeToken(client)) {
+    ++metrics_.commandsRateLimited;
     return replyError(ws, command.id, ErrorCode::RateLimited, "too many commands; slow down");
   }
   if (client.expires && options_.nowMs() / 1000 >= client.expires &&

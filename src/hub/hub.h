@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "hub/engine.h"
+#include "hub/hub_metrics.h"
 #include "hub/hub_protocol.h"
 #include "hub/jwt.h"
 #include "hub/namespaces.h"
+#include "net/lifeline.h"
 #include "server/app.h"
 
 namespace duplex::hub {
@@ -35,8 +37,11 @@ using PublishValidator =
 
 struct HubOptions {
   Namespaces namespaces;
-  std::string tokenSecret;                  // HS256 key; empty: every token is refused
-  std::string apiKey;                       // X-API-Key of the server API; empty: API off
+  std::string tokenSecret;  // HS256 key; empty: every token is refused
+  std::string apiKey;       // X-API-Key of the server API; empty: API off
+  // The admin page's password (duplexd --admin-password): also accepted as X-API-Key, since
+  // the page publishes and disconnects through the server API. Empty: the API key only.
+  std::string adminPassword;
   std::vector<std::string> allowedOrigins;  // browsers from elsewhere get 403; empty: any
   double commandsPerSecond = 100;
   double commandBurst = 200;
@@ -64,18 +69,35 @@ struct HubStats {
 
 class Hub {
  public:
-  // `engine` must outlive the Hub; completions that arrive after the Hub is gone are ignored.
+  // `loop` and `engine` must outlive the Hub. The App it is mounted on need not: what the Hub
+  // gave it (the route's handlers, the API routes) does nothing once the Hub is gone, and
+  // completions that arrive after it are ignored.
   Hub(net::Loop& loop, Engine& engine, HubOptions options);
+  // Sends every connection a disconnect push and close 1001 (DisconnectCode::ShuttingDown).
+  // Publishes already accepted are the engine's: they are stored and delivered all the same
+  // (their publishers are gone, so nobody is acknowledged). The route's handlers and the API
+  // routes outlive it harmlessly: an upgrade is refused with 503, an API call answered
+  // "unavailable", a closing connection's handlers do nothing.
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // The WebSocket side: mount it with app.ws("/connection", hub.behavior()).
-  WebSocketBehavior behavior();
+  // The WebSocket side: mount it with app.ws("/connection", hub.behavior(route)). `route`
+  // carries what the embedder decides for all its WebSocket routes (limits, timeouts,
+  // compression, as duplexd's flags set them); the Hub puts its handlers on it (replacing any
+  // but `accept`, which runs before its own) and lowers maxMessageSize to the protocol's
+  // command limit (kMaxCommandBytes) when higher.
+  WebSocketBehavior behavior(WebSocketBehavior route = {});
   // POST /api/publish, /api/history, /api/presence, /api/disconnect.
   void addApiRoutes(App& app);
 
   const HubStats& stats() const { return stats_; }
+  // For /metrics: counters (hub_metrics.h) and gauges counted now.
+  const HubMetrics& metrics() const { return metrics_; }
+  HubGauges gauges() const;
+  // The channels that have subscribers, with how many and the latest offset (the admin page).
+  // Answered on this loop (the offsets are read through the engine, off the loop).
+  void channelSummaries(std::function<void(std::vector<ChannelSummary>)> done);
   size_t clientCount() const { return clients_.size(); }
 
   struct Client;  // per-connection state (in ws.data())
@@ -84,9 +106,13 @@ class Hub {
   // What a completion holds instead of `this` and a WebSocket pointer: both may be gone when
   // the engine answers.
   struct Caller;
+  struct InFlight;
+  // A WebSocket publish completed; after the Hub, the last one says goodbye to its clients.
+  static void publishCompleted(InFlight& inFlight);
   struct Subscription;
   Caller callerOf(WebSocket& ws);
 
+  int acceptUpgrade(const Request& request) const;  // 0 or the HTTP status refusing it
   void open(WebSocket& ws, const Request& request);
   void message(WebSocket& ws, std::string_view data, Opcode opcode);
   void closed(WebSocket& ws);
@@ -109,6 +135,10 @@ class Hub {
   std::optional<HubError> validate(const ChannelInfo& info, std::string_view data) const;
   void presence(std::string_view channel, ReplyTo to, std::function<void(std::string&&)> answer);
   void published(const PublishResult& result);  // counts a completed publish
+  // The server API: an answer a completion sends (counted then, not when the handler returns).
+  LaterResponse takeLater(HttpResponse& response);
+  std::function<void(std::string&&)> answerLater(const Request& request, HttpResponse& response);
+  void countApiAnswer(std::string_view endpoint, const HttpResponse& response);
 
   bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);
   bool takeToken(Client& client);
@@ -130,8 +160,12 @@ class Hub {
   net::Loop::TimerId sweepTimer_ = 0;
   std::string scratch_;
   HubStats stats_;
-  // Expires with the Hub: completions posted to the loop check it before touching `this`.
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  HubMetrics metrics_;
+  // What the handlers the App holds and the engine's completions capture instead of `this`.
+  net::Lifeline<Hub> lifeline_{this};
+  std::shared_ptr<InFlight> inFlight_;
+  uint64_t lastCommitObserved_ = 0;
+  bool answeringLater_ = false;  // the API handler now running took response.later()  // PublishResult::commit.id last put in storeCommit
 };
 
 }  // namespace duplex::hub

@@ -2,7 +2,11 @@
 // HTTP POST with an API key (docs/protocol.md, "The server API").
 #include <simdjson.h>
 
+#include <utility>
+
 #include "hub/hub.h"
+#include "hub/hub_api_fallback.h"
+#include "hub/json_error_position.h"
 
 namespace duplex::hub {
 namespace {
@@ -27,29 +31,61 @@ void answerError(HttpResponse& response, ErrorCode code, std::string_view messag
   answer(response, body, httpStatus(code));
 }
 
-// A reply the engine completes: sent when it comes, if the client is still there.
-std::function<void(std::string&&)> answerLater(HttpResponse& response) {
-  return [later = response.later()](std::string&& body) mutable {
-    if (later.clientGone()) return;
-    answer(later.response(), body);
-    later.send();
-  };
+// The code of an error answer ({"error":{"code":"NAME",...}}), for /metrics; nullopt for others.
+std::optional<ErrorCode> answeredCode(const HttpResponse& response) {
+  constexpr std::string_view kLead = R"({"error":{"code":")";
+  std::string_view body = response.body;
+  if (response.status < 400 || !body.starts_with(kLead)) return std::nullopt;
+  body.remove_prefix(kLead.size());
+  return errorCodeFromName(body.substr(0, body.find('"')));
 }
 
 }  // namespace
 
+LaterResponse Hub::takeLater(HttpResponse& response) {
+  answeringLater_ = true;
+  return response.later();
+}
+
+void Hub::countApiAnswer(std::string_view endpoint, const HttpResponse& response) {
+  metrics_.countApiCall(endpoint, response.status);
+  if (auto code = answeredCode(response)) metrics_.countError(*code);
+}
+
+std::function<void(std::string&&)> Hub::answerLater(const Request& request,
+                                                    HttpResponse& response) {
+  return [life = lifeline_.handle(), later = takeLater(response),
+          endpoint = std::string(request.path())](std::string&& body) mutable {
+    if (later.clientGone()) return;
+    answer(later.response(), body);
+    if (Hub* hub = life.get()) hub->countApiAnswer(endpoint, later.response());
+    later.send();
+  };
+}
+
 void Hub::addApiRoutes(App& app) {
-  auto guarded = [this](auto handler) {
-    return [this, handler](const Request& request, HttpResponse& response) {
-      if (options_.apiKey.empty())
-        return answerError(response, ErrorCode::NotFound, "the server API is off");
+  // The App keeps these routes for as long as it lives, which may be longer than the Hub: each
+  // checks that the Hub is still there before the handler (which uses `this`) runs.
+  auto life = lifeline_.handle();
+  auto guarded = [this, life](auto handler) {
+    return [this, life, handler](const Request& request, HttpResponse& response) {
+      if (!life.get())
+        return answerError(response, ErrorCode::Unavailable, "the hub has shut down");
       std::string_view key = request.header("X-API-Key");
-      if (key.empty())
-        return answerError(response, ErrorCode::Unauthorized, "X-API-Key is required");
-      if (!sameSecret(key, options_.apiKey)) {
-        return answerError(response, ErrorCode::Forbidden, "wrong API key");
+      const bool admin = !options_.adminPassword.empty() && sameSecret(key, options_.adminPassword);
+      if (options_.apiKey.empty() && options_.adminPassword.empty()) {
+        answerError(response, ErrorCode::NotFound, "the server API is off");
+      } else if (key.empty()) {
+        answerError(response, ErrorCode::Unauthorized, "X-API-Key is required");
+      } else if (!admin && (options_.apiKey.empty() || !sameSecret(key, options_.apiKey))) {
+        answerError(response, ErrorCode::Forbidden, "wrong API key");
+      } else {
+        answeringLater_ = false;
+        handler(request, response);
+        // An answer sent later is counted when it is sent (countApiAnswer).
+        if (std::exchange(answeringLater_, false)) return;
       }
-      handler(request, response);
+      countApiAnswer(request.path(), response);
     };
   };
 
@@ -71,10 +107,11 @@ void Hub::addApiRoutes(App& app) {
                  loop_,
                  {std::string(command.channel), std::string(command.data), std::string(command.key),
                   limitsFor(*info->options), options_.nowMs()},
-                 [this, alive = std::weak_ptr<int>(alive_),
-                  later = response.later()](PublishResult&& result) mutable {
-                   if (alive.expired()) return;
-                   published(result);
+                 [life = lifeline_.handle(), later = takeLater(response),
+                  endpoint = std::string(request.path())](PublishResult&& result) mutable {
+                   Hub* hub = life.get();
+                   if (hub) hub->published(result);
+                   // After the Hub: stored all the same, so the answer is the same.
                    if (later.clientGone()) return;
                    if (!result.ok) {
                      answerError(later.response(), ErrorCode::Unavailable,
@@ -85,6 +122,7 @@ void Hub::addApiRoutes(App& app) {
                                         {result.appended.offset, result.appended.epoch.view()});
                      answer(later.response(), out);
                    }
+                   if (hub) hub->countApiAnswer(endpoint, later.response());
                    later.send();
                  });
            }));
@@ -95,7 +133,7 @@ void Hub::addApiRoutes(App& app) {
              auto info = options_.namespaces.lookup(parsed.command.channel);
              if (!info.ok()) return answerError(response, info.error().code, info.error().message);
              history(*info, ReplyTo::api(), parsed.command.since, parsed.command.limit,
-                     answerLater(response));
+                     answerLater(request, response));
            }));
 
   app.post("/api/presence", guarded([this](const Request& request, HttpResponse& response) {
@@ -107,7 +145,7 @@ void Hub::addApiRoutes(App& app) {
                return answerError(response, ErrorCode::Forbidden,
                                   "presence is off in this namespace");
              }
-             presence(parsed.command.channel, ReplyTo::api(), answerLater(response));
+             presence(parsed.command.channel, ReplyTo::api(), answerLater(request, response));
            }));
 
   app.post("/api/disconnect", guarded([this](const Request& request, HttpResponse& response) {
@@ -115,8 +153,11 @@ void Hub::addApiRoutes(App& app) {
              simdjson::dom::element root;
              std::string_view user;
              if (parser.parse(request.body().data(), request.body().size()).get(root) !=
-                     simdjson::SUCCESS ||
-                 root["user"].get(user) != simdjson::SUCCESS || user.empty()) {
+                 simdjson::SUCCESS) {
+               return answerError(response, ErrorCode::BadRequest,
+                                  describeJsonError(request.body(), "not JSON"));
+             }
+             if (root["user"].get(user) != simdjson::SUCCESS || user.empty()) {
                return answerError(response, ErrorCode::BadRequest,
                                   "body must be {\"user\": \"...\"}");
              }
@@ -134,6 +175,7 @@ void Hub::addApiRoutes(App& app) {
              writeDisconnectedResult(out, ReplyTo::api(), count);
              answer(response, out);
            }));
+  addApiFallbackRoutes(app, {"/api/publish", "/api/history", "/api/presence", "/api/disconnect"});
 }
 
 }  // namespace duplex::hub

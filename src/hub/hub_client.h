@@ -50,16 +50,24 @@ struct Hub::Client {
 };
 
 struct Hub::Caller {
-  std::weak_ptr<int> hub;
+  net::Lifeline<Hub>::Handle hub;
   std::weak_ptr<Client> client;
 
-  bool hubAlive() const { return !hub.expired(); }
+  bool hubAlive() const { return hub.get() != nullptr; }
   // The connection's state while both it and the Hub live and it is not closed; else null.
   std::shared_ptr<Client> open() const {
-    if (hub.expired()) return nullptr;
+    if (!hubAlive()) return nullptr;
     auto c = client.lock();
     return c && c->ws ? c : nullptr;
   }
+};
+
+// WebSocket publishes the engine has not completed, shared with their completions: a Hub that
+// goes away leaves its connections open until the last of them is acknowledged.
+struct Hub::InFlight {
+  size_t publishes = 0;
+  bool hubGone = false;
+  std::vector<std::weak_ptr<Client>> farewell;  // told to go once publishes reaches 0
 };
 
 inline Hub::Client& clientOf(WebSocket& ws) {

@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "hub/json_error_position.h"
+
 namespace duplex::hub {
 namespace {
 
@@ -190,8 +192,11 @@ struct CommandParser::Impl {
       r.status = ParseStatus::TooLarge;
       r.message = "the message is over the parser's capacity";
     } else {
+      // simdjson says what, not where: the scanner finds where (only on this failure path).
       r.status = ParseStatus::NotJson;
-      r.message = simdjson::error_message(error);
+      message.assign("not JSON");
+      appendJsonErrorPlace(message, text);
+      r.message = message;
     }
     return false;
   }

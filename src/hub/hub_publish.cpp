@@ -53,17 +53,35 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
   // The rate before the validator: a flood of invalid publishes is slowed down too, and costs
   // no parsing once over the limit.
   if (auto limited = takePublishToken(client, *info)) {
+    ++metrics_.publishesRateLimited;
     return replyError(ws, command.id, limited->code, limited->message);
   }
   if (auto refused = validate(*info, command.data)) {
     return replyError(ws, command.id, refused->code, refused->message);
   }
+  ++inFlight_->publishes;
   engine_.publish(
       loop_,
       {std::string(command.channel), std::string(command.data), std::string(command.key),
        limitsFor(*info->options), options_.nowMs()},
-      [this, caller = callerOf(ws), id = command.id](PublishResult&& result) {
-        if (!caller.hubAlive()) return;
+      [this, caller = callerOf(ws), id = command.id,
+       inFlight = inFlight_](PublishResult&& result) {
+        if (!caller.hubAlive()) {
+          // The Hub went after accepting it: acknowledged all the same, before the goodbye.
+          auto publisher = caller.client.lock();
+          if (publisher && publisher->ws) {
+            std::string out;
+            if (result.ok) {
+              writePublishResult(out, id, {result.appended.offset, result.appended.epoch.view()});
+            } else {
+              writeError(out, id, ErrorCode::Unavailable,
+                         "the publication could not be stored; retry with the same key");
+            }
+            publisher->ws->send(out);
+          }
+          return publishCompleted(*inFlight);
+        }
+        publishCompleted(*inFlight);
         published(result);
         // Closed meanwhile: still stored and delivered, nobody to answer.
         auto open = caller.open();
@@ -74,11 +92,17 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
         }
         scratch_.clear();
         writePublishResult(scratch_, id, {result.appended.offset, result.appended.epoch.view()});
+        ++metrics_.acks;
         reply(*open->ws, scratch_);
       });
 }
 
 void Hub::published(const PublishResult& result) {
+  // Each transaction once, though its publications complete one by one (in order on a loop).
+  if (result.commit.id && result.commit.id != lastCommitObserved_) {
+    lastCommitObserved_ = result.commit.id;
+    metrics_.storeCommit.observe(result.commit.seconds);
+  }
   if (!result.ok) {
     // Nothing of its batch was stored, so nothing was delivered.
     ++stats_.unavailable;

@@ -134,10 +134,12 @@ void Hub::subscribed(WebSocket& ws, Client& client, const Subscription& subscrip
       if (!subscription.history) {
         writeSubscribeResult(out, id, position);
       } else if (read.recovery == Recovery::Recovered && !read.limited && !read.overflowed) {
+        ++metrics_.recovered;
         beginSubscribeRecovered(out, id, position);
         out += read.publications;
         endPublications(out);
       } else {
+        ++metrics_.notRecovered;
         writeSubscribeUnrecovered(out, id, position);
       }
       break;
@@ -195,8 +197,8 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
   }
   engine_.read(
       loop_, std::move(read),
-      [alive = std::weak_ptr<int>(alive_), to, answer = std::move(answer)](ReadResult&& result) {
-        if (alive.expired()) return;
+      [life = lifeline_.handle(), to, answer = std::move(answer)](ReadResult&& result) {
+        if (!life.get()) return;
         std::string out;
         if (!result.ok) {
           writeError(out, to, ErrorCode::Unavailable, "history cannot be read now; retry");
@@ -212,9 +214,9 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
 void Hub::presence(std::string_view channel, ReplyTo to,
                    std::function<void(std::string&&)> answer) {
   engine_.presence(loop_, channel,
-                   [alive = std::weak_ptr<int>(alive_), to,
+                   [life = lifeline_.handle(), to,
                     answer = std::move(answer)](std::vector<PresenceMember>&& members) {
-                     if (alive.expired()) return;
+                     if (!life.get()) return;
                      std::string out;
                      beginPresenceResult(out, to);
                      for (const PresenceMember& m : members)

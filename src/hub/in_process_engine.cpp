@@ -73,6 +73,7 @@ void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<Publ
                                                            const StoreResult<Appended>& stored,
                                                            StorageThread::Outbox& outbox) mutable {
         PublishResult result;
+        result.commit = storage_.currentCommit();
         if (stored.ok()) {
           result.ok = true;
           result.appended = *stored;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "hub/json_error_position.h"
+
 namespace duplex::hub {
 namespace {
 
@@ -131,8 +133,8 @@ HubResult<Namespaces> Namespaces::fromJson(std::string_view config) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (auto error = parser.parse(config.data(), config.size()).get(root)) {
-    return badRequest(std::string("the configuration is not JSON: ") +
-                      simdjson::error_message(error));
+    return badRequest(describeJsonError(
+        config, std::string("the configuration is not JSON: ") + simdjson::error_message(error)));
   }
   simdjson::dom::object top;
   if (root.get(top) != simdjson::SUCCESS) {

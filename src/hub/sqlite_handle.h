@@ -1,13 +1,33 @@
 #pragma once
-// Owners for SQLite handles and the one place a SQLite failure becomes a StoreError. Internal to
-// src/hub: only forward declarations here, so users of history_store.h never see sqlite3.h.
+// The SQLite helpers of src/hub's stores: owners for handles, opening a file with the pragmas
+// every store wants, binding and reading text, and the one place a SQLite failure becomes a
+// StoreError. Only forward declarations here, so users of channel_store.h never see sqlite3.h.
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "hub/store_result.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
+
+namespace duplex::hub {
+
+// How far a commit goes before a store's write returns (PRAGMA synchronous, in WAL mode).
+enum class Durability : uint8_t {
+  // synchronous=NORMAL: a commit is a write() into the WAL with no fsync; the WAL is synced
+  // only at checkpoints. A commit survives a crash or kill -9 of the process (the kernel holds
+  // the bytes) but the last commits can be lost if the machine loses power. The default,
+  // because the hub promises "a restart loses nothing", and because an fsync per commit
+  // (milliseconds on many disks) would stall the loop, and every client with it.
+  SurviveProcessCrash,
+  // synchronous=FULL: the WAL is fsynced on every commit, so a commit survives power loss too.
+  // Group commit pays one fsync per loop iteration's batch, not per publication.
+  SurvivePowerLoss,
+};
+
+}  // namespace duplex::hub
 
 namespace duplex::hub::sqlite {
 
@@ -33,6 +53,29 @@ class StmtScope {
  private:
   sqlite3_stmt* stmt_;
 };
+
+// How a store's file is opened.
+struct FileOptions {
+  Durability durability = Durability::SurviveProcessCrash;
+  // How long a write waits for a lock held by another process before failing with SQLITE_BUSY.
+  // Short, because the waiting happens on the loop thread.
+  int busyTimeoutMs = 100;
+  // 0 = no limit. Otherwise writes that would grow the file past this fail with SQLITE_FULL,
+  // exactly as on a full disk (PRAGMA max_page_count).
+  uint64_t maxFileBytes = 0;
+};
+
+// Opens (or creates) `path` in WAL mode with the options' durability, busy timeout and size cap,
+// extended result codes on. The connection is for one thread at a time (SQLITE_OPEN_NOMUTEX).
+// A path SQLite cannot put in WAL mode (":memory:") is refused.
+StoreResult<Db> openFile(const std::string& path, const FileOptions& options);
+
+// Binds text without a copy (SQLITE_STATIC): `text` must outlive the step, which a StmtScope
+// around the statement's use guarantees. An empty view binds '' (never NULL).
+int bindText(sqlite3_stmt* stmt, int index, std::string_view text);
+
+// A text column as a view into SQLite's row buffer: valid until the next step or reset.
+std::string_view columnText(sqlite3_stmt* stmt, int column);
 
 // "doing: SQLite's message", with the extended result code. Read it before anything else runs
 // on the connection (a ROLLBACK would overwrite the message).

@@ -106,10 +106,14 @@ void StorageThread::commit(std::vector<Item>& items, size_t begin, size_t end, O
     const PublishRequest& r = items[i].request;
     batch_.push_back({r.channel, r.data, r.key, r.nowMs, r.limits});
   }
+  const auto started = std::chrono::steady_clock::now();
   if (options_.commitDelayMs) {
     std::this_thread::sleep_for(std::chrono::milliseconds(options_.commitDelayMs));
   }
   auto stored = store_.append(batch_, results_);
+  currentCommit_.id += 1;
+  currentCommit_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (stored.ok()) commits_.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = begin; i < end; ++i) {
     Item& item = items[i];

@@ -66,6 +66,8 @@ class StorageThread {
 
   // Transactions of appends committed so far (any thread).
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // The transaction now completing, for an AppendThen (storage thread only).
+  const CommitTiming& currentCommit() const { return currentCommit_; }
 
  private:
   struct Item {
@@ -84,6 +86,7 @@ class StorageThread {
   std::atomic<uint64_t> commits_{0};
   std::vector<NewPublication> batch_;  // storage thread only: reused across commits
   std::vector<Appended> results_;
+  CommitTiming currentCommit_;  // storage thread only
 
   std::mutex mutex_;
   std::condition_variable wakeUp_;

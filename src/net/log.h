@@ -13,6 +13,13 @@ Level level();
 // "debug", "info", "warn", "error", "off"; false for anything else.
 bool parseLevel(std::string_view text, Level& out);
 
+// Text: `2026-01-02T03:04:05.678Z info  message`. Json: one object per line,
+// {"time":"2026-01-02T03:04:05.678Z","level":"info","message":"..."}, for log collectors.
+enum class Format : int { Text, Json };
+void setFormat(Format format);
+// "text" or "json"; false for anything else.
+bool parseFormat(std::string_view text, Format& out);
+
 inline bool enabled(Level l) {
   return static_cast<int>(l) >= static_cast<int>(level());
 }

@@ -160,21 +160,27 @@ void Loop::onSignal(int signal, std::function<void()> handler) {
 
 void Loop::run() {
   stopping_ = false;
+  while (!stopping_) runOnce(nextTimeoutMs());
+}
+
+void Loop::runOnce(int timeoutMs) {
   constexpr int kMaxEvents = 1024;
   epoll_event events[kMaxEvents];
-  while (!stopping_) {
-    int n = epoll_wait(epollFd_, events, kMaxEvents, nextTimeoutMs());
-    if (n < 0 && errno != EINTR) throwErrno("epoll_wait");
-    updateClock();
-    for (int i = 0; i < n; ++i) {
-      static_cast<Pollable*>(events[i].data.ptr)->onEvents(events[i].events);
-    }
-    runTimers();
-    runPosted();
-    runDeferred();
-    flushDirty();
-    destroyClosed();
+  int n = epoll_wait(epollFd_, events, kMaxEvents, timeoutMs);
+  if (n < 0 && errno != EINTR) throwErrno("epoll_wait");
+  updateClock();
+  for (int i = 0; i < n; ++i) {
+    static_cast<Pollable*>(events[i].data.ptr)->onEvents(events[i].events);
   }
+  runTimers();
+  runPosted();
+  flush();
+}
+
+void Loop::flush() {
+  runDeferred();
+  flushDirty();
+  destroyClosed();
 }
 
 void Loop::updateClock() {

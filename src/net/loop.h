@@ -35,6 +35,18 @@ class Loop {
   void run();
   void stop() { stopping_ = true; }
 
+  // Driving the loop from another event loop (the Python package runs it inside asyncio's):
+  // fd() (the epoll set) is readable whenever there are events to handle. runOnce does one
+  // iteration: waits at most `timeoutMs` for events (0: not at all), handles them, the timers,
+  // tasks and deferred work that are due, then flushes. nextTimeoutMs() says how soon the next
+  // iteration is needed (-1: only when fd() is readable). flush() ends an iteration's worth of
+  // work done from outside runOnce (sends from the other loop's callbacks): deferred tasks, the
+  // corked writes, the closed sockets.
+  int fd() const { return epollFd_; }
+  void runOnce(int timeoutMs);
+  int nextTimeoutMs() const;
+  void flush();
+
   // epoll registration (level-triggered).
   void add(int fd, uint32_t events, Pollable* target);
   void modify(int fd, uint32_t events, Pollable* target);
@@ -96,7 +108,6 @@ class Loop {
   class SignalWatcher;
 
   void updateClock();
-  int nextTimeoutMs() const;
   void runTimers();
   void runPosted();
   void runDeferred();

@@ -148,11 +148,23 @@ void Socket::updateInterest() {
   bool want = hasUnsent() || drainRequested_;
   if (want == wantWritable_ || isClosed()) return;
   wantWritable_ = want;
-  loop_->modify(fd_, want ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
+  loop_->modify(fd_, interest(), this);
+}
+
+void Socket::setReading(bool on) {
+  if (on == !readingPaused_ || isClosed()) return;
+  readingPaused_ = !on;
+  loop_->modify(fd_, interest(), this);
+}
+
+uint32_t Socket::interest() const {
+  uint32_t events = readingPaused_ ? 0 : static_cast<uint32_t>(EPOLLIN);
+  return wantWritable_ ? events | static_cast<uint32_t>(EPOLLOUT) : events;
 }
 
 void Socket::closeGracefully(uint32_t lingerSeconds) {
   if (isClosed() || lingering_) return;
+  setReading(true);
   closeAfterFlush_ = true;
   lingerSeconds_ = lingerSeconds ? lingerSeconds : 1;
   // A peer that never reads would keep the queue (and us) forever: the same deadline bounds

@@ -65,6 +65,11 @@ class Socket : public Pollable {
     drainRequested_ = true;
     updateInterest();
   }
+  // Stops (false) or resumes (true) reading: an owner that cannot keep up leaves bytes in the
+  // kernel, whose full buffers then slow the peer down (TCP flow control). A hang-up or error
+  // is still read. Closing gracefully resumes reading (the peer's last bytes must be seen).
+  void setReading(bool on);
+  bool isReading() const { return !readingPaused_; }
 
   // Deadline in Loop ticks (seconds); 0 = none. onTimeout fires once it has passed.
   void setDeadline(uint32_t secondsFromNow);
@@ -107,6 +112,7 @@ class Socket : public Pollable {
   bool tlsHasUnsent() const;
   size_t tlsBuffered() const;
   void updateInterest();
+  uint32_t interest() const;  // the epoll events wanted now
   void deadlinePassed();
 
   Loop* loop_;
@@ -115,6 +121,7 @@ class Socket : public Pollable {
   uint32_t stalled_ = 0;  // bufferedAmount() after the last flush, saturated at 4 GiB
   bool wantWritable_ = false;
   bool drainRequested_ = false;
+  bool readingPaused_ = false;
   bool inDirtyList_ = false;
   bool closeAfterFlush_ = false;  // closeGracefully pending: shut down once the queue drains
   bool lingering_ = false;        // write side shut down; discarding input until EOF

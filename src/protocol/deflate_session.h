@@ -1,16 +1,23 @@
 #pragma once
-// What a connection holds once permessage-deflate is agreed: a Deflater for what it sends and
-// an Inflater for what it receives, each set up from the agreed parameters for this side
-// (a server sends with the server_* parameters and receives with the client_* ones). The
-// connection layer calls only this; it never needs to know which RFC parameter binds whom.
+// permessage-deflate for one connection (RFC 7692), as cheap as the agreed parameters allow.
+// The one class every user of compression goes through: the connection (connection.h), the
+// tests, the fuzzer and bench/loadgen.
+//
+// Each direction is set up from the agreed parameters for this side (a server sends with the
+// server_* parameters and receives with the client_* ones). A direction with context takeover
+// needs its own zlib stream for the connection's lifetime: its window is the shared history of
+// that connection's messages. A direction without it compresses every message alone, so any
+// stream will do: those borrow the thread's shared Deflater / Inflater (one per distinct
+// setting), the way uWebSockets' SHARED_COMPRESSOR does. A connection negotiated with no
+// context takeover both ways therefore holds no zlib state at all, idle or busy, and pays no
+// stream setup per message.
 //
 // Sending:   if (pmd.compress(data, buf)) send buf with RSV1 set on the first frame;
 //            else send data as is, RSV1 clear.
 // Receiving: for a message the Receiver reported `compressed`, inflate its payload; on a
 //            failure close with closeCodeFor(status). UTF-8 of text is checked after inflating.
-// Idle:      releaseIdle() after a burst (or after every message) returns what no context
-//            takeover allows; a connection in that mode costs nothing between messages.
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,38 +38,44 @@ size_t minMessageSizeFor(const DeflaterSettings& send, const PerMessageDeflateCo
 class PerMessageDeflate {
  public:
   PerMessageDeflate(const DeflateParams& agreed, Role role, const PerMessageDeflateConfig& config);
+  ~PerMessageDeflate();
 
   // Appends `message` compressed to `out` and returns true when it should go compressed (RSV1
   // set); returns false, leaving `out` as it was, when it should go as is: shorter than
-  // minMessageSize (see PerMessageDeflateConfig), or (only when our side has no context takeover,
-  // so skipping a message cannot desynchronise the peer) when compressing did not make it smaller.
+  // minMessageSize (see PerMessageDeflateConfig), or (only when our side has no context
+  // takeover, so skipping a message cannot desynchronise the peer) when compressing did not
+  // make it smaller.
   bool compress(std::string_view message, std::string& out);
 
-  // A whole received message (the Receiver reassembles fragments), or its frames one by one
-  // with inflateFrame() then finishInflate(). `maxSize` bounds the inflated message.
-  InflateStatus inflate(std::string_view payload, std::string& out, size_t maxSize) {
-    return inflater_.inflateMessage(payload, out, maxSize);
-  }
-  InflateStatus inflateFrame(std::string_view payload, std::string& out, size_t maxSize) {
-    return inflater_.feed(payload, out, maxSize);
-  }
-  InflateStatus finishInflate(std::string& out, size_t maxSize) {
-    return inflater_.finish(out, maxSize);
-  }
-  const std::string& inflateError() const { return inflater_.error(); }
+  // Inflates one whole received message (the Receiver reassembles fragments) into `out`, at
+  // most maxSize bytes. On failure inflateError() says why (zlib's words).
+  InflateStatus inflate(std::string_view payload, std::string& out, size_t maxSize);
+  const std::string& inflateError() const { return error_; }
 
-  // Frees the zlib state of each direction that has no context takeover. Cheap to call.
-  void releaseIdle();
+  // zlib state this connection holds by itself (the thread's shared streams are not counted):
+  // none without context takeover.
+  size_t memoryBytes() const;
 
-  size_t memoryBytes() const { return deflater_.memoryBytes() + inflater_.memoryBytes(); }
-  const Deflater& deflater() const { return deflater_; }
-  const Inflater& inflater() const { return inflater_; }
+  // What we send is compressed message by message (no context takeover on our side), so the
+  // bytes compress() produces depend only on the message and these settings: a broadcast can
+  // compress once for every connection that shares them (pubsub::Topics does).
+  bool sendsAlone() const { return !ownDeflater_; }
+  bool sameSendSettings(const PerMessageDeflate& other) const {
+    return send_.windowBits == other.send_.windowBits && send_.level == other.send_.level &&
+           send_.memLevel == other.send_.memLevel && send_.zlibOnly == other.send_.zlibOnly &&
+           minMessageSize_ == other.minMessageSize_;
+  }
+  const DeflaterSettings& sendSettings() const { return send_; }
+  const InflaterSettings& receiveSettings() const { return receive_; }
   size_t minMessageSize() const { return minMessageSize_; }
 
  private:
-  Deflater deflater_;
-  Inflater inflater_;
+  DeflaterSettings send_;
+  InflaterSettings receive_;
   size_t minMessageSize_;
+  std::unique_ptr<Deflater> ownDeflater_;  // only with context takeover
+  std::unique_ptr<Inflater> ownInflater_;
+  std::string error_;  // why the last inflate failed
 };
 
 }  // namespace duplex::protocol

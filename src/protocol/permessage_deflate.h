@@ -42,6 +42,9 @@ struct PerMessageDeflateConfig {
   // under 20% for ~10 us of CPU, so 256; with takeover even 32 bytes shrink to about a
   // third (they repeat earlier messages), so 32. docs/compression.md has the measurements.
   std::optional<size_t> minMessageSize;
+  // Compress with zlib's sync-flushed stream only, never libdeflate (deflate_alone.h): for a
+  // benchmark generator that must send what browsers send. Not negotiated.
+  bool zlibOnly = false;
 };
 
 inline constexpr size_t kMinMessageSizeAlone = 256;

@@ -10,63 +10,32 @@ namespace duplex::protocol {
 
 namespace {
 
-// Every way a peer can break the rules, with the close code it earns and a reason short
-// enough to go into a close frame. The Receiver stores only the index, so that a failed
-// Receiver can keep reporting its error without holding a string.
-struct ViolationInfo {
-  CloseCode code;
-  std::string_view why;
-};
-
-constexpr ViolationInfo kViolations[] = {
-    {CloseCode::Normal, ""},  // 0: not failed
-    {CloseCode::ProtocolError, "RSV2 or RSV3 set without an extension that defines them"},
-    {CloseCode::ProtocolError, "reserved opcode"},
-    {CloseCode::ProtocolError, "RSV1 set but no compression was negotiated"},
-    {CloseCode::ProtocolError, "RSV1 set on a continuation frame"},
-    {CloseCode::ProtocolError, "RSV1 set on a control frame"},
-    {CloseCode::ProtocolError, "fragmented control frame"},
-    {CloseCode::ProtocolError, "control frame payload longer than 125 bytes"},
-    {CloseCode::ProtocolError, "client frame not masked"},
-    {CloseCode::ProtocolError, "server frame masked"},
-    {CloseCode::ProtocolError, "payload length not minimally encoded"},
-    {CloseCode::ProtocolError, "64-bit payload length with the top bit set"},
-    {CloseCode::ProtocolError, "continuation frame without a message to continue"},
-    {CloseCode::ProtocolError, "new data frame while a fragmented message is open"},
-    {CloseCode::MessageTooBig, "frame too big"},
-    {CloseCode::MessageTooBig, "message too big"},
-    {CloseCode::InvalidPayload, "invalid UTF-8 in text message"},
-    {CloseCode::InvalidPayload, "text message ends inside a UTF-8 sequence"},
-    {CloseCode::ProtocolError, "close payload of 1 byte"},
-    {CloseCode::ProtocolError, "invalid close code"},
-    {CloseCode::InvalidPayload, "close reason is not valid UTF-8"},
-};
-
+// Every way a peer can break the rules is a named protocol::Error (error.h gives its close code
+// and a reason short enough for a close frame). The Receiver stores only the value, so that a
+// failed Receiver can keep reporting its error without holding a string.
 enum Violation : uint8_t {
-  kNone,
-  kReservedBits,
-  kReservedOpcode,
-  kRsv1NotNegotiated,
-  kRsv1OnContinuation,
-  kRsv1OnControl,
-  kFragmentedControl,
-  kControlTooLong,
-  kUnmasked,
-  kMasked,
-  kNonMinimalLength,
-  kLengthTopBit,
-  kContinuationWithoutMessage,
-  kMessageStillOpen,
-  kFrameTooBig,
-  kMessageTooBig,
-  kInvalidUtf8,
-  kTruncatedUtf8,
-  kCloseOneByte,
-  kInvalidCloseCode,
-  kInvalidCloseReason,
-  kViolationCount,
+  kNone = static_cast<uint8_t>(Error::None),
+  kReservedBits = static_cast<uint8_t>(Error::ReservedBitsSet),
+  kReservedOpcode = static_cast<uint8_t>(Error::BadOpcode),
+  kRsv1NotNegotiated = static_cast<uint8_t>(Error::CompressionNotNegotiated),
+  kRsv1OnContinuation = static_cast<uint8_t>(Error::CompressedContinuation),
+  kRsv1OnControl = static_cast<uint8_t>(Error::CompressedControl),
+  kFragmentedControl = static_cast<uint8_t>(Error::FragmentedControl),
+  kControlTooLong = static_cast<uint8_t>(Error::ControlTooBig),
+  kUnmasked = static_cast<uint8_t>(Error::UnmaskedFrameFromClient),
+  kMasked = static_cast<uint8_t>(Error::MaskedFrameFromServer),
+  kNonMinimalLength = static_cast<uint8_t>(Error::NonMinimalLength),
+  kLengthTopBit = static_cast<uint8_t>(Error::LengthTopBitSet),
+  kContinuationWithoutMessage = static_cast<uint8_t>(Error::UnexpectedContinuation),
+  kMessageStillOpen = static_cast<uint8_t>(Error::MessageNotFinished),
+  kFrameTooBig = static_cast<uint8_t>(Error::FrameTooBig),
+  kMessageTooBig = static_cast<uint8_t>(Error::MessageTooBig),
+  kInvalidUtf8 = static_cast<uint8_t>(Error::InvalidUtf8),
+  kTruncatedUtf8 = static_cast<uint8_t>(Error::TruncatedUtf8),
+  kCloseOneByte = static_cast<uint8_t>(Error::CloseOneByte),
+  kInvalidCloseCode = static_cast<uint8_t>(Error::InvalidCloseCode),
+  kInvalidCloseReason = static_cast<uint8_t>(Error::InvalidCloseReason),
 };
-static_assert(kViolationCount == std::size(kViolations));
 
 constexpr uint8_t kFin = 0x80;
 constexpr uint8_t kRsv1 = 0x40;
@@ -133,8 +102,9 @@ void Receiver::reset() {
 Event Receiver::failure() const {
   Event e;
   e.kind = Event::Kind::Error;
-  e.code = static_cast<uint16_t>(kViolations[failure_].code);
-  e.payload = kViolations[failure_].why;
+  e.error = static_cast<Error>(failure_);
+  e.code = closeCodeFor(e.error);
+  e.payload = errorMessage(e.error);
   return e;
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "close_code.h"
+#include "error.h"
 #include "opcode.h"
 #include "utf8.h"
 
@@ -48,6 +49,7 @@ struct Event {
   Opcode opcode = Opcode::Text;
   bool compressed = false;  // Message: RSV1 was set on its first frame (permessage-deflate)
   uint16_t code = 0;
+  Error error = Error::None;  // Error: which rule was broken (`code` is its close code)
   // Points into the caller's input or into the Receiver's storage. Valid until the next call
   // to next() or reset(), and while the input bytes stay where they are.
   std::string_view payload;
@@ -96,7 +98,7 @@ class Receiver {
   uint8_t maskOffset_ = 0;
   uint8_t frameOpcode_ = 0;    // opcode of the frame whose payload is arriving
   uint8_t messageOpcode_ = 0;  // Text/Binary while a data message is being collected
-  uint8_t failure_ = 0;        // index of the violation once failed, 0 while healthy
+  uint8_t failure_ = 0;        // the protocol::Error once failed, 0 (None) while healthy
   bool inPayload_ = false;     // the header is parsed; payload bytes are arriving
   bool frameFin_ = false;
   bool frameRsv1_ = false;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "net/log.h"
 #include "protocol/frame.h"
 
 namespace duplex::pubsub {
@@ -67,7 +68,19 @@ Topics::Subscriptions* Topics::subscriptionsOf(const WebSocket& ws) const {
   return nullptr;
 }
 
+bool Topics::refusedInsidePublish(const char* call) {
+  if (!publishing_) return false;
+  ++stats_.refused;
+  DUPLEX_LOG(Error,
+             "pubsub: Topics::%s refused: called from inside a publish to \"%s\" (from onDropped, "
+             "or a close it set off), where Topics is not re-entrant; defer it with Loop::defer",
+             call, publishing_->name.c_str());
+  return true;
+}
+
 bool Topics::subscribe(WebSocket& ws, std::string_view name) {
+  // Refused inside a publish: a new subscriber would move the vector being walked.
+  if (refusedInsidePublish("subscribe")) return false;
   if (!ws.isOpen()) return false;
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
@@ -100,6 +113,7 @@ void Topics::remove(Topic& topic, uint32_t index) {
 }
 
 bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
+  if (refusedInsidePublish("unsubscribe")) return false;
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
   if (!subscriptions || it == topics_.end()) return false;
@@ -117,6 +131,7 @@ bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
 }
 
 void Topics::unsubscribeAll(WebSocket& ws) {
+  if (refusedInsidePublish("unsubscribeAll")) return;
   if (Subscriptions* subscriptions = subscriptionsOf(ws)) {
     ws.removeObserver(subscriptions);
     connectionClosed(*subscriptions);
@@ -124,6 +139,15 @@ void Topics::unsubscribeAll(WebSocket& ws) {
 }
 
 void Topics::connectionClosed(Subscriptions& subscriptions) {
+  if (publishing_) {
+    // Closed from inside a publish (onDropped): the walk must not see its topics' vectors
+    // move. Blank its entries (the walk skips them) and remove them once the walk is over.
+    for (auto& membership : subscriptions.topics) {
+      membership.topic->subscribers[membership.index].ws = nullptr;
+    }
+    endedDuringPublish_.push_back(&subscriptions);
+    return;
+  }
   // Copy: remove() rewrites other connections' memberships, never this one's vector.
   for (auto& membership : subscriptions.topics) remove(*membership.topic, membership.index);
   delete &subscriptions;
@@ -198,17 +222,21 @@ const SharedFrame* Topics::sharedFrameFor(WebSocket& ws, Publication& p) {
 
 size_t Topics::publish(std::string_view name, std::string_view data, Opcode opcode,
                        const WebSocket* except) {
+  if (refusedInsidePublish("publish")) return 0;
   auto it = topics_.find(name);
   if (it == topics_.end()) return 0;
   Topic& topic = *it->second;
   Publication publication{data, opcode, {}, {}};
   size_t queued = 0;
   slow_.clear();
-  // Nothing in this loop can change topic.subscribers: sending does not close (we keep slow
-  // subscribers below maxBackpressure), and closing the slow ones waits until after the loop.
+  // Nothing in this loop changes topic.subscribers' layout: sending does not close (we keep
+  // slow subscribers below maxBackpressure), closing the slow ones waits until after the loop,
+  // onDropped may not subscribe or unsubscribe (refused), and a connection it closes only
+  // blanks its entry until the loop is over.
+  publishing_ = &topic;
   for (Topic::Entry& entry : topic.subscribers) {
     WebSocket* ws = entry.ws;
-    if (ws == except) continue;
+    if (ws == except || !ws) continue;
     // The same measure sendShared uses to drop a peer, and never above its bound: a subscriber
     // must meet the policy here, not be terminated (and unsubscribed) inside this loop.
     size_t slowBytes = std::min(options_.slowSubscriberBytes, ws->behavior().maxBackpressure);
@@ -226,26 +254,45 @@ size_t Topics::publish(std::string_view name, std::string_view data, Opcode opco
       if (membership->missed && options_.onDropped) {
         uint64_t missed = std::exchange(membership->missed, 0);
         options_.onDropped(*ws, topic.name, missed);
+        // The application's code ran: the connection may have ended, or what it sent may have
+        // put it over the bound again (then this message is missed too, and told later).
+        if (!entry.ws) continue;
+        if (ws->stalledAmount() > slowBytes) {
+          ++entry.subscriptions->find(&topic)->missed;
+          ++stats_.dropped;
+          continue;
+        }
       }
     }
     const SharedFrame* shared = options_.shareFrames ? sharedFrameFor(*ws, publication) : nullptr;
     if (shared ? ws->sendShared(*shared) : ws->send(data, opcode)) ++queued;
+  }
+  publishing_ = nullptr;
+  if (!endedDuringPublish_.empty()) {
+    // May destroy `topic` (its last subscriber gone): nothing below uses it.
+    for (Subscriptions* ended : std::exchange(endedDuringPublish_, {})) connectionClosed(*ended);
   }
   for (const SharedFrame* built : {&publication.plain, &publication.deflated}) {
     if (built->chunk) loop_.buffers().release(built->chunk);
   }
   if (queued) ++stats_.published;
   stats_.delivered += queued;
-  for (WebSocket* ws : slow_) {
-    ++stats_.slowClosed;
-    ws->close(CloseCode::TryAgainLater, "subscriber too slow");
+  stats_.deliveredBytes += queued * data.size();
+  if (!slow_.empty()) {
+    // A close may end a connection at once (its queue over maxBackpressure), and its close
+    // handler may publish again, which reuses slow_: walk a copy of our own.
+    std::vector<WebSocket*> slow = std::exchange(slow_, {});
+    for (WebSocket* ws : slow) {
+      ++stats_.slowClosed;
+      ws->close(CloseCode::TryAgainLater, "subscriber too slow");
+    }
   }
   return queued;
 }
 
 void Topics::publishFromAnyThread(std::string topic, std::string data, Opcode opcode) {
-  loop_.post([this, topic = std::move(topic), data = std::move(data), opcode] {
-    publish(topic, data, opcode);
+  loop_.post([life = lifeline_.handle(), topic = std::move(topic), data = std::move(data), opcode] {
+    if (Topics* topics = life.get()) topics->publish(topic, data, opcode);
   });
 }
 

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/lifeline.h"
 #include "net/loop.h"
 #include "protocol/opcode.h"
 #include "server/websocket.h"
@@ -28,13 +29,20 @@ enum class SlowSubscriberPolicy : uint8_t {
   Drop,   // skip messages while it is behind, and tell it how many it missed (onDropped)
 };
 
+// A publish walks a topic's subscribers and may call onDropped on the way; everything onDropped
+// sets off (a close handler of a connection it closes, too) runs inside that walk. Topics is not
+// re-entrant there: publish, subscribe, unsubscribe and unsubscribeAll called from inside a
+// publish are refused in every build (they return 0 / false, log an error and count in
+// TopicsStats::refused). Defer such work with Loop::defer. A connection that closes during the
+// walk is unsubscribed when it ends.
 struct TopicsOptions {
   // A subscriber with more than this queued and unread is "slow". Keep it below the route's
   // maxBackpressure, which drops the connection outright.
   size_t slowSubscriberBytes = 1 << 20;
   SlowSubscriberPolicy policy = SlowSubscriberPolicy::Close;
   // Drop policy: called before the next message a subscriber receives once it has caught up,
-  // with the number of messages it missed on that topic, so the application can say so.
+  // with the number of messages it missed on that topic, so the application can say so (with
+  // ws.send). It runs inside publish(): see above for what it may not call.
   std::function<void(WebSocket&, std::string_view topic, uint64_t missed)> onDropped;
   // Benchmark/diagnostic knob, not a tuning one: false builds (and compresses) the frame once
   // per subscriber with WebSocket::send, as a server without shared frames would. It exists to
@@ -45,9 +53,11 @@ struct TopicsOptions {
 struct TopicsStats {
   uint64_t published = 0;       // publish() calls that reached at least one subscriber
   uint64_t delivered = 0;       // frames queued on subscribers
+  uint64_t deliveredBytes = 0;  // their payload bytes (before compression)
   uint64_t dropped = 0;         // frames skipped for slow subscribers (Drop policy)
   uint64_t slowClosed = 0;      // subscribers closed for being slow (Close policy)
   uint64_t compressedOnce = 0;  // publishes compressed once for subscribers sending alone
+  uint64_t refused = 0;         // calls refused for coming from inside a publish (onDropped)
 };
 
 class Topics {
@@ -57,16 +67,19 @@ class Topics {
   Topics(const Topics&) = delete;
   Topics& operator=(const Topics&) = delete;
 
-  // False when already subscribed (or not open). Subscriptions end with the connection.
+  // False when already subscribed (or not open, or called from inside a publish).
+  // Subscriptions end with the connection.
   bool subscribe(WebSocket& ws, std::string_view topic);
   bool unsubscribe(WebSocket& ws, std::string_view topic);
   void unsubscribeAll(WebSocket& ws);
   bool isSubscribed(const WebSocket& ws, std::string_view topic) const;
 
-  // Sends to every subscriber of `topic` but `except`. Returns how many it was queued for.
+  // Sends to every subscriber of `topic` but `except`. Returns how many it was queued for (0
+  // when refused: called from inside another publish).
   size_t publish(std::string_view topic, std::string_view data, Opcode opcode = Opcode::Text,
                  const WebSocket* except = nullptr);
-  // The same from any thread: copies the message and hands it to the loop's thread.
+  // The same from any thread: copies the message and hands it to the loop's thread (where it
+  // is dropped if this Topics is gone by then).
   void publishFromAnyThread(std::string topic, std::string data, Opcode opcode = Opcode::Text);
 
   size_t subscriberCount(std::string_view topic) const;
@@ -82,6 +95,8 @@ class Topics {
   };
 
   Subscriptions* subscriptionsOf(const WebSocket& ws) const;
+  // True (and says so) when called from inside a publish.
+  bool refusedInsidePublish(const char* call);
   void remove(Topic& topic, uint32_t index);
   void connectionClosed(Subscriptions& subscriptions);
   SharedFrame frame(std::string_view data, Opcode opcode, bool compressed);
@@ -95,6 +110,10 @@ class Topics {
   std::vector<WebSocket*> slow_;   // reused by publish(): slow subscribers to close afterwards
   std::string deflated_;           // reused by publish(): the message compressed once
   TopicsStats stats_;
+  Topic* publishing_ = nullptr;  // the topic whose subscribers a publish is walking
+  // Connections that ended during that walk: their entries are blanked, removed after it.
+  std::vector<Subscriptions*> endedDuringPublish_;
+  net::Lifeline<Topics> lifeline_{this};  // what publishFromAnyThread's tasks capture
 };
 
 }  // namespace duplex::pubsub

@@ -25,11 +25,11 @@ App::App(net::Loop& loop, AppOptions options)
 }
 
 App::~App() {
+  lifeline_.cut();
   impl_->listeners.clear();
-  // Connections point at our routes: they must not outlive us.
-  for (net::Socket* socket : loop_->sockets()) {
-    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) connection->closeNow();
-  }
+  // Our connections point at our routes: they must not outlive us. Only ours: another App on
+  // the same loop keeps its own.
+  impl_->forEachConnection([](ServerConnection& c) { c.closeNow(); });
   if (impl_->shutdownTimer) loop_->cancelTimer(impl_->shutdownTimer);
   // The closed connections' destructors report to impl_: run them while it exists.
   loop_->destroyClosed();
@@ -69,9 +69,12 @@ App& App::listen(std::string_view host, uint16_t port, const TlsOptions& tls) {
 }
 
 void App::reloadTlsOnSignal(int signal) {
-  loop_->onSignal(signal, [this] {
+  // The loop may outlive us (App(loop)): its handler must not.
+  loop_->onSignal(signal, [life = lifeline_.handle()] {
+    App* app = life.get();
+    if (!app) return;
     try {
-      reloadTls();
+      app->reloadTls();
       DUPLEX_LOG(Warn, "TLS: certificate reloaded");
     } catch (const std::exception& e) {
       DUPLEX_LOG(Error, "TLS: reload failed, keeping the old certificate: %s", e.what());
@@ -96,12 +99,29 @@ size_t App::connectionCount() const {
   return impl_->connections;
 }
 
+App::ConnectionCounts App::connectionCounts() const {
+  ConnectionCounts counts;
+  for (net::Socket* socket : loop_->sockets()) {
+    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) {
+      ++(connection->inHttpPhase() ? counts.handshaking : counts.open);
+    }
+  }
+  return counts;
+}
+
 void App::run() {
   if (impl_->options.handleSignals) {
-    loop_->onSignal(SIGINT, [this] { shutdown(); });
-    loop_->onSignal(SIGTERM, [this] { shutdown(); });
+    auto shutdownOnSignal = [life = lifeline_.handle()] {
+      if (App* app = life.get()) app->shutdown();
+    };
+    loop_->onSignal(SIGINT, shutdownOnSignal);
+    loop_->onSignal(SIGTERM, shutdownOnSignal);
   }
+  // Shut down before run(), with nothing left to close: there is nothing to run for.
+  if (impl_->shuttingDown && impl_->connections == 0) return;
+  impl_->running = true;
   loop_->run();
+  impl_->running = false;
 }
 
 void App::shutdown() {
@@ -109,16 +129,13 @@ void App::shutdown() {
   if (impl.shuttingDown) return;
   impl.shuttingDown = true;
   for (auto& listener : impl.listeners) listener->close();
-  for (net::Socket* socket : loop_->sockets()) {
-    if (auto* connection = dynamic_cast<ServerConnection*>(socket)) connection->goAway();
-  }
+  impl.forEachConnection([](ServerConnection& c) { c.goAway(); });
+  // The timer dies with us (~App cancels it), so `this` is safe here.
   impl.shutdownTimer = loop_->setTimeout(impl.options.shutdownTimeoutSeconds * 1000ull, [this] {
     impl_->shutdownTimer = 0;
-    for (net::Socket* socket : loop_->sockets()) {
-      if (auto* connection = dynamic_cast<ServerConnection*>(socket)) connection->closeNow();
-    }
+    impl_->forEachConnection([](ServerConnection& c) { c.closeNow(); });
   });
-  if (impl.connections == 0) loop_->stop();
+  if (impl.connections == 0 && impl.running) loop_->stop();
 }
 
 void App::Impl::accept(int fd, const net::TlsContext* tls) {
@@ -135,12 +152,31 @@ void App::Impl::accept(int fd, const net::TlsContext* tls) {
   }
 }
 
-void App::Impl::connectionGone() {
+void App::Impl::connectionMade(ServerConnection& connection) {
+  connection.nextInApp_ = firstConnection;
+  if (firstConnection) firstConnection->prevInApp_ = &connection;
+  firstConnection = &connection;
+  ++connections;
+}
+
+void App::Impl::connectionGone(ServerConnection& connection) {
+  if (connection.prevInApp_) {
+    connection.prevInApp_->nextInApp_ = connection.nextInApp_;
+  } else {
+    firstConnection = connection.nextInApp_;
+  }
+  if (connection.nextInApp_) connection.nextInApp_->prevInApp_ = connection.prevInApp_;
   --connections;
   if (shuttingDown && connections == 0) {
     if (shutdownTimer) loop.cancelTimer(shutdownTimer);
     shutdownTimer = 0;
-    loop.stop();
+    if (running) loop.stop();
+  }
+}
+
+void App::Impl::forEachConnection(void (*action)(ServerConnection&)) {
+  for (ServerConnection* c = firstConnection; c; c = c->nextInApp_) {
+    if (!c->isClosed()) action(*c);
   }
 }
 

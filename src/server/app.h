@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/lifeline.h"
 #include "net/listener.h"
 #include "net/loop.h"
 #include "net/tls_context.h"
@@ -80,12 +81,21 @@ class App {
 
   // Runs the loop until shutdown() (or a signal, see AppOptions) has closed every connection.
   void run();
-  // Stops accepting, sends close 1001 to every WebSocket, and ends run() once they are closed
-  // or the deadline has passed (then the rest are dropped).
+  // Stops accepting, sends close 1001 to every WebSocket of this App, and ends run() once they
+  // are closed or the deadline has passed (then the rest are dropped). Other Apps on the same
+  // loop keep their connections; on a loop the caller runs itself (not through run()), the
+  // caller decides when the loop stops.
   void shutdown();
 
   net::Loop& loop() { return *loop_; }
+  // This App's connections (HTTP and WebSocket), not the loop's.
   size_t connectionCount() const;
+  // Connections by phase, counted by walking the loop's sockets: for /metrics, not hot paths.
+  struct ConnectionCounts {
+    size_t handshaking = 0;  // HTTP: before an upgrade, or plain requests (keep-alive)
+    size_t open = 0;         // WebSockets, closing ones included
+  };
+  ConnectionCounts connectionCounts() const;
 
   struct Impl;
 
@@ -93,6 +103,7 @@ class App {
   std::unique_ptr<net::Loop> ownedLoop_;
   net::Loop* loop_;
   std::unique_ptr<Impl> impl_;
+  net::Lifeline<App> lifeline_{this};  // what the loop's signal handlers capture
 };
 
 }  // namespace duplex

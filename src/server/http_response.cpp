@@ -44,6 +44,7 @@ void ServerConnection::sendLater(LaterResponse::State& state) {
   std::shared_ptr<LaterResponse::State> keep = std::move(later_);
   keep->connection = nullptr;
   if (isClosed()) return;
+  if (keep->logged) logAccess(keep->method, keep->path, keep->response.status, keep->started);
   respond(keep->response, keep->head, keep->keepAlive);
 }
 

@@ -15,6 +15,11 @@ class RouteTable {
   struct Match {
     const Target* target = nullptr;
     std::string_view wildcard;  // what "*" matched
+    // How closely the pattern fits: an exact pattern beats any prefix, a longer prefix a
+    // shorter one. Lets the server pick the closest route across methods (a GET on a path
+    // that only a WebSocket or POST route names is 426 or 405, not the "/*" files' 404).
+    size_t specificity = 0;
+    static constexpr size_t kExact = static_cast<size_t>(-1);
   };
 
   void add(std::string pattern, Target target) {
@@ -24,17 +29,16 @@ class RouteTable {
   // Exact patterns first; then the longest matching prefix pattern.
   Match find(std::string_view path) const {
     Match best;
-    size_t bestLength = 0;
     for (const Route& route : routes_) {
       std::string_view pattern = route.pattern;
       if (pattern.empty() || pattern.back() != '*') {
-        if (pattern == path) return {&route.target, {}};
+        if (pattern == path) return {&route.target, {}, Match::kExact};
         continue;
       }
       std::string_view prefix = pattern.substr(0, pattern.size() - 1);
-      if (path.substr(0, prefix.size()) == prefix && (!best.target || prefix.size() > bestLength)) {
-        best = {&route.target, path.substr(prefix.size())};
-        bestLength = prefix.size();
+      if (path.substr(0, prefix.size()) == prefix &&
+          (!best.target || prefix.size() > best.specificity)) {
+        best = {&route.target, path.substr(prefix.size()), prefix.size()};
       }
     }
     return best;

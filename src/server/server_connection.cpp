@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "net/log.h"
 #include "protocol/handshake.h"
@@ -23,7 +24,7 @@ constexpr uint32_t kLingerAfterRefusalSeconds = 2;
 
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
-  ++app.connections;
+  app.connectionMade(*this);
   overLimit_ = !admit();
   setDeadline(app.options.handshakeTimeoutSeconds);
 }
@@ -47,13 +48,13 @@ ServerConnection::~ServerConnection() {
   if (ipCount_ && --ipCount_->second == 0) {
     app_->connectionsPerIp.erase(app_->connectionsPerIp.find(ipCount_->first));
   }
-  app_->connectionGone();
+  app_->connectionGone(*this);
 }
 
 void ServerConnection::goAway() {
-  if (state_ == State::Open) {
+  if (isOpen()) {
     close(CloseCode::GoingAway, "server shutting down");
-  } else if (state_ == State::Handshake) {
+  } else if (handshaking()) {
     closeGracefully(1);
   }
 }
@@ -156,7 +157,7 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   if (overLimit_) {
     // Answered at the first request rather than at accept: over TLS that is the only way the
     // client can read why.
-    refuse({503, "too many connections", {{"Retry-After", "5"}}});
+    refuse({503, "too many connections", {{"Retry-After", "5"}}}, &http);
     return false;
   }
   bool wantsUpgrade = !http.header("Upgrade").empty();
@@ -164,20 +165,30 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   auto ws = app_->wsRoutes.find(http.path);
   auto get = app_->getRoutes.find(http.path);
   auto post = app_->postRoutes.find(http.path);
-  if (ws.target && (wantsUpgrade || (!get.target && !post.target))) {
-    return upgrade(http, *ws.target, ws.wildcard);
+  if (ws.target && wantsUpgrade) return upgrade(http, *ws.target, ws.wildcard);
+  // The closest pattern decides what the path is; the method then picks among the routes that
+  // fit it that closely. A GET without Upgrade on a WebSocket path is refused by
+  // validateUpgrade with 426 and `Upgrade: websocket` (RFC 9110 15.5.22), so that someone
+  // trying it with curl learns the endpoint exists and what it wants.
+  size_t closest = 0;
+  for (size_t specificity : {ws.target ? ws.specificity : 0, get.target ? get.specificity : 0,
+                             post.target ? post.specificity : 0}) {
+    closest = std::max(closest, specificity);
   }
-  if (isGet && get.target) {
+  auto fits = [closest](const auto& match) { return match.target && match.specificity == closest; };
+  if (isGet && fits(get)) {
     serveHttp(http, body, *get.target, get.wildcard);
-  } else if (http.method == "POST" && post.target) {
+  } else if (http.method == "POST" && fits(post)) {
     serveHttp(http, body, *post.target, post.wildcard);
-  } else if (get.target || post.target) {
-    std::string allow = get.target && post.target ? "GET, HEAD, POST"
-                        : get.target              ? "GET, HEAD"
-                                                  : "POST";
-    refuse({405, "method not allowed", {{"Allow", allow}}});
+  } else if (isGet && fits(ws)) {
+    return upgrade(http, *ws.target, ws.wildcard);
+  } else if (fits(ws) || fits(get) || fits(post)) {
+    std::string allow = fits(ws) || fits(get) ? "GET, HEAD" : "";
+    if (fits(post)) allow += allow.empty() ? "POST" : ", POST";
+    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}},
+           &http);
   } else {
-    refuse({404, "no route for " + std::string(http.path), {}});
+    refuse({404, "no route for " + std::string(http.path), {}}, &http);
   }
   return false;
 }
@@ -187,7 +198,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   protocol::UpgradeRequest upgradeRequest;
   HttpError error;
   if (!protocol::validateUpgrade(http, upgradeRequest, error)) {
-    refuse(error);
+    refuse(error, &http);
     return false;
   }
   Request request(http, *this, wildcard);
@@ -203,7 +214,7 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
   if (behavior.accept) {
     int status = behavior.accept(request);
     if (status != 0) {
-      refuse({status, "upgrade refused by the application", {}});
+      refuse({status, "upgrade refused by the application", {}}, &http);
       return false;
     }
   }
@@ -231,17 +242,40 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
   request.setBody(body);
   HttpResponse response;
   response.connection_ = this;
+  const bool logged = log::enabled(log::Level::Info);
+  const auto started =
+      logged ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   handler(request, response);
   if (later_ && !later_->sent) {
-    // Answered by LaterResponse::send(), from a completion on this loop.
+    // Answered by LaterResponse::send(), from a completion on this loop; logged then.
     later_->head = head;
     later_->keepAlive = keepAlive;
+    if (logged) {
+      later_->logged = true;
+      later_->started = started;
+      later_->method.assign(http.method);
+      later_->path.assign(http.path);
+    }
     return;
   }
+  if (logged) logAccess(http.method, http.path, response.status, started);
   respond(response, head, keepAlive);
 }
 
+void ServerConnection::logAccess(std::string_view method, std::string_view path, int status,
+                                 std::chrono::steady_clock::time_point started) {
+  // The access log: one line per request, as nginx writes it, at info; the time runs until the
+  // answer is queued (for an answer sent later, until then).
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  log::write(log::Level::Info, "http %s %.*s %.*s %d %.3f ms", remoteAddress().c_str(),
+             static_cast<int>(method.size()), method.data(), static_cast<int>(path.size()),
+             path.data(), status, ms);
+}
+
 void ServerConnection::respond(HttpResponse& response, bool head, bool keepAlive) {
+  keepAlive = keepAlive && !app_->shuttingDown;  // shutdown may have begun since the request
   if (response.bodyFile) {
     write(protocol::writeResponseHead(response.status, response.headers, response.bodyFile->size,
                                       keepAlive));
@@ -274,7 +308,7 @@ void ServerConnection::finishExchange(bool keepAlive) {
 }
 
 void ServerConnection::handlePendingInput() {
-  if (busy() || !pending_ || isClosed() || refused_ || state_ != State::Handshake) return;
+  if (busy() || !pending_ || isClosed() || refused_ || !handshaking()) return;
   std::string input = std::move(*pending_);
   pending_.reset();
   std::span<uint8_t> data(reinterpret_cast<uint8_t*>(input.data()), input.size());
@@ -311,9 +345,16 @@ void ServerConnection::onHandshakeDrain() {
   finishExchange(streamKeepAlive_);
 }
 
-void ServerConnection::refuse(const HttpError& error) {
-  DUPLEX_LOG(Debug, "handshake from %s refused: %d %s", remoteAddress().c_str(), error.status,
-             error.message.c_str());
+void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
+  if (http) {
+    DUPLEX_LOG(Info, "http %s %.*s %.*s refused %d: %s", remoteAddress().c_str(),
+               static_cast<int>(http->method.size()), http->method.data(),
+               static_cast<int>(http->path.size()), http->path.data(), error.status,
+               error.message.c_str());
+  } else {
+    DUPLEX_LOG(Info, "http %s refused %d: %s", remoteAddress().c_str(), error.status,
+               error.message.c_str());
+  }
   refused_ = true;
   pending_.reset();
   write(protocol::writeErrorResponse(error));

@@ -1,14 +1,15 @@
 #pragma once
 // A connection accepted by an App: HTTP until it upgrades (serving plain GET routes on the way,
 // with keep-alive), then a WebSocket.
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "connection/websocket.h"
 #include "server/app.h"
-#include "server/websocket.h"
 
 namespace duplex {
 
@@ -19,6 +20,11 @@ struct LaterResponse::State {
   bool head = false;                       // the request's: HEAD gets no body
   bool keepAlive = false;                  // the request's: whether the connection stays open after
   bool sent = false;
+  // The access log's line, written when the answer is sent (only when info is logged).
+  bool logged = false;
+  std::chrono::steady_clock::time_point started;
+  std::string method;
+  std::string path;
 };
 
 class ServerConnection final : public WebSocket {
@@ -28,6 +34,7 @@ class ServerConnection final : public WebSocket {
 
   // Shutdown: close 1001 when open, otherwise just end the HTTP exchange.
   void goAway();
+  bool inHttpPhase() const { return handshaking(); }
 
   // HttpResponse::later(): the handler now running answers later.
   LaterResponse answerLater();
@@ -43,9 +50,12 @@ class ServerConnection final : public WebSocket {
                std::string_view wildcard);
   void serveHttp(const protocol::HttpRequest& http, std::string_view body,
                  const HttpHandler& handler, std::string_view wildcard);
-  void refuse(const protocol::HttpError& error);
+  // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
+  void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
   // Writes a handler's response; then the connection waits for the next request or closes.
   void respond(HttpResponse& response, bool head, bool keepAlive);
+  void logAccess(std::string_view method, std::string_view path, int status,
+                 std::chrono::steady_clock::time_point started);
   // The exchange is over (the response, and a streamed body, have been queued).
   void finishExchange(bool keepAlive);
   // Queues the streamed file's next pieces; true once all of it is queued.
@@ -59,7 +69,10 @@ class ServerConnection final : public WebSocket {
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();
 
+  friend struct App::Impl;  // links connections into its list
   App::Impl* app_;
+  ServerConnection* prevInApp_ = nullptr;  // the App's list of its connections
+  ServerConnection* nextInApp_ = nullptr;
   std::pair<const std::string, uint32_t>* ipCount_ = nullptr;  // its IP's entry, when counted
   bool overLimit_ = false;                                     // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled

@@ -3,7 +3,11 @@
 // person in the room would see: a throw on one page lands on every page, a reload or a server
 // restart loses nothing and doubles nothing, a page rides out a server outage by itself and a
 // page cut off from the network catches up on what was thrown meanwhile (duplex.js recovery
-// through the hub), and refused throws come back as the hub's error shape and a visible alert.
+// through the hub), refused throws come back as the hub's error shape and an alert in the
+// page's own words, heckle bubbles never overlap and come back after a reload, the heckle box
+// counts its 64 characters and throws on Enter, a phone held sideways (844x390) reaches every
+// button without scrolling with the counters clear of the speaker, and index.html opened as a
+// file says to open it from duplexd. Screenshots of those layouts go to $DUPLEX_SCREENSHOT_DIR.
 //
 // The screenshot a run takes (a page after a few throws, 1200x800) goes to $DUPLEX_SCREENSHOT,
 // or to a temp dir when that is unset. The one in the README is refreshed with
@@ -26,6 +30,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update'];
 const VIEWPORT = { width: 1200, height: 800 };
+const PHONE_SIDEWAYS = { width: 844, height: 390 };
 const KINDS = ['tomato', 'candy', 'egg', 'cat'];
 const BUTTON = {
   tomato: 'Throw a tomato', candy: 'Throw a candy', egg: 'Throw an egg', cat: 'Throw a cat',
@@ -164,9 +169,9 @@ async function openClient(t, url) {
   t.after(() => hub.close());
   await hub.connect();
   return {
-    // Throws; resolves once the hub has stored it, with its offset.
-    async throw(kind) {
-      const { offset } = await hub.publish('demo:throws', { kind });
+    // Throws (with a heckle when `text` is given); resolves once the hub has stored it.
+    async throw(kind, text) {
+      const { offset } = await hub.publish('demo:throws', text ? { kind, text } : { kind });
       return { kind, seq: offset };
     },
   };
@@ -174,6 +179,46 @@ async function openClient(t, url) {
 
 // What the page's sockets received: hub replies ({id, result} / {id, error}) and pushes.
 const repliesOf = (page) => page.received.filter((m) => m.id !== undefined);
+
+// The heckle bubbles up on the page and the counters, as rects.
+function bubbles(page) {
+  return page.evaluate(() => {
+    const rect = (el) => {
+      const r = el.getBoundingClientRect();
+      return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+    };
+    const up = [...document.querySelectorAll('.caption')]
+      .filter((el) => getComputedStyle(el).visibility === 'visible');
+    return {
+      texts: up.map((el) => el.textContent),
+      rects: up.map(rect),
+      counters: [...document.querySelectorAll('.counter')].map(rect),
+    };
+  });
+}
+
+function intersects(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+function assertApart({ texts, rects, counters }) {
+  for (let i = 0; i < rects.length; i++) {
+    for (let j = i + 1; j < rects.length; j++) {
+      assert.ok(!intersects(rects[i], rects[j]),
+        `bubbles overlap: ${texts[i]} ${JSON.stringify(rects[i])} / ${texts[j]} ${JSON.stringify(rects[j])}`);
+    }
+    for (const counter of counters) {
+      assert.ok(!intersects(rects[i], counter), `bubble on a counter: ${texts[i]}`);
+    }
+  }
+}
+
+// Screenshots of the layouts checked here go to $DUPLEX_SCREENSHOT_DIR when set (to look at
+// them), else to the run's scratch dir.
+async function shoot(page, name) {
+  const dir = process.env.DUPLEX_SCREENSHOT_DIR || scratch;
+  await page.screenshot({ path: path.join(dir, name) });
+}
 
 function pngSize(file) {
   const png = readFileSync(file);
@@ -356,7 +401,7 @@ describe('the tomato demo in chromium', () => {
       assertNoPageErrors(page);
     });
 
-  it('the page shows the server\'s error when it throws too fast', { timeout: TEST_MS },
+  it('a refused throw shows the page\'s own words, not the server\'s', { timeout: TEST_MS },
     async (t) => {
       const server = await startDuplexd(t, freshDataDir(), { flags: ['--rate', '1', '--burst', '1'] });
       const page = await openPage(t, server.page);
@@ -364,13 +409,16 @@ describe('the tomato demo in chromium', () => {
 
       // Three clicks within milliseconds: one throw allowed, the others refused.
       await page.getByRole('button', { name: BUTTON.tomato }).click({ clickCount: 3 });
-      // The alert says what the server said (the latest refusal, when there were two).
       const refusals = () => repliesOf(page).filter((m) => m.error).map((m) => m.error);
-      await eventually('an alert with the server\'s refusal', async () => ({
+      const seen = await eventually('an alert after the refusals', async () => ({
         alert: (await view(page)).alert,
         refusals: refusals(),
-      }), (seen) => seen.refusals.length > 0 && seen.alert === seen.refusals.at(-1).message);
+      }), (s) => s.refusals.length > 0 && s.alert !== null);
       for (const refusal of refusals()) assert.equal(refusal.code, 'rate_limited');
+      // The page's words (web/demo-logic.js refusalText), not the hub's message for developers.
+      assert.match(seen.alert, /^Easy there! Too many throws at once/);
+      for (const refusal of seen.refusals) assert.ok(!seen.alert.includes(refusal.message));
+      assert.doesNotMatch(seen.alert, /publications|per second|demo:/);
       assert.ok(await page.getByRole('alert').isVisible());
 
       // Another connection has its own allowance; its throw settles the page's counts.
@@ -378,6 +426,163 @@ describe('the tomato demo in chromium', () => {
       await other.throw('cat');
       await waitShows(page, ['tomato', 'cat'], 'one tomato stored, the refused ones not');
       assertNoPageErrors(page);
+    });
+
+  it('the heckle box: the limit shows as you type, and Enter throws', { timeout: TEST_MS },
+    async (t) => {
+      const server = await startDuplexd(t, freshDataDir());
+      const page = await openPage(t, server.page);
+      await waitShows(page, [], 'the page open');
+      const box = page.getByLabel('Add a heckle');
+      const count = () => page.evaluate(() => {
+        const el = document.getElementById('heckle-count');
+        return { text: el.textContent, over: el.dataset.over, visible: el.checkVisibility() };
+      });
+
+      assert.deepEqual(await count(), { text: '0/64', over: 'false', visible: true });
+      await box.pressSequentially('Boo');
+      assert.deepEqual(await count(), { text: '3/64', over: 'false', visible: true });
+      // Counted as the server counts: characters, so 64 emoji fit (128 UTF-16 units).
+      await box.fill('🍅'.repeat(64));
+      assert.equal((await count()).text, '64/64');
+      await box.fill('x'.repeat(70));
+      assert.deepEqual(await count(), { text: '70/64', over: 'true', visible: true });
+      // Enter with a heckle too long: the page says why and throws nothing.
+      await box.press('Enter');
+      await eventually('the too-long alert', () => view(page),
+        (seen) => seen.alert === 'A heckle can be 64 characters at most.');
+
+      // Enter throws: a tomato at first, then the kind last thrown with a button.
+      await box.fill('First!');
+      await box.press('Enter');
+      let seen = await waitShows(page, ['tomato'], 'the tomato Enter threw');
+      assert.deepEqual(Object.values(seen.items), [{ kind: 'tomato', text: 'First!' }]);
+      assert.equal(await box.inputValue(), '', 'the box empties after a throw');
+      assert.equal((await count()).text, '0/64');
+      await throwFrom(page, 'egg', 'Eggcellent');
+      await waitShows(page, ['tomato', 'egg'], 'the egg');
+      await box.fill('Again!');
+      await box.press('Enter');
+      seen = await waitShows(page, ['tomato', 'egg', 'egg'], 'Enter threw the last kind again');
+      assert.deepEqual(Object.values(seen.items).map((item) => item.text),
+        ['First!', 'Eggcellent', 'Again!']);
+      assertNoPageErrors(page);
+    });
+
+  it('heckle bubbles never overlap, and come back after a reload', { timeout: TEST_MS },
+    async (t) => {
+      const server = await startDuplexd(t, freshDataDir());
+      const page = await openPage(t, server.page);
+      await waitShows(page, [], 'the page open');
+      const other = await openClient(t, server.hub);
+      const heckles = ['Boo!', 'Encore!', 'Show us the benchmarks!', 'Louder please',
+        'Is this RFC 6455?', 'Cats are not allowed', 'What about HTTP/3?', 'Bravo!'];
+      const kinds = [];
+      // Thrown in a burst, so many are in the air and land close together.
+      for (const [i, text] of heckles.entries()) {
+        kinds.push(KINDS[i % 4]);
+        await other.throw(KINDS[i % 4], text);
+      }
+      await waitShows(page, kinds, 'the heckled throws');
+      // While they land, and after: no two bubbles overlap, none covers the counters.
+      const samples = [];
+      for (let i = 0; i < 30; i++) {
+        samples.push(await bubbles(page));
+        await delay(60);
+      }
+      await eventually('every throw landed', () => page.evaluate(
+        () => document.querySelectorAll('.thrown.flying').length), (n) => n === 0);
+      samples.push(await bubbles(page));
+      for (const sample of samples) assertApart(sample);
+      const live = await bubbles(page);
+      // The newest four stay up.
+      assert.deepEqual(live.texts.sort(), heckles.slice(-4).sort());
+
+      // After a reload the same heckles are up again, as the throws are.
+      await page.reload();
+      await waitShows(page, kinds, 'the page after a reload');
+      const reloaded = await eventually('the heckles back', () => bubbles(page),
+        (b) => b.texts.length === 4);
+      assert.deepEqual(reloaded.texts.sort(), heckles.slice(-4).sort());
+      assertApart(reloaded);
+      // And on a narrow window too, after the bubbles are laid out again.
+      await page.setViewportSize({ width: 600, height: 700 });
+      await delay(300);
+      assertApart(await bubbles(page));
+      await page.setViewportSize(VIEWPORT);
+      assertNoPageErrors(page);
+    });
+
+  it('on a phone held sideways the buttons are on screen and the counters clear of the speaker',
+    { timeout: TEST_MS }, async (t) => {
+      const server = await startDuplexd(t, freshDataDir());
+      const page = await openPage(t, server.page);
+      await page.setViewportSize(PHONE_SIDEWAYS);
+      await page.reload();
+      const other = await openClient(t, server.hub);
+      for (const kind of KINDS) await other.throw(kind, `a ${kind}!`);
+      await waitShows(page, KINDS, 'the throws on a phone');
+      const layout = await page.evaluate(() => {
+        const box = (el) => {
+          const r = el.getBoundingClientRect();
+          return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+        };
+        const onTop = (el) => {
+          const r = el.getBoundingClientRect();
+          const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          return el.contains(hit);
+        };
+        return {
+          scrollHeight: document.scrollingElement.scrollHeight,
+          scrollWidth: document.scrollingElement.scrollWidth,
+          buttons: [...document.querySelectorAll('[data-throw]')].map((b) => ({
+            ...box(b), reachable: onTop(b),
+          })),
+          input: { ...box(document.getElementById('throw-text')),
+            reachable: onTop(document.getElementById('throw-text')) },
+          counters: [...document.querySelectorAll('.counter')].map(box),
+          speaker: box(document.querySelector('.speaker-art')),
+        };
+      });
+      const { width, height } = PHONE_SIDEWAYS;
+      assert.ok(layout.scrollHeight <= height, `the page scrolls: ${layout.scrollHeight}px tall`);
+      assert.ok(layout.scrollWidth <= width, `the page scrolls sideways: ${layout.scrollWidth}px`);
+      for (const control of [...layout.buttons, layout.input]) {
+        assert.ok(control.top >= 0 && control.bottom <= height && control.left >= 0 &&
+          control.right <= width, `off screen: ${JSON.stringify(control)}`);
+        assert.ok(control.reachable, `covered: ${JSON.stringify(control)}`);
+      }
+      for (const counter of layout.counters) {
+        assert.ok(!intersects(counter, layout.speaker),
+          `a counter covers the speaker: ${JSON.stringify({ counter, speaker: layout.speaker })}`);
+      }
+      // A tap throws without scrolling first.
+      const before = await page.evaluate(() => window.scrollY);
+      const [x, y] = [layout.buttons[0].left + 10, layout.buttons[0].top + 10];
+      await page.mouse.click(x, y);
+      await waitShows(page, [...KINDS, 'tomato'], 'the tapped tomato');
+      assert.equal(await page.evaluate(() => window.scrollY), before);
+      await eventually('every throw landed, heckles up', () => page.evaluate(() => ({
+        flying: document.querySelectorAll('.thrown.flying').length,
+        heckles: document.querySelectorAll('.caption.placed').length,
+      })), (seen) => seen.flying === 0 && seen.heckles === 4);
+      assertApart(await bubbles(page));
+      await shoot(page, 'phone-sideways.png');
+      assertNoPageErrors(page);
+    });
+
+  it('index.html opened as a file says to open it from duplexd', { timeout: TEST_MS },
+    async (t) => {
+      const page = await openPage(t, `file://${path.join(REPO, 'web', 'index.html')}`);
+      const seen = await eventually('the notice', () => view(page), (v) => v.alert !== null);
+      assert.match(seen.alert, /served by duplexd/);
+      assert.match(seen.alert, /make demo/);
+      assert.match(seen.alert, /http:\/\/127\.0\.0\.1:8080\//);
+      assert.equal(await page.locator('#status .status-text').textContent(), 'Not connected');
+      for (const kind of KINDS) {
+        assert.ok(await page.getByRole('button', { name: BUTTON[kind] }).isDisabled());
+      }
+      await shoot(page, 'opened-as-file.png');
     });
 
   it('a screenshot after a few throws', { timeout: TEST_MS }, async (t) => {

@@ -309,6 +309,8 @@ TEST_F(ClientTest, MaskedFrameFromTheServerFailsWith1002) {
   peer->close();  // the server side ends TCP, as RFC 6455 7.1.1 has it
   ASSERT_TRUE(test::runUntil(loop, [&] { return client.closes == 1; }));
   EXPECT_EQ(client.closeCode, 1002);
+  EXPECT_EQ(client.closeReason, "server frame masked");
+  EXPECT_EQ(client.closeError, protocol::Error::MaskedFrameFromServer);
   EXPECT_EQ(client.messages, 0);
 }
 
@@ -329,6 +331,7 @@ TEST_F(ClientTest, ServerInitiatedCloseIsAnsweredAndReported) {
   ASSERT_TRUE(test::runUntil(loop, [&] { return client.closes == 1; }));
   EXPECT_EQ(client.closeCode, 1001);
   EXPECT_EQ(client.closeReason, "bye");
+  EXPECT_EQ(client.closeError, protocol::Error::None);
 }
 
 TEST_F(ClientTest, ClientDoesNotWaitForeverForTheServerToCloseTcp) {
@@ -351,6 +354,39 @@ TEST_F(ClientTest, ClientDoesNotWaitForeverForTheServerToCloseTcp) {
       loop, [&] { return client.closes == 1; }, 4000));
   EXPECT_EQ(client.closeCode, 1000);
   EXPECT_EQ(client.closeReason, "bye");
+  EXPECT_EQ(client.closeError, protocol::Error::None);  // the handshake was clean
+}
+
+TEST_F(ClientTest, DefaultLimitsAreTheServers) {
+  // One ConnectionLimits, one set of defaults, for a route and a client.
+  const ClientBehavior c;
+  const WebSocketBehavior route;
+  EXPECT_EQ(c.maxMessageSize, route.maxMessageSize);
+  EXPECT_EQ(c.maxMessageSize, 1u << 20);
+  EXPECT_EQ(c.maxFrameSize, route.maxFrameSize);
+  EXPECT_EQ(c.maxBackpressure, route.maxBackpressure);
+  EXPECT_EQ(c.idleTimeoutSeconds, route.idleTimeoutSeconds);
+  EXPECT_EQ(c.autoPing, route.autoPing);
+  EXPECT_EQ(c.closeTimeoutSeconds, route.closeTimeoutSeconds);
+}
+
+TEST_F(ClientTest, AMessageOverTheClientsLimitFailsWith1009) {
+  ClientBehavior c = recordingClient();
+  c.maxMessageSize = 100;
+  connect(loop, raw.url(), c);
+  ASSERT_TRUE(handshake());
+  ASSERT_TRUE(test::runUntil(loop, [&] { return client.opens == 1; }));
+  protocol::FrameHeader header;
+  header.opcode = Opcode::Binary;
+  header.payloadSize = 101;
+  ASSERT_TRUE(peer->send(protocol::buildFrame(header, std::string(101, 'x'))));
+  std::vector<Frame> frames;
+  ASSERT_TRUE(readFramesFromClient(frames, test::hasCloseFrame));
+  EXPECT_EQ(test::findCloseFrame(frames)->closeCode(), 1009);
+  peer->close();
+  ASSERT_TRUE(test::runUntil(loop, [&] { return client.closes == 1; }));
+  EXPECT_EQ(client.closeError, protocol::Error::FrameTooBig);
+  EXPECT_EQ(client.messages, 0);
 }
 
 TEST_F(ClientTest, ErrorWhenTheResponseHeadNeverEnds) {

@@ -9,7 +9,6 @@
 
 #include "hub/channel_store.h"
 #include "hub/channel_store_schema.h"
-#include "hub/history_store.h"
 #include "temp_dir.h"
 #include "test_channel_store_util.h"
 
@@ -226,8 +225,17 @@ TEST(ChannelStore, ResetDrawsANewEpochDropsHistoryAndOffsetsContinue) {
 
 TEST(ChannelStore, RefusesAFileOfAnotherKind) {
   TempDir dir;
-  std::string path = dir.file("history.db");
-  ASSERT_TRUE(HistoryStore::open(path).ok());
+  // A file with a schema (user_version 1, as the retired demo history file had) that is not
+  // a channel store's.
+  std::string path = dir.file("other.db");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE items(seq INTEGER PRIMARY KEY); PRAGMA user_version=1",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
   auto store = ChannelStore::open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.error().message.find("not a channel store"), std::string::npos)

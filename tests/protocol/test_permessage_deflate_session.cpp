@@ -1,5 +1,6 @@
-// PerMessageDeflate (deflate_session.h): the agreed parameters applied to the right direction
-// for each role, the small-message and no-gain shortcuts, and the memory numbers that
+// PerMessageDeflate (deflate_session.h), the one per-connection compression class: the agreed
+// parameters applied to the right direction for each role, the small-message and no-gain
+// shortcuts, own zlib state only where context takeover needs it, and the memory numbers that
 // docs/compression.md quotes.
 #include <gtest/gtest.h>
 
@@ -34,10 +35,14 @@ TEST(PerMessageDeflateSession, ServerAndClientTalk) {
   DeflateParams agreed{10, 12, false, true};
   PerMessageDeflate server(agreed, Role::Server, config);
   PerMessageDeflate client(agreed, Role::Client, config);
-  EXPECT_EQ(server.deflater().settings().windowBits, 10);
-  EXPECT_FALSE(server.deflater().settings().noContextTakeover);
-  EXPECT_EQ(client.deflater().settings().windowBits, 12);
-  EXPECT_TRUE(client.deflater().settings().noContextTakeover);
+  EXPECT_EQ(server.sendSettings().windowBits, 10);
+  EXPECT_FALSE(server.sendSettings().noContextTakeover);
+  EXPECT_FALSE(server.sendsAlone());
+  EXPECT_EQ(client.sendSettings().windowBits, 12);
+  EXPECT_TRUE(client.sendSettings().noContextTakeover);
+  EXPECT_TRUE(client.sendsAlone());
+  EXPECT_EQ(server.receiveSettings().windowBits, 12);
+  EXPECT_EQ(client.receiveSettings().windowBits, 10);
 
   for (int i = 0; i < 3; ++i) {
     std::string message = text(3000 + i);
@@ -51,14 +56,23 @@ TEST(PerMessageDeflateSession, ServerAndClientTalk) {
     ASSERT_EQ(server.inflate(wire, out, 1 << 20), InflateStatus::Ok) << server.inflateError();
     EXPECT_EQ(out, message);
   }
-  // Frame by frame as well.
-  std::string message = text(10000), wire, out;
-  ASSERT_TRUE(server.compress(message, wire));
-  ASSERT_EQ(client.inflateFrame(std::string_view(wire).substr(0, 10), out, 1 << 20),
-            InflateStatus::Ok);
-  ASSERT_EQ(client.inflateFrame(std::string_view(wire).substr(10), out, 1 << 20),
-            InflateStatus::Ok);
-  ASSERT_EQ(client.finishInflate(out, 1 << 20), InflateStatus::Ok);
+}
+
+TEST(PerMessageDeflateSession, CorruptMessageFailsWithoutPoisoningOthers) {
+  PerMessageDeflateConfig config;
+  config.minMessageSize = 0;
+  DeflateParams agreed{15, 15, true, true};  // both directions borrow the thread's streams
+  PerMessageDeflate server(agreed, Role::Server, config);
+  PerMessageDeflate client(agreed, Role::Client, config);
+  PerMessageDeflate other(agreed, Role::Server, config);
+  std::string out;
+  EXPECT_EQ(server.inflate("\xff\xff\xff\xff", out, 1 << 20), InflateStatus::Corrupt);
+  EXPECT_FALSE(server.inflateError().empty());
+  // The shared stream was replaced: another connection on this thread still inflates.
+  std::string message = text(3000), wire;
+  ASSERT_TRUE(client.compress(message, wire));
+  out.clear();
+  ASSERT_EQ(other.inflate(wire, out, 1 << 20), InflateStatus::Ok) << other.inflateError();
   EXPECT_EQ(out, message);
 }
 
@@ -105,20 +119,24 @@ TEST(PerMessageDeflateSession, IncompressibleMessagesGoAsIsOnlyWithoutTakeover) 
   EXPECT_GE(out.size(), message.size());
 }
 
-TEST(PerMessageDeflateSession, ReleaseIdleFreesOnlyWhatTakeoverAllows) {
+TEST(PerMessageDeflateSession, OwnsZlibStateOnlyWhereTakeoverNeedsIt) {
   PerMessageDeflateConfig config;
   std::string message = text(4000);
-  // Server: no takeover for what it sends, takeover for what the client sends.
+  // No takeover either way: every message borrows the thread's streams; nothing is owned.
+  PerMessageDeflate alone(DeflateParams{15, 15, true, true}, Role::Server, config);
+  std::string wire;
+  ASSERT_TRUE(alone.compress(message, wire));
+  EXPECT_EQ(alone.memoryBytes(), 0u);
+  // Server: no takeover for what it sends, takeover for what the client sends: it owns an
+  // Inflater (the client's window) and no Deflater.
   PerMessageDeflate server(DeflateParams{15, 15, true, false}, Role::Server, config);
   PerMessageDeflate client(DeflateParams{15, 15, true, false}, Role::Client, config);
-  std::string wire, out;
-  ASSERT_TRUE(server.compress(message, wire));
+  std::string out, back;
   ASSERT_TRUE(client.compress(message, out));
-  std::string back;
   ASSERT_EQ(server.inflate(out, back, 1 << 20), InflateStatus::Ok);
-  server.releaseIdle();
-  EXPECT_EQ(server.deflater().memoryBytes(), 0u);
-  EXPECT_GT(server.inflater().memoryBytes(), 0u);
+  EXPECT_TRUE(server.sendsAlone());
+  EXPECT_GT(server.memoryBytes(), 0u);
+  EXPECT_LT(server.memoryBytes(), 100u * 1024);  // an Inflater's window, not a Deflater's
 }
 
 // The numbers for docs/compression.md: real bytes held by zlib for each direction after one

@@ -1,5 +1,5 @@
-"""Starting duplexd and talking to it as a page does (docs/demo-protocol.md), for the storage
-and crash tests of this folder."""
+"""Starting duplexd and talking to its hub as the tomato page does (channel demo:throws,
+docs/protocol.md), for the storage and crash tests of this folder."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import websockets
 
 from support import servers
 
+THROWS = "demo:throws"
+
 
 def start_duplexd(data_dir: Path, *flags: str) -> servers.ServerProcess:
     command = os.environ.get("DUPLEXD") or str(servers.REPO / "build/release/apps/duplexd")
@@ -19,26 +21,66 @@ def start_duplexd(data_dir: Path, *flags: str) -> servers.ServerProcess:
                                   "--data", str(data_dir), *flags], name="duplexd")
 
 
-def ws_url(server, since: int = 0) -> str:
-    return f"ws://127.0.0.1:{server.port}/ws?since={since}"
+def hub_url(server) -> str:
+    return f"ws://127.0.0.1:{server.port}/connection"
 
 
-async def recv_json(ws, timeout: float = 10) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+class Page:
+    """One hub connection: commands sent with ids, replies kept by id, `pub` pushes in order."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.next_id = 0
+        self.replies: dict[int, dict] = {}
+        self.pubs: list[dict] = []  # {"offset", "data"} of demo:throws, as pushed
+
+    @classmethod
+    async def open(cls, server, **kwargs) -> "Page":
+        return cls(await websockets.connect(hub_url(server), **kwargs))
+
+    async def send(self, method: str, params: dict) -> int:
+        """Sends a command without waiting for its reply; returns its id."""
+        self.next_id += 1
+        await self.ws.send(json.dumps({"id": self.next_id, method: params}))
+        return self.next_id
+
+    async def read(self, timeout: float = 10) -> dict:
+        message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        if "push" in message:
+            assert "pub" in message["push"], message
+            self.pubs.append(message["push"]["pub"])
+        else:
+            self.replies[message["id"]] = message
+        return message
+
+    async def reply(self, id: int, timeout: float = 10) -> dict:
+        while id not in self.replies:
+            await self.read(timeout)
+        return self.replies.pop(id)
+
+    async def call(self, method: str, params: dict) -> dict:
+        return await self.reply(await self.send(method, params))
+
+    async def close(self) -> None:
+        await self.ws.close()
 
 
 async def history(server) -> list[dict]:
-    """Every stored item, oldest first: the history messages a fresh page gets (chunked, so read
-    until the server says nothing more for a while)."""
-    items: list[dict] = []
-    async with websockets.connect(ws_url(server), max_size=None) as ws:
-        first = await recv_json(ws)
-        assert first["type"] == "history"
-        items += first["items"]
-        while True:
-            try:
-                message = await recv_json(ws, timeout=1.0)
-            except asyncio.TimeoutError:
-                return items
-            assert message["type"] == "history", f"unexpected {message}"
-            items += message["items"]
+    """Every stored throw of demo:throws, oldest first, as {"offset", "data"}: `history` pages
+    from the first offset on (a reply carries at most 1,000)."""
+    page = await Page.open(server, max_size=None)
+    try:
+        top = (await page.call("history", {"channel": THROWS, "limit": 1}))["result"]
+        items: list[dict] = []
+        since = 0
+        while since < top["offset"]:
+            result = (await page.call("history", {
+                "channel": THROWS, "since": {"offset": since, "epoch": top["epoch"]},
+                "limit": 1000}))["result"]
+            assert result["epoch"] == top["epoch"], result
+            assert result["publications"], f"nothing after offset {since} of {top['offset']}"
+            items += result["publications"]
+            since = items[-1]["offset"]
+        return items
+    finally:
+        await page.close()

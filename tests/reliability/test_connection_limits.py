@@ -18,7 +18,7 @@ def attempt(port: int, source: str) -> tuple[int, socket.socket]:
     sock.settimeout(rawws.READ_TIMEOUT)
     sock.bind((source, 0))
     sock.connect(("127.0.0.1", port))
-    sock.sendall(rawws.upgrade_request("/ws"))
+    sock.sendall(rawws.upgrade_request("/connection"))
     raw = b""
     while b"\r\n\r\n" not in raw:
         chunk = sock.recv(65536)

@@ -1,9 +1,10 @@
 """Crash safety under churn: pages come and go (polite closes and aborted TCP), several throw
-at once, one watches; duplexd is killed with SIGKILL at a random moment, restarted on the same
-history file, and the whole thing runs again, several times. After every restart each throw any
-page saw broadcast is in history, with the seq and content it was broadcast with, in order, and
-nothing is duplicated; what earlier runs stored is still there, and seqs keep increasing.
-(tests/duplexd has the short, single-page version of this.)"""
+at once to the hub's demo:throws, one watches; duplexd is killed with SIGKILL at a random
+moment, restarted on the same channel store, and the whole thing runs again, several times.
+After every restart each throw any page saw (pushed, or acknowledged to its thrower) is in
+history, with the offset and content it was seen with, in order, and nothing is duplicated;
+what earlier runs stored is still there, and offsets keep increasing. (tests/hubd has the short,
+single-client version of this.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import random
 
 import websockets
 
-from duplexd_util import history, recv_json, start_duplexd, ws_url
+from duplexd_util import THROWS, Page, history, start_duplexd
 
 CYCLES = 4
 THROWERS = 6
@@ -28,49 +29,55 @@ class Run:
         self.server = server
         self.cycle = cycle
         self.rng = rng
-        self.seen: dict[int, tuple[str, str]] = {}  # seq -> (kind, text), history included
-        self.live = 0  # throws received live (broadcast) in this life
+        self.seen: dict[int, tuple[str, str]] = {}  # offset -> (kind, text)
+        self.live = 0  # pushes and acknowledgements received in this life
         self.thrown = 0
         self.problems: list[str] = []
         self.killed = asyncio.Event()
 
-    def saw(self, message: dict) -> None:
-        assert message["type"] in ("history", "throw"), message
-        self.live += message["type"] == "throw"
-        for item in message["items"] if message["type"] == "history" else [message]:
-            entry = (item["kind"], item["text"])
-            if self.seen.setdefault(item["seq"], entry) != entry:
-                self.problems.append(f"seq {item['seq']} seen as {entry} and "
-                                     f"{self.seen[item['seq']]}")
+    def saw(self, offset: int, data: dict) -> None:
+        self.live += 1
+        entry = (data["kind"], data["text"])
+        if self.seen.setdefault(offset, entry) != entry:
+            self.problems.append(f"offset {offset} seen as {entry} and {self.seen[offset]}")
 
-    async def read(self, ws) -> None:
+    async def read(self, page: Page, sent: dict[int, dict]) -> None:
         try:
-            async for raw in ws:
-                self.saw(json.loads(raw))
-        except (websockets.exceptions.WebSocketException, OSError):
+            while True:
+                message = await page.read(timeout=60)
+                if "push" in message:
+                    self.saw(message["push"]["pub"]["offset"], message["push"]["pub"]["data"])
+                elif message["id"] in sent and "result" in message:
+                    self.saw(message["result"]["offset"], sent[message["id"]])
+                elif "error" in message:
+                    self.problems.append(f"error reply {message}")
+        except (websockets.exceptions.WebSocketException, OSError, asyncio.TimeoutError):
             pass
 
     async def thrower(self, n: int) -> None:
         rng = random.Random(self.rng.random())
         while not self.killed.is_set():
             try:
-                # Like the page: ask only for what this page has not seen.
-                since = max(self.seen, default=0)
-                async with websockets.connect(ws_url(self.server, since), close_timeout=1) as ws:
-                    reader = asyncio.create_task(self.read(ws))
-                    for _ in range(rng.randint(1, 150)):
-                        text = f"c{self.cycle}w{n}i{self.thrown}"
-                        self.thrown += 1
-                        await ws.send(json.dumps({"type": "throw", "kind": rng.choice(KINDS),
-                                                  "text": text}))
-                        if rng.random() < 0.2:
-                            await asyncio.sleep(rng.random() * 0.01)
-                    await asyncio.sleep(rng.random() * 0.05)
-                    if rng.random() < 0.5:
-                        await ws.close()
-                    else:
-                        ws.transport.abort()  # gone without a close frame, throws in flight
-                    await reader
+                page = await Page.open(self.server, close_timeout=1)
+                sent: dict[int, dict] = {}
+                await page.send("subscribe", {"channel": THROWS})
+                reader = asyncio.create_task(self.read(page, sent))
+                for _ in range(rng.randint(1, 150)):
+                    data = {"kind": rng.choice(KINDS),
+                            "text": f"c{self.cycle}w{n}i{self.thrown}"}
+                    self.thrown += 1
+                    page.next_id += 1
+                    sent[page.next_id] = data
+                    await page.ws.send(json.dumps({"id": page.next_id, "publish": {
+                        "channel": THROWS, "data": data}}))
+                    if rng.random() < 0.2:
+                        await asyncio.sleep(rng.random() * 0.01)
+                await asyncio.sleep(rng.random() * 0.05)
+                if rng.random() < 0.5:
+                    await page.close()
+                else:
+                    page.ws.transport.abort()  # gone without a close frame, throws in flight
+                await reader
             except (websockets.exceptions.WebSocketException, OSError) as e:
                 if not self.killed.is_set():
                     await asyncio.sleep(0.01)  # the kill may land between is_set and here
@@ -80,8 +87,9 @@ class Run:
 
     async def watcher(self) -> None:
         try:
-            async with websockets.connect(ws_url(self.server), max_size=None) as ws:
-                await self.read(ws)
+            page = await Page.open(self.server, max_size=None)
+            await page.send("subscribe", {"channel": THROWS})
+            await self.read(page, {})
         except (websockets.exceptions.WebSocketException, OSError) as e:
             if not self.killed.is_set():
                 self.problems.append(f"watcher: {e!r}")
@@ -107,16 +115,17 @@ def test_kill_9_under_churn_loses_no_throw_anyone_saw(tmp_path):
             asyncio.run(run.run_until_killed())
             assert not run.problems, run.problems[:5]
             server = start_duplexd(data, *FLAGS)
-            stored = [(i["seq"], i["kind"], i["text"]) for i in asyncio.run(history(server))]
+            stored = [(p["offset"], p["data"]["kind"], p["data"]["text"])
+                      for p in asyncio.run(history(server))]
             seqs = [s for s, _, _ in stored]
-            print(f"\nlife {cycle}: {run.thrown} thrown, {run.live} broadcasts received, "
+            print(f"\nlife {cycle}: {run.thrown} thrown, {run.live} pushes and acks received, "
                   f"{len(stored) - len(before)} stored, {len(stored)} in history")
-            assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "history out of order"
+            assert seqs == list(range(1, len(seqs) + 1)), "history out of order or with gaps"
             texts = [t for _, _, t in stored]
             assert len(set(texts)) == len(texts), "a throw was stored twice"
             by_seq = {s: (k, t) for s, k, t in stored}
             lost = {s: e for s, e in run.seen.items() if by_seq.get(s) != e}
-            assert not lost, f"{len(lost)} broadcast throws missing or changed: " \
+            assert not lost, f"{len(lost)} throws seen but missing or changed: " \
                              f"{sorted(lost.items())[:5]}"
             # Earlier lives' history is kept as it was; this life's throws come after it.
             assert stored[:len(before)] == before

@@ -31,6 +31,7 @@ struct Side {
   int errors = 0;
   uint16_t closeCode = 0;
   std::string closeReason;
+  protocol::Error closeError = protocol::Error::None;  // ws.error() in the close handler
   std::string error;
   std::string subprotocol;
   WebSocket* ws = nullptr;  // while open
@@ -90,9 +91,10 @@ class ServerFixture : public ::testing::Test {
       ++server.messages;
       server.events.push_back(describe(data, opcode));
     };
-    b.close = [this](WebSocket&, uint16_t code, std::string_view reason) {
+    b.close = [this](WebSocket& ws, uint16_t code, std::string_view reason) {
       server.ws = nullptr;
       ++server.closes;
+      server.closeError = ws.error();
       server.closeCode = code;
       server.closeReason = std::string(reason);
       server.events.push_back("close " + std::to_string(code) + " " + std::string(reason));
@@ -115,9 +117,10 @@ class ServerFixture : public ::testing::Test {
       ++client.messages;
       client.events.push_back(describe(data, opcode));
     };
-    b.close = [this](WebSocket&, uint16_t code, std::string_view reason) {
+    b.close = [this](WebSocket& ws, uint16_t code, std::string_view reason) {
       client.ws = nullptr;
       ++client.closes;
+      client.closeError = ws.error();
       client.closeCode = code;
       client.closeReason = std::string(reason);
       client.events.push_back("close " + std::to_string(code) + " " + std::string(reason));

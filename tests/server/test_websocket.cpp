@@ -114,6 +114,7 @@ struct EndingCase {
   uint16_t code;            // what the close handler must get
   const char* reason;       // nullptr: not checked
   uint16_t closeFrameCode;  // what the peer must receive in a close frame; 0: no close frame
+  protocol::Error error;    // what ws.error() names in the close handler
 };
 // Failure messages name the row rather than dumping its bytes.
 void PrintTo(const EndingCase& c, std::ostream* os) {
@@ -201,6 +202,7 @@ TEST_P(CloseHandlerOnce, HowEverTheConnectionEnds) {
   test::runFor(loop, 20);
   EXPECT_EQ(server.closes, 1);
   EXPECT_EQ(server.closeCode, c.code);
+  EXPECT_EQ(server.closeError, c.error) << protocol::errorName(server.closeError);
   if (c.reason) {
     EXPECT_EQ(server.closeReason, c.reason);
   }
@@ -209,14 +211,20 @@ TEST_P(CloseHandlerOnce, HowEverTheConnectionEnds) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, CloseHandlerOnce,
-    ::testing::Values(EndingCase{"peer_close", Ending::PeerClose, 1000, "done", 1000},
-                      EndingCase{"our_close", Ending::OurClose, 4001, "ours", 4001},
-                      EndingCase{"protocol_error", Ending::Unmasked, 1002, nullptr, 1002},
-                      EndingCase{"invalid_utf8", Ending::BadUtf8, 1007, nullptr, 1007},
-                      EndingCase{"message_too_big", Ending::TooBig, 1009, nullptr, 1009},
-                      EndingCase{"tcp_reset", Ending::Reset, 1006, nullptr, 0},
-                      EndingCase{"tcp_fin_without_close", Ending::Fin, 1006, nullptr, 0},
-                      EndingCase{"terminate", Ending::Terminate, 1006, "asked to", 0}),
+    ::testing::Values(
+        EndingCase{"peer_close", Ending::PeerClose, 1000, "done", 1000, protocol::Error::None},
+        EndingCase{"our_close", Ending::OurClose, 4001, "ours", 4001, protocol::Error::None},
+        EndingCase{"protocol_error", Ending::Unmasked, 1002, "client frame not masked", 1002,
+                   protocol::Error::UnmaskedFrameFromClient},
+        EndingCase{"invalid_utf8", Ending::BadUtf8, 1007, "invalid UTF-8 in text message", 1007,
+                   protocol::Error::InvalidUtf8},
+        EndingCase{"message_too_big", Ending::TooBig, 1009, nullptr, 1009,
+                   protocol::Error::FrameTooBig},
+        EndingCase{"tcp_reset", Ending::Reset, 1006, nullptr, 0, protocol::Error::ConnectionLost},
+        EndingCase{"tcp_fin_without_close", Ending::Fin, 1006, nullptr, 0,
+                   protocol::Error::ConnectionLost},
+        EndingCase{"terminate", Ending::Terminate, 1006, "asked to", 0,
+                   protocol::Error::Terminated}),
     test::CaseName());
 
 TEST_F(WebSocketTest, OurCloseThatThePeerNeverAnswersEndsWith1006) {
@@ -241,6 +249,7 @@ TEST_F(WebSocketTest, OurCloseThatThePeerNeverAnswersEndsWith1006) {
       << "BUG: WebSocket::onTimeout (Closing) cannot record 1006 'close timeout': "
          "setCloseInfo keeps the code close() set ("
       << server.closeCode << " " << server.closeReason << ")";
+  EXPECT_EQ(server.closeError, protocol::Error::CloseTimeout);
 }
 
 TEST_F(WebSocketTest, PingIsAnsweredAndReported) {

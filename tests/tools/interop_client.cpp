@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
   };
   duplex::ClientBehavior behavior;
   behavior.compression.enabled = offerDeflate;
+  // The echoes go up to 1 MiB of payload, the default limit (ConnectionLimits); leave room.
+  behavior.maxMessageSize = 4 << 20;
   behavior.open = [&](duplex::WebSocket& ws) {
     std::printf("duplex-interop-client: permessage-deflate %s\n", ws.isCompressed() ? "on" : "off");
     if (!expectDeflate.empty() && expectDeflate != (ws.isCompressed() ? "on" : "off")) {

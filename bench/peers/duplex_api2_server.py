@@ -1,0 +1,39 @@
+#!/usr/bin/python3
+"""duplex's Python package, API 2 (the Tornado-style handler class), as a benchmark peer.
+
+The Tornado peer's code on duplex.WebSocketHandler: `on_message` is called from C++ with no
+coroutine, Task or Future per message, and `self.send` queues the frame at once. With
+--broadcast `on_open` subscribes the connection to one topic and each message is published to it
+(`self.server.publish`: one frame for every subscriber, the sender included). Compression is
+off (`compression=None`) unless --deflate. The package comes from PYTHONPATH (bench/run sets it).
+"""
+import duplex
+
+import python_peer
+
+TOPIC = "all"
+
+
+class Echo(duplex.WebSocketHandler):
+    def on_message(self, message):
+        self.send(message)
+
+
+class Broadcast(duplex.WebSocketHandler):
+    def on_open(self, request):
+        self.subscribe(TOPIC)
+
+    def on_message(self, message):
+        self.server.publish(TOPIC, message)
+
+
+async def main(args):
+    handler = Broadcast if args.broadcast else Echo
+    async with duplex.serve(handler, args.host, args.port,
+                            compression="deflate" if args.deflate else None) as server:
+        python_peer.say_listening("bench-duplex-api2-server", args, server.port)
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    python_peer.run(main, python_peer.parse_args(__doc__))

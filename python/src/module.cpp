@@ -1,0 +1,154 @@
+// duplex._core: the C++ engine, server, client and connections that the pure-Python modules of
+// the `duplex` package adapt to asyncio. Nothing of the WebSocket protocol is done in Python.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <vector>
+
+#include "client.h"
+#include "connection.h"
+#include "engine.h"
+#include "net/log.h"
+#include "pubsub/broadcast.h"
+#include "server.h"
+
+namespace py = pybind11;
+using namespace duplex::python;
+
+namespace {
+
+// duplex.broadcast(connections, message): one frame for all of them, built in C++.
+size_t broadcast(py::iterable connections, py::handle message) {
+  std::vector<duplex::WebSocket*> targets;
+  Engine* engine = nullptr;
+  for (py::handle item : connections) {
+    auto* c = py::cast<Connection*>(item);
+    if (c->webSocket() && c->isOpen()) {
+      targets.push_back(c->webSocket());
+      if (!engine) engine = c->engine();
+    }
+  }
+  if (!engine) return 0;
+  PyObject* object = message.ptr();
+  size_t queued;
+  if (PyUnicode_Check(object)) {
+    Py_ssize_t size;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(object, &size);
+    if (!utf8) throw py::error_already_set();
+    queued = duplex::pubsub::broadcast(engine->loop(), targets,
+                                       std::string_view(utf8, static_cast<size_t>(size)),
+                                       duplex::Opcode::Text);
+  } else {
+    Py_buffer view;
+    if (PyObject_GetBuffer(object, &view, PyBUF_SIMPLE) != 0) {
+      PyErr_Clear();
+      throw py::type_error("message must be str or bytes-like");
+    }
+    queued = duplex::pubsub::broadcast(
+        engine->loop(), targets,
+        std::string_view(static_cast<const char*>(view.buf), static_cast<size_t>(view.len)),
+        duplex::Opcode::Binary);
+    PyBuffer_Release(&view);
+  }
+  if (queued) engine->sent();
+  return queued;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "duplex's C++ WebSocket engine (use the duplex package, not this module)";
+
+  Connection::empty = py::module_::import("builtins").attr("object")();
+  Connection::closedMarker = py::module_::import("builtins").attr("object")();
+  m.attr("EMPTY") = Connection::empty;
+  m.attr("CLOSED") = Connection::closedMarker;
+  m.attr("QUEUED") = static_cast<int>(Connection::Queued);
+  m.attr("NOT_OPEN") = static_cast<int>(Connection::NotOpen);
+  m.attr("ABOVE_WRITE_LIMIT") = static_cast<int>(Connection::AboveWriteLimit);
+
+  py::class_<Engine>(m, "Engine")
+      .def(py::init<>())
+      .def("attach", &Engine::attach)
+      .def("fd", &Engine::fd)
+      .def("poll", &Engine::poll)
+      .def("flush", &Engine::flush)
+      .def("on_timer", &Engine::onTimer);
+
+  py::class_<Connection>(m, "Connection")
+      .def(py::init<>())
+      .def("_send", &Connection::send)
+      .def("send", &Connection::sendNow, py::arg("message"),
+           "Queues a message (str: text, bytes-like: binary); False if the connection is not open.")
+      .def("close", &Connection::close, py::arg("code") = 1000, py::arg("reason") = "",
+           "Starts the closing handshake.")
+      .def("_close", &Connection::close)
+      .def("_ping", &Connection::ping)
+      .def("_abort", &Connection::abort)
+      .def("_pop", &Connection::pop)
+      .def("_set_waiter", &Connection::setWaiter)
+      .def("_wait_drain", &Connection::waitDrain)
+      .def("subscribe", &Connection::subscribe, py::arg("topic"),
+           "Receive what the server publishes to `topic`; False if already subscribed.")
+      .def("unsubscribe", &Connection::unsubscribe, py::arg("topic"))
+      .def_property_readonly("_is_open", &Connection::isOpen)
+      .def_property_readonly("_is_closed", &Connection::isClosed)
+      .def_property_readonly("buffered_amount", &Connection::bufferedAmount,
+                             "Bytes queued for this connection and not yet taken by the kernel.")
+      .def_property_readonly("_remote_address", &Connection::remoteAddress)
+      .def_property_readonly("_close_code", &Connection::closeCode)
+      .def_property_readonly("_close_reason", &Connection::closeReason)
+      .def_property_readonly("compressed", &Connection::compressed,
+                             "permessage-deflate was agreed for this connection.")
+      .def_readwrite("_write_limit", &Connection::writeLimit);
+
+  py::class_<ServerSettings>(m, "ServerSettings")
+      .def(py::init<>())
+      .def_readwrite("callbacks", &ServerSettings::callbacks)
+      .def_readwrite("compression", &ServerSettings::compression)
+      .def_readwrite("max_message_size", &ServerSettings::maxMessageSize)
+      .def_readwrite("idle_timeout", &ServerSettings::idleTimeoutSeconds)
+      .def_readwrite("auto_ping", &ServerSettings::autoPing)
+      .def_readwrite("close_timeout", &ServerSettings::closeTimeoutSeconds)
+      .def_readwrite("handshake_timeout", &ServerSettings::handshakeTimeoutSeconds)
+      .def_readwrite("shutdown_timeout", &ServerSettings::shutdownTimeoutSeconds)
+      .def_readwrite("max_backpressure", &ServerSettings::maxBackpressure)
+      .def_readwrite("write_limit", &ServerSettings::writeLimit)
+      .def_readwrite("max_queue", &ServerSettings::maxQueue)
+      .def_readwrite("subprotocols", &ServerSettings::subprotocols);
+
+  py::class_<Server>(m, "Server")
+      .def(py::init<Engine&, py::object, py::object, py::object, py::object,
+                    const ServerSettings&>())
+      .def("listen", &Server::listen)
+      .def_property_readonly("port", &Server::port)
+      .def("shutdown", &Server::shutdown)
+      .def("publish", &Server::publish)
+      .def_property_readonly("connection_count", &Server::connectionCount)
+      .def("release", &Server::release);
+
+  py::class_<ClientSettings>(m, "ClientSettings")
+      .def(py::init<>())
+      .def_readwrite("compression", &ClientSettings::compression)
+      .def_readwrite("max_message_size", &ClientSettings::maxMessageSize)
+      .def_readwrite("handshake_timeout", &ClientSettings::handshakeTimeoutSeconds)
+      .def_readwrite("idle_timeout", &ClientSettings::idleTimeoutSeconds)
+      .def_readwrite("auto_ping", &ClientSettings::autoPing)
+      .def_readwrite("close_timeout", &ClientSettings::closeTimeoutSeconds)
+      .def_readwrite("write_limit", &ClientSettings::writeLimit)
+      .def_readwrite("max_queue", &ClientSettings::maxQueue)
+      .def_readwrite("subprotocols", &ClientSettings::subprotocols)
+      .def_readwrite("headers", &ClientSettings::headers)
+      .def_readwrite("origin", &ClientSettings::origin)
+      .def_readwrite("tls_verify", &ClientSettings::tlsVerify)
+      .def_readwrite("ca_file", &ClientSettings::caFile)
+      .def_readwrite("server_name", &ClientSettings::serverName);
+
+  m.def("connect", &duplex::python::connect);
+  m.def("broadcast", &broadcast);
+  m.def("set_log_level", [](const std::string& level) {
+    duplex::log::Level parsed;
+    if (!duplex::log::parseLevel(level, parsed)) throw py::value_error("unknown log level");
+    duplex::log::setLevel(parsed);
+  });
+}

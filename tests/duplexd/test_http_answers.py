@@ -1,0 +1,79 @@
+"""duplexd's HTTP answers mean what they say: a GET on the hub's WebSocket path without the
+upgrade headers is 426 naming `Upgrade: websocket` (curl users learn the endpoint exists), a
+known path with the wrong method is 405 with `Allow`, an unknown path 404, every /api/* error
+is the hub's JSON error shape with the matching status, and JSON parse errors say where."""
+
+from __future__ import annotations
+
+import pytest
+
+import duplexd_service as d
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = d.start(tmp_path_factory.mktemp("data"))
+    yield process
+    process.stop_and_check()
+
+
+def test_get_on_the_websocket_path_without_upgrade_is_426(server):
+    reply = d.request(server, "GET", "/connection")
+    assert reply.status == 426
+    assert reply.headers["upgrade"] == "websocket"
+
+
+def test_a_known_path_with_the_wrong_method_is_405_with_allow(server):
+    for method, path, allow in [("POST", "/metrics", "GET, HEAD"),
+                                ("DELETE", "/connection", "GET, HEAD"),
+                                ("PUT", "/healthz", "GET, HEAD")]:
+        reply = d.request(server, method, path)
+        assert (reply.status, reply.headers.get("allow")) == (405, allow), (method, path)
+
+
+def test_an_unknown_path_is_404(server):
+    assert d.request(server, "GET", "/no/such/page.html").status == 404
+
+
+def test_api_errors_are_json_with_the_matching_status(server):
+    cases = [
+        (d.request(server, "GET", "/api/publish"), 405, "method_not_allowed"),
+        (d.api(server, "/api/nothing", {}), 404, "not_found"),
+        (d.request(server, "GET", "/api/nothing"), 404, "not_found"),
+        (d.api(server, "/api/publish", {"channel": "talk:x", "data": {}}, key="wrong"), 403,
+         "forbidden"),
+        (d.request(server, "POST", "/api/publish", "{}"), 401, "unauthorized"),
+        (d.api(server, "/api/publish", {"channel": "nowhere:x", "data": {}}), 404, "not_found"),
+        (d.api(server, "/api/publish", {"channel": "talk:x"}), 400, "bad_request"),
+    ]
+    for reply, status, code in cases:
+        assert reply.status == status, reply.body
+        assert reply.headers["content-type"] == "application/json"
+        error = reply.json()["error"]
+        assert error["code"] == code and error["message"], reply.body
+    assert d.request(server, "GET", "/api/publish").headers["allow"] == "POST"
+
+
+def test_json_parse_errors_say_where(server):
+    reply = d.api(server, "/api/publish", '{"channel": "talk:x",\n "data": {"a": 1,}}')
+    assert reply.status == 400
+    assert reply.json()["error"]["message"] == "not JSON at line 2, column 18 (byte 39)"
+    reply = d.api(server, "/api/disconnect", '{"user": ')
+    assert reply.status == 400
+    assert "at line 1, column 10" in reply.json()["error"]["message"]
+
+
+def test_a_command_that_is_not_json_is_closed_with_the_place_in_the_reason(server):
+    import asyncio
+
+    import websockets
+
+    async def go():
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}/connection") as ws:
+            await ws.send('{"id": 1, "connect": {]}')
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+            return ws.close_code, ws.close_reason
+
+    code, reason = asyncio.run(go())
+    assert (code, reason) == (1007, "not JSON at line 1, column 23 (byte 22)")
