@@ -95,8 +95,7 @@ std::string_view loginOf(std::string_view message) {
 }  // namespace
 
 AdminPage::AdminPage(duplex::App& app, duplex::hub::Hub& hub, const duplex::pubsub::Topics& topics,
-                     std::string secret, const std::string& webDir,
-                     duplex::WebSocketBehavior route)
+                     std::string secret, const std::string& webDir, duplex::WebSocketBehavior route)
     : state_(std::make_shared<State>(State{app, hub, topics, std::move(secret), {}, 0})) {
   const std::filesystem::path root = std::filesystem::path(webDir) / "admin";
   app.get("/admin", duplex::files(root));

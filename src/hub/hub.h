@@ -165,7 +165,8 @@ class Hub {
   net::Lifeline<Hub> lifeline_{this};
   std::shared_ptr<InFlight> inFlight_;
   uint64_t lastCommitObserved_ = 0;
-  bool answeringLater_ = false;  // the API handler now running took response.later()  // PublishResult::commit.id last put in storeCommit
+  bool answeringLater_ = false;  // the API handler now running took response.later()  //
+                                 // PublishResult::commit.id last put in storeCommit
 };
 
 }  // namespace duplex::hub

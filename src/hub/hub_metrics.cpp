@@ -44,8 +44,9 @@ void Hub::channelSummaries(std::function<void(std::vector<ChannelSummary>)> done
     }
   }
   auto finish = [](Gathering& g) {
-    std::sort(g.summaries.begin(), g.summaries.end(),
-              [](const ChannelSummary& a, const ChannelSummary& b) { return a.channel < b.channel; });
+    std::sort(
+        g.summaries.begin(), g.summaries.end(),
+        [](const ChannelSummary& a, const ChannelSummary& b) { return a.channel < b.channel; });
     g.done(std::move(g.summaries));
   };
   gathering->waiting = gathering->summaries.size();

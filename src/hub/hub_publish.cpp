@@ -64,8 +64,7 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
       loop_,
       {std::string(command.channel), std::string(command.data), std::string(command.key),
        limitsFor(*info->options), options_.nowMs()},
-      [this, caller = callerOf(ws), id = command.id,
-       inFlight = inFlight_](PublishResult&& result) {
+      [this, caller = callerOf(ws), id = command.id, inFlight = inFlight_](PublishResult&& result) {
         if (!caller.hubAlive()) {
           // The Hub went after accepting it: acknowledged all the same, before the goodbye.
           auto publisher = caller.client.lock();

@@ -195,28 +195,26 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
   } else {
     read.mode = ReadRequest::Mode::Latest;
   }
-  engine_.read(
-      loop_, std::move(read),
-      [life = lifeline_.handle(), to, answer = std::move(answer)](ReadResult&& result) {
-        if (!life.get()) return;
-        std::string out;
-        if (!result.ok) {
-          writeError(out, to, ErrorCode::Unavailable, "history cannot be read now; retry");
-        } else {
-          beginHistoryResult(out, to, {result.position.top, result.position.epoch.view()});
-          out += result.publications;
-          endPublications(out);
-        }
-        answer(std::move(out));
-      });
+  engine_.read(loop_, std::move(read),
+               // Needs no Hub: `answer` decides (a WebSocket reply only while the Hub lives; an
+               // API answer is sent regardless, or its client would wait for nothing).
+               [to, answer = std::move(answer)](ReadResult&& result) {
+                 std::string out;
+                 if (!result.ok) {
+                   writeError(out, to, ErrorCode::Unavailable, "history cannot be read now; retry");
+                 } else {
+                   beginHistoryResult(out, to, {result.position.top, result.position.epoch.view()});
+                   out += result.publications;
+                   endPublications(out);
+                 }
+                 answer(std::move(out));
+               });
 }
 
 void Hub::presence(std::string_view channel, ReplyTo to,
                    std::function<void(std::string&&)> answer) {
   engine_.presence(loop_, channel,
-                   [life = lifeline_.handle(), to,
-                    answer = std::move(answer)](std::vector<PresenceMember>&& members) {
-                     if (!life.get()) return;
+                   [to, answer = std::move(answer)](std::vector<PresenceMember>&& members) {
                      std::string out;
                      beginPresenceResult(out, to);
                      for (const PresenceMember& m : members)

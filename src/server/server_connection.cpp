@@ -267,8 +267,7 @@ void ServerConnection::logAccess(std::string_view method, std::string_view path,
   // The access log: one line per request, as nginx writes it, at info; the time runs until the
   // answer is queued (for an answer sent later, until then).
   const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   log::write(log::Level::Info, "http %s %.*s %.*s %d %.3f ms", remoteAddress().c_str(),
              static_cast<int>(method.size()), method.data(), static_cast<int>(path.size()),
              path.data(), status, ms);

@@ -1,7 +1,8 @@
 """The hub's storage thread against a real duplexd whose commits are stalled by the test hook
 DUPLEXD_TEST_COMMIT_DELAY_MS (a slow disk): connections keep answering while a publish waits
 for its commit, server API publishes are answered later and share commits with the rest, and
-an API client that leaves before its answer harms nothing."""
+an API client that leaves before its answer harms nothing; the commit latency in /metrics is
+the storage thread's, and /readyz reads the store through it."""
 
 from __future__ import annotations
 
@@ -86,8 +87,27 @@ def test_api_publishes_are_answered_after_their_commit_and_share_it(hub):
         assert elapsed < 4.5, f"{elapsed:.1f} s: API publishes did not share commits"
         pubs = [(await watcher.push())["pub"] for _ in range(6)]
         assert [p["offset"] for p in pubs] == [1, 2, 3, 4, 5, 6]
+        # The commit latency is timed on the storage thread (each stalled commit took >= 1 s)
+        # and observed once per transaction, not once per publication; the API calls are
+        # counted when their answers went out.
+        status, text = await asyncio.to_thread(http_get, server, "/metrics")
+        assert status == 200
+        metrics = metric_values(text.decode())
+        commits = metrics["duplex_hub_store_commit_seconds_count"]
+        assert 2 <= commits < 6, metrics
+        assert metrics["duplex_hub_store_commit_seconds_sum"] >= commits * 0.99, metrics
+        assert metrics['duplex_hub_api_calls_total{endpoint="/api/publish",status="200"}'] == 6
 
     run(go())
+
+
+def metric_values(text):
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
 
 
 def test_an_api_client_that_leaves_before_its_answer_harms_nothing(hub):
@@ -106,3 +126,20 @@ def test_an_api_client_that_leaves_before_its_answer_harms_nothing(hub):
         time.sleep(0.1)
     assert reply["result"]["publications"] == [{"offset": 1, "data": "left"}]
     assert http_get(server, "/healthz")[0] == 200
+
+
+def test_readyz_reads_the_store_through_the_storage_thread(hub):
+    server = stalled(hub, 1000)
+
+    async def go():
+        a = await Client.open(server)
+        await a.ws.send(json.dumps({"id": 1, "publish": {"channel": "talk:ready", "data": 1}}))
+        assert (await a.call("ping"))["result"] == {}  # the publish is queued by now
+        began = time.monotonic()
+        ready = asyncio.create_task(asyncio.to_thread(http_get, server, "/readyz"))
+        # The loop answers meanwhile; /readyz waits for the store, behind the stalled commit.
+        assert (await asyncio.to_thread(http_get, server, "/healthz"))[0] == 200
+        assert await ready == (200, b"ready\n")
+        assert time.monotonic() - began > 0.3, "/readyz did not go through the storage thread"
+
+    run(go())
