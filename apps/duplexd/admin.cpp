@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string_view>
 #include <unordered_set>
 
@@ -32,8 +34,9 @@ struct AdminPage::State {
     return diff == 0;
   }
 
-  // {"type":"stats","at":MS,"connections":N,...,"channels":[{"channel","subscribers","offset"}]}
-  std::string snapshot() {
+  // {"type":"stats","at":MS,"connections":N,...,"channels":[{"channel","subscribers","offset"}]},
+  // handed to `send` once the channels' offsets have been read (through the hub's engine).
+  void snapshot(std::function<void(const std::string&)> send) {
     const duplex::hub::HubMetrics& m = hub.metrics();
     const duplex::hub::HubGauges gauges = hub.gauges();
     const duplex::App::ConnectionCounts connections = app.connectionCounts();
@@ -53,23 +56,29 @@ struct AdminPage::State {
     field("publishes", hub.stats().published);
     field("commits", m.storeCommit.count());
     field("commitSeconds", m.storeCommit.sum());
-    out += ",\"channels\":[";
-    bool first = true;
-    for (const duplex::hub::ChannelSummary& channel : hub.channelSummaries()) {
-      out += first ? "{\"channel\":" : ",{\"channel\":";
-      first = false;
-      duplex::hub::appendJsonString(out, channel.channel);
-      out += ",\"subscribers\":" + std::to_string(channel.subscribers) +
-             ",\"offset\":" + std::to_string(channel.offset) + "}";
-    }
-    out += "]}";
-    return out;
+    hub.channelSummaries([out = std::move(out), send = std::move(send)](
+                             std::vector<duplex::hub::ChannelSummary> channels) mutable {
+      out += ",\"channels\":[";
+      bool first = true;
+      for (const duplex::hub::ChannelSummary& channel : channels) {
+        out += first ? "{\"channel\":" : ",{\"channel\":";
+        first = false;
+        duplex::hub::appendJsonString(out, channel.channel);
+        out += ",\"subscribers\":" + std::to_string(channel.subscribers) +
+               ",\"offset\":" + std::to_string(channel.offset) + "}";
+      }
+      out += "]}";
+      send(out);
+    });
   }
 
-  void push() {
+  void push(std::shared_ptr<State> self) {
     if (watchers.empty()) return;
-    const std::string text = snapshot();
-    for (WebSocket* ws : watchers) ws->send(text);
+    snapshot([weak = std::weak_ptr<State>(self)](const std::string& text) {
+      if (auto state = weak.lock()) {
+        for (WebSocket* ws : state->watchers) ws->send(text);
+      }
+    });
   }
 };
 
@@ -86,8 +95,7 @@ std::string_view loginOf(std::string_view message) {
 }  // namespace
 
 AdminPage::AdminPage(duplex::App& app, duplex::hub::Hub& hub, const duplex::pubsub::Topics& topics,
-                     std::string secret, const std::string& webDir,
-                     duplex::WebSocketBehavior route)
+                     std::string secret, const std::string& webDir, duplex::WebSocketBehavior route)
     : state_(std::make_shared<State>(State{app, hub, topics, std::move(secret), {}, 0})) {
   const std::filesystem::path root = std::filesystem::path(webDir) / "admin";
   app.get("/admin", duplex::files(root));
@@ -112,14 +120,16 @@ AdminPage::AdminPage(duplex::App& app, duplex::hub::Hub& hub, const duplex::pubs
     ws.data() = true;
     state->watchers.insert(&ws);
     ws.send(R"({"type":"welcome"})");
-    ws.send(state->snapshot());
+    // The first snapshot to the watchers there are when it is ready (this one among them,
+    // unless it has gone meanwhile).
+    state->push(state);
   };
   live.close = [weak](WebSocket& ws, uint16_t, std::string_view) {
     if (auto state = weak.lock()) state->watchers.erase(&ws);
   };
   app.ws("/admin/live", std::move(live));
   state_->timer = app.loop().setInterval(1000, [weak] {
-    if (auto state = weak.lock()) state->push();
+    if (auto state = weak.lock()) state->push(state);
   });
 }
 

@@ -24,6 +24,7 @@
 #include "data_dir_lock.h"
 #include "hub/channel_store.h"
 #include "hub/hub.h"
+#include "hub/in_process_engine.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 #include "server_cli.h"
@@ -241,19 +242,31 @@ int main(int argc, char** argv) {
     hubOptions.adminPassword = options.adminPassword;
     const std::string adminSecret =
         options.adminPassword.empty() ? hubOptions.apiKey : options.adminPassword;
-    duplex::hub::Hub hub(app.loop(), topics, *channels.value(), std::move(hubOptions));
+    // The in-process engine: channels.db on its storage thread, fan-out through `topics`.
+    duplex::hub::InProcessEngineOptions engineOptions;
+    // Test hook (tests/hubd): every commit first waits this long, as on a stalled disk.
+    engineOptions.storage.commitDelayMs = static_cast<uint32_t>(
+        std::strtoul(fromEnvironment("DUPLEXD_TEST_COMMIT_DELAY_MS").c_str(), nullptr, 10));
+    duplex::hub::InProcessEngine engine(*channels.value(), engineOptions);
+    engine.addLoop(app.loop(), topics);
+    duplex::hub::Hub hub(app.loop(), engine, std::move(hubOptions));
     app.ws("/connection",
            duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection"));
     hub.addApiRoutes(app);
 
-    duplex::hub::ChannelStore& channelStore = *channels.value();
-    duplexd::addServiceRoutes(
-        app, hub, topics,
-        {options.dataDir, options.dataDir + "/channels.db", [&]() -> std::optional<std::string> {
-           auto read = channelStore.position("demo:throws");
-           if (read.ok()) return std::nullopt;
-           return read.error().message;
-         }});
+    duplexd::addServiceRoutes(app, hub, topics,
+                              {options.dataDir, options.dataDir + "/channels.db",
+                               // Through the engine: the store is its storage thread's.
+                               [&](std::function<void(std::optional<std::string>)> answer) {
+                                 duplex::hub::ReadRequest read;
+                                 read.channel = "demo:throws";
+                                 engine.read(app.loop(), std::move(read),
+                                             [answer = std::move(answer)](
+                                                 duplex::hub::ReadResult&& result) {
+                                               if (result.ok) return answer(std::nullopt);
+                                               answer(result.error);
+                                             });
+                               }});
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));

@@ -10,7 +10,7 @@
 
 namespace duplexd {
 
-std::optional<std::string> Readiness::check() const {
+std::optional<std::string> Readiness::checkFiles() const {
   const std::string probe = dataDir + "/.readyz-probe";
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return "cannot create " + probe + ": " + reasonOf(errno);
@@ -24,10 +24,16 @@ std::optional<std::string> Readiness::check() const {
     return storeFile + ": " + reasonOf(errno) + " (the store's file is gone; restart duplexd)";
   }
   if (::access(storeFile.c_str(), R_OK | W_OK) != 0) return storeFile + ": " + reasonOf(errno);
-  if (readStore) {
-    if (auto error = readStore()) return storeFile + ": " + *error;
-  }
   return std::nullopt;
+}
+
+void Readiness::check(Answer answer) const {
+  if (auto reason = checkFiles()) return answer(std::move(reason));
+  if (!readStore) return answer(std::nullopt);
+  readStore([file = storeFile, answer = std::move(answer)](std::optional<std::string> error) {
+    if (error) return answer(file + ": " + *error);
+    answer(std::nullopt);
+  });
 }
 
 }  // namespace duplexd

@@ -14,11 +14,16 @@ namespace duplexd {
 
 struct Readiness {
   std::string dataDir;
-  std::string storeFile;                                  // dataDir + "/channels.db"
-  std::function<std::optional<std::string>()> readStore;  // nullopt when the store answered
+  std::string storeFile;  // dataDir + "/channels.db"
+  // Reads the store and answers, on the loop, nullopt when it could or else why not. Asynchronous:
+  // the store belongs to the engine's storage thread, never read from the loop.
+  using Answer = std::function<void(std::optional<std::string>)>;
+  std::function<void(Answer)> readStore;
 
-  // nullopt when ready, else why not.
-  std::optional<std::string> check() const;
+  // The data directory and the store's file: nullopt when fine, else why not.
+  std::optional<std::string> checkFiles() const;
+  // All of it (checkFiles, then readStore): `answer` gets nullopt when ready, else why not.
+  void check(Answer answer) const;
 };
 
 }  // namespace duplexd

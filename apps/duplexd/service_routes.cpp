@@ -14,15 +14,20 @@ void addServiceRoutes(duplex::App& app, const duplex::hub::Hub& hub,
   });
   app.get("/readyz", [readiness = std::move(readiness)](const duplex::Request&,
                                                         duplex::HttpResponse& response) {
-    response.header("Content-Type", "text/plain; charset=utf-8");
-    response.header("Cache-Control", "no-store");
-    if (auto reason = readiness.check()) {
-      DUPLEX_LOG(Error, "not ready: %s", reason->c_str());
-      response.status = 503;
-      response.body = "not ready: " + *reason + "\n";
-    } else {
-      response.body = "ready\n";
-    }
+    readiness.check([later = response.later()](std::optional<std::string> reason) mutable {
+      if (reason) DUPLEX_LOG(Error, "not ready: %s", reason->c_str());
+      if (later.clientGone()) return;
+      duplex::HttpResponse& answer = later.response();
+      answer.header("Content-Type", "text/plain; charset=utf-8");
+      answer.header("Cache-Control", "no-store");
+      if (reason) {
+        answer.status = 503;
+        answer.body = "not ready: " + *reason + "\n";
+      } else {
+        answer.body = "ready\n";
+      }
+      later.send();
+    });
   });
   app.get("/metrics", [&app, &hub, &topics, moreMetrics = std::move(moreMetrics)](
                           const duplex::Request&, duplex::HttpResponse& response) {

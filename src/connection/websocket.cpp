@@ -147,6 +147,7 @@ void WebSocket::onTimeout() {
 }
 
 void WebSocket::onDrain() {
+  if (handshaking()) return onHandshakeDrain();
   if (isOpen() && behavior().drain) behavior().drain(*this);
 }
 

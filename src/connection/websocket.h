@@ -121,6 +121,8 @@ class WebSocket : public net::Socket, private protocol::ConnectionSink {
   virtual void onHandshakeTimeout() { closeNow(); }
   // Handshake phase ended by the peer.
   virtual void onHandshakeEnd(int /*error*/) { closeNow(); }
+  // Handshake phase: the send queue drained (net::Socket::requestDrain).
+  virtual void onHandshakeDrain() {}
 
   // Switches to the Open state with this route's behavior; called by subclasses. `subprotocol`
   // is the agreed one, empty or one of behavior.subprotocols (stored as its index, so a

@@ -1,8 +1,8 @@
 #pragma once
 // The hub's durable history of every channel, in one SQLite file in WAL mode.
 //
-// Used by the hub's loop thread, one thread at a time, with no network code and no clock (every
-// call that needs the time takes the caller's nowMs). The intended loop:
+// Used by one thread at a time (the hub's StorageThread, storage_thread.h), with no network code
+// and no clock (every call that needs the time takes the caller's nowMs). The intended loop:
 //   1. collect the publishes that arrived in one loop iteration, for any channels;
 //   2. append() them together: one transaction, one commit (group commit);
 //   3. acknowledge and broadcast them, with the offsets append() gave, only after it returned

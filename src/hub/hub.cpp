@@ -1,11 +1,11 @@
 #include "hub/hub.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 
 #include "hub/hub_client.h"
-#include "hub/publication_list.h"
 
 namespace duplex::hub {
 
@@ -16,14 +16,30 @@ int64_t systemNowMs() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// Client ids are unique in the process, not per Hub: hubs on several loops share one engine,
+// whose presence knows clients by id.
+uint64_t nextClientId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The disconnect push and close 1001 that a Hub going away sends; also sent from the last
+// publish completion after the Hub is gone (Hub::InFlight), so it needs no Hub.
+void sayGoodbye(WebSocket& ws) {
+  std::string push;
+  writeDisconnectPush(push, DisconnectCode::ShuttingDown, "the hub is shutting down");
+  ws.send(push);
+  ws.close(static_cast<uint16_t>(DisconnectCode::ShuttingDown), "the hub is shutting down");
+}
+
 }  // namespace
 
-Hub::Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOptions options)
+Hub::Hub(net::Loop& loop, Engine& engine, HubOptions options)
     : loop_(loop),
-      topics_(topics),
-      store_(store),
+      engine_(engine),
       options_(std::move(options)),
-      verifier_(options_.tokenSecret) {
+      verifier_(options_.tokenSecret),
+      inFlight_(std::make_shared<InFlight>()) {
   if (!options_.nowMs) options_.nowMs = systemNowMs;
   // Cancelled by ~Hub, so `this` is safe here.
   sweepTimer_ = loop_.setInterval(1000, [this] { sweepExpired(); });
@@ -31,13 +47,29 @@ Hub::Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOption
 
 Hub::~Hub() {
   loop_.cancelTimer(sweepTimer_);
-  // Accepted publishes are stored and acknowledged, not lost with the batch: the deferred
-  // commit would find the Hub gone.
-  commit();
-  // From here on, a connection that ends (or any handler the App still holds) finds no Hub.
+  // From here on, a connection that ends, a completion, or any handler the App still holds
+  // finds no Hub.
   lifeline_.cut();
+  inFlight_->hubGone = true;
+  // Accepted publishes are the engine's now: they are stored and delivered without the Hub.
+  // Their publishers are acknowledged first, so the connections are told to go only when the
+  // last of them has completed (publishCompleted).
   for (WebSocket* ws : clients_) {
-    disconnect(*ws, DisconnectCode::ShuttingDown, "the hub is shutting down");
+    if (inFlight_->publishes == 0) {
+      sayGoodbye(*ws);
+    } else {
+      inFlight_->farewell.push_back(std::any_cast<std::shared_ptr<Client>&>(ws->data()));
+    }
+  }
+}
+
+void Hub::publishCompleted(InFlight& inFlight) {
+  --inFlight.publishes;
+  if (!inFlight.hubGone || inFlight.publishes != 0) return;
+  std::vector<std::weak_ptr<Client>> farewell = std::move(inFlight.farewell);
+  for (const std::weak_ptr<Client>& weak : farewell) {
+    auto client = weak.lock();
+    if (client && client->ws) sayGoodbye(*client->ws);
   }
 }
 
@@ -61,7 +93,9 @@ WebSocketBehavior Hub::behavior(WebSocketBehavior route) {
     if (Hub* hub = life.get()) hub->message(ws, data, op);
   };
   b.close = [life = lifeline_.handle()](WebSocket& ws, uint16_t, std::string_view) {
-    if (Hub* hub = life.get()) hub->closed(ws);
+    if (Hub* hub = life.get()) return hub->closed(ws);
+    // The Hub is gone but a publish completion may still answer: it must not find `ws`.
+    if (auto* client = std::any_cast<std::shared_ptr<Client>>(&ws.data())) (*client)->ws = nullptr;
   };
   return b;
 }
@@ -77,8 +111,9 @@ int Hub::acceptUpgrade(const Request& request) const {
 void Hub::open(WebSocket& ws, const Request& request) {
   auto client = std::make_shared<Client>();
   char id[32];
-  std::snprintf(id, sizeof id, "c-%llx", static_cast<unsigned long long>(nextClientId_++));
+  std::snprintf(id, sizeof id, "c-%llx", static_cast<unsigned long long>(nextClientId()));
   client->id = id;
+  client->ws = &ws;
   client->tokens = options_.commandBurst;
   client->lastRefillMs = options_.nowMs();
   ws.data() = client;
@@ -97,14 +132,20 @@ void Hub::open(WebSocket& ws, const Request& request) {
 void Hub::closed(WebSocket& ws) {
   if (!clients_.erase(&ws)) return;
   Client& client = clientOf(ws);
-  for (const std::string& channel : client.channels) leavePresence(ws, client, channel);
+  client.ws = nullptr;  // completions still on their way find nobody to answer
+  while (!client.present.empty()) leavePresence(ws, client, client.present.back());
+  for (const Client::Subscribing& s : client.subscribing) {
+    if (s.joined) engine_.leave(s.channel, client.id);  // never announced: nobody to tell
+  }
+  client.subscribing.clear();
   if (!client.user.empty()) {
     auto it = users_.find(client.user);
     if (it != users_.end() && (it->second.erase(&ws), it->second.empty())) users_.erase(it);
   }
-  for (Pending& p : pending_) {
-    if (p.publisher == &ws) p.publisher = nullptr;
-  }
+}
+
+Hub::Caller Hub::callerOf(WebSocket& ws) {
+  return {lifeline_.handle(), std::any_cast<std::shared_ptr<Client>&>(ws.data())};
 }
 
 bool Hub::authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error) {
@@ -128,7 +169,7 @@ bool Hub::authenticate(WebSocket& ws, Client& client, std::string_view token, Hu
     users_[client.user].insert(&ws);
     // Every connection of a user joins the user's personal channel (docs/protocol.md).
     if (auto personal = personalChannel(client.user)) {
-      if (topics_.subscribe(ws, *personal)) client.channels.push_back(*personal);
+      if (engine_.attach(ws, *personal)) client.channels.push_back(*personal);
     }
   }
   return true;
@@ -222,13 +263,13 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
       auto denied =
           command.method == Method::History ? checkHistory(*info, who) : checkPresence(*info, who);
       if (denied) return replyError(ws, command.id, denied->code, denied->message);
-      std::string out;
+      auto answer = [caller = callerOf(ws)](std::string&& out) {
+        if (auto open = caller.open()) open->ws->send(out);
+      };
       if (command.method == Method::History) {
-        history(out, command.id, *info, command.since, command.limit);
-      } else {
-        presence(out, command.id, command.channel);
+        return history(*info, command.id, command.since, command.limit, std::move(answer));
       }
-      return reply(ws, out);
+      return presence(command.channel, command.id, std::move(answer));
     }
     case Method::Ping:
       scratch_.clear();
@@ -249,159 +290,6 @@ void Hub::connect(WebSocket& ws, Client& client, const Command& command) {
   reply(ws, scratch_);
 }
 
-void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
-  auto info = options_.namespaces.lookup(command.channel);
-  if (!info.ok()) return replyError(ws, command.id, info.error().code, info.error().message);
-  if (auto denied = checkSubscribe(*info, principalOf(client))) {
-    return replyError(ws, command.id, denied->code, denied->message);
-  }
-  if (topics_.isSubscribed(ws, command.channel)) {
-    return replyError(ws, command.id, ErrorCode::AlreadySubscribed, "already subscribed");
-  }
-  if (client.channels.size() >= options_.maxSubscriptions) {
-    return replyError(ws, command.id, ErrorCode::LimitExceeded, "too many subscriptions");
-  }
-  const NamespaceOptions& ns = *info->options;
-  if (command.last && *command.last > options_.maxRecovery) {
-    return replyError(
-        ws, command.id, ErrorCode::BadRequest,
-        "subscribe.last must be an integer from 0 to " + std::to_string(options_.maxRecovery));
-  }
-  if (ns.presence) {
-    auto& members = presence_[std::string(command.channel)];
-    if (members.size() >= ns.presenceMax) {
-      return replyError(ws, command.id, ErrorCode::LimitExceeded, "presence is full");
-    }
-  }
-  std::string out;
-  if (ns.historySize == 0) {
-    if (command.last) {
-      beginSubscribeLast(out, command.id, {0, {}});
-      endPublications(out);
-    } else {
-      writeSubscribeResult(out, command.id, {0, {}});
-    }
-  } else {
-    auto position = positionFor(*info);
-    if (!position.ok())
-      return replyError(ws, command.id, ErrorCode::Unavailable,
-                        "the channel cannot be read or created now; retry");
-    if (command.last) {
-      // The newest publications, then subscribe, in this one call on the loop thread: a
-      // publication is broadcast only after it is stored, so the live pushes that follow start
-      // right above the reply's offset.
-      // Fewer than asked when they would not fit in one reply: the newest that do.
-      beginSubscribeLast(out, command.id, {position->top, position->epoch.view()});
-      PublicationList list(out, options_.maxReplyBytes, PublicationList::Keep::Newest);
-      auto result =
-          store_.latest(command.channel, static_cast<size_t>(*command.last),
-                        [&](const PublicationView& pub) { list.add(pub.offset, pub.data); });
-      if (!result.ok())
-        return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
-      list.finish();
-      endPublications(out);
-    } else if (!command.since) {
-      writeSubscribeResult(out, command.id, {position->top, position->epoch.view()});
-    } else {
-      // Replay what was missed, then subscribe: both on this thread in one call, and
-      // publications are broadcast only after they are stored, so nothing falls in between.
-      // What does not fit in one reply cannot be recovered: the client starts over instead.
-      beginSubscribeRecovered(out, command.id, {position->top, position->epoch.view()});
-      PublicationList list(out, options_.maxReplyBytes, PublicationList::Keep::Oldest);
-      auto result = store_.since(
-          command.channel, command.since->offset, command.since->epoch, options_.maxRecovery,
-          [&](const PublicationView& pub) { list.add(pub.offset, pub.data); });
-      if (!result.ok())
-        return replyError(ws, command.id, ErrorCode::Unavailable, "history cannot be read");
-      if (result->recovery == Recovery::Recovered && !result->limited && !list.overflowed()) {
-        ++metrics_.recovered;
-        endPublications(out);
-      } else {
-        ++metrics_.notRecovered;
-        out.clear();
-        writeSubscribeUnrecovered(out, command.id,
-                                  {result->position.top, result->position.epoch.view()});
-      }
-    }
-  }
-  topics_.subscribe(ws, command.channel);
-  client.channels.emplace_back(command.channel);
-  reply(ws, out);
-  if (ns.presence) {
-    presence_[std::string(command.channel)].push_back(&ws);
-    scratch_.clear();
-    writeJoinPush(scratch_, command.channel, client.id, client.user);
-    topics_.publish(command.channel, scratch_);
-  }
-}
-
-void Hub::unsubscribe(WebSocket& ws, Client& client, const Command& command) {
-  auto it = std::find(client.channels.begin(), client.channels.end(), command.channel);
-  if (it == client.channels.end() || (!command.channel.empty() && command.channel[0] == '#')) {
-    return replyError(ws, command.id, ErrorCode::NotSubscribed, "not subscribed");
-  }
-  topics_.unsubscribe(ws, command.channel);
-  std::string channel = *it;
-  client.channels.erase(it);
-  leavePresence(ws, client, channel);
-  scratch_.clear();
-  writeEmptyResult(scratch_, command.id);
-  reply(ws, scratch_);
-}
-
-void Hub::leavePresence(WebSocket& ws, Client& client, std::string_view channel) {
-  auto it = presence_.find(std::string(channel));
-  if (it == presence_.end()) return;
-  auto& members = it->second;
-  auto member = std::find(members.begin(), members.end(), &ws);
-  if (member == members.end()) return;
-  members.erase(member);
-  std::string push;
-  writeLeavePush(push, channel, client.id, client.user);
-  if (members.empty()) presence_.erase(it);
-  topics_.publish(channel, push, Opcode::Text, &ws);
-}
-
-StoreResult<Position> Hub::positionFor(const ChannelInfo& info) {
-  if (info.options->historySize == 0) return store_.position(info.channel);
-  return store_.ensureChannel(info.channel, limitsFor(*info.options), options_.nowMs());
-}
-
-void Hub::history(std::string& out, ReplyTo to, const ChannelInfo& info,
-                  const std::optional<Since>& since, uint32_t limit) {
-  std::string_view channel = info.channel;
-  auto position = positionFor(info);
-  if (!position.ok())
-    return writeError(out, to, ErrorCode::Unavailable,
-                      "the channel cannot be read or created now; retry");
-  // Within the reply budget: from an offset, the oldest that fit (ask again from the last one
-  // for more); without, the newest that fit.
-  beginHistoryResult(out, to, {position->top, position->epoch.view()});
-  PublicationList list(out, options_.maxReplyBytes,
-                       since ? PublicationList::Keep::Oldest : PublicationList::Keep::Newest);
-  auto visit = [&](const PublicationView& pub) { list.add(pub.offset, pub.data); };
-  bool ok = since ? store_.since(channel, since->offset, since->epoch, limit, visit).ok()
-                  : store_.latest(channel, limit, visit).ok();
-  if (!ok) {
-    out.clear();
-    return writeError(out, to, ErrorCode::Unavailable, "history cannot be read");
-  }
-  list.finish();
-  endPublications(out);
-}
-
-void Hub::presence(std::string& out, ReplyTo to, std::string_view channel) {
-  beginPresenceResult(out, to);
-  auto it = presence_.find(std::string(channel));
-  if (it != presence_.end()) {
-    for (WebSocket* member : it->second) {
-      Client& client = clientOf(*member);
-      appendPresenceClient(out, client.id, client.user);
-    }
-  }
-  endPresenceResult(out);
-}
-
 void Hub::sweepExpired() {
   int64_t nowSeconds = options_.nowMs() / 1000;
   std::vector<WebSocket*> expired;
@@ -410,8 +298,7 @@ void Hub::sweepExpired() {
     if (client.expires && nowSeconds >= client.expires && ws->isOpen()) expired.push_back(ws);
   }
   for (WebSocket* ws : expired) disconnect(*ws, DisconnectCode::TokenExpired, "token expired");
-  auto trimmed = store_.trimStep(options_.nowMs());
-  (void)trimmed;  // errors are retried on the next sweep
+  engine_.sweep(options_.nowMs());
 }
 
 }  // namespace duplex::hub

@@ -3,8 +3,9 @@
 // replies with stable error codes, publish acknowledged only once stored, idempotent publish,
 // recovery of what a reconnecting client missed, presence, users with personal channels, token
 // auth, and a server API for back ends. It is a WebSocketBehavior (app.ws("/connection",
-// hub.behavior())) plus POST routes (hub.addApiRoutes(app)), over pubsub::Topics for fan-out
-// and ChannelStore for history.
+// hub.behavior())) plus POST routes (hub.addApiRoutes(app)), over an Engine (engine.h) for
+// storage, fan-out and presence. The Hub lives on one loop; whatever it asks the engine comes
+// back on that loop, so its own state needs no lock.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,13 +17,12 @@
 #include <unordered_set>
 #include <vector>
 
-#include "hub/channel_store.h"
+#include "hub/engine.h"
 #include "hub/hub_metrics.h"
 #include "hub/hub_protocol.h"
 #include "hub/jwt.h"
 #include "hub/namespaces.h"
 #include "net/lifeline.h"
-#include "pubsub/topics.h"
 #include "server/app.h"
 
 namespace duplex::hub {
@@ -69,13 +69,15 @@ struct HubStats {
 
 class Hub {
  public:
-  // `loop`, `topics` and `store` must outlive the Hub. The App it is mounted on need not: what
-  // the Hub gave it (the route's handlers, the API routes) does nothing once the Hub is gone.
-  Hub(net::Loop& loop, pubsub::Topics& topics, ChannelStore& store, HubOptions options);
-  // Stores and acknowledges the publishes of this loop iteration not stored yet, then sends
-  // every connection a disconnect push and close 1001 (DisconnectCode::ShuttingDown). The
-  // route's handlers and the API routes outlive it harmlessly: an upgrade is refused with 503,
-  // an API call answered "unavailable", a closing connection's handlers do nothing.
+  // `loop` and `engine` must outlive the Hub. The App it is mounted on need not: what the Hub
+  // gave it (the route's handlers, the API routes) does nothing once the Hub is gone, and
+  // completions that arrive after it are ignored.
+  Hub(net::Loop& loop, Engine& engine, HubOptions options);
+  // Sends every connection a disconnect push and close 1001 (DisconnectCode::ShuttingDown).
+  // Publishes already accepted are the engine's: they are stored and delivered all the same
+  // (their publishers are gone, so nobody is acknowledged). The route's handlers and the API
+  // routes outlive it harmlessly: an upgrade is refused with 503, an API call answered
+  // "unavailable", a closing connection's handlers do nothing.
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -94,13 +96,21 @@ class Hub {
   const HubMetrics& metrics() const { return metrics_; }
   HubGauges gauges() const;
   // The channels that have subscribers, with how many and the latest offset (the admin page).
-  std::vector<ChannelSummary> channelSummaries();
+  // Answered on this loop (the offsets are read through the engine, off the loop).
+  void channelSummaries(std::function<void(std::vector<ChannelSummary>)> done);
   size_t clientCount() const { return clients_.size(); }
 
   struct Client;  // per-connection state (in ws.data())
 
  private:
-  struct Pending;
+  // What a completion holds instead of `this` and a WebSocket pointer: both may be gone when
+  // the engine answers.
+  struct Caller;
+  struct InFlight;
+  // A WebSocket publish completed; after the Hub, the last one says goodbye to its clients.
+  static void publishCompleted(InFlight& inFlight);
+  struct Subscription;
+  Caller callerOf(WebSocket& ws);
 
   int acceptUpgrade(const Request& request) const;  // 0 or the HTTP status refusing it
   void open(WebSocket& ws, const Request& request);
@@ -111,44 +121,52 @@ class Hub {
   void subscribe(WebSocket& ws, Client& client, const Command& command);
   void unsubscribe(WebSocket& ws, Client& client, const Command& command);
   void publish(WebSocket& ws, Client& client, const Command& command);
-  void history(std::string& out, ReplyTo to, const ChannelInfo& info,
-               const std::optional<Since>& since, uint32_t limit);
-  // The channel's position for a reply; in a namespace with history, creates the channel (and
+  void subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription, ReadRequest read);
+  // The engine answered a subscribe's read: reply, attach, announce.
+  void subscribed(WebSocket& ws, Client& client, const Subscription& subscription,
+                  const ReadResult& read);
+  // History for a client or the server API; `answer` gets the reply (on this loop).
+  void history(const ChannelInfo& info, ReplyTo to, const std::optional<Since>& since,
+               uint32_t limit, std::function<void(std::string&&)> answer);
+  // A read request for the channel; in a namespace with history it creates the channel (and
   // its epoch) if needed, so no reply there carries the empty epoch.
-  StoreResult<Position> positionFor(const ChannelInfo& info);
+  ReadRequest readRequestFor(const ChannelInfo& info) const;
   std::optional<HubError> takePublishToken(Client& client, const ChannelInfo& info);
   std::optional<HubError> validate(const ChannelInfo& info, std::string_view data) const;
-  void presence(std::string& out, ReplyTo to, std::string_view channel);
+  void presence(std::string_view channel, ReplyTo to, std::function<void(std::string&&)> answer);
+  void published(const PublishResult& result);  // counts a completed publish
+  // The server API: an answer a completion sends (counted then, not when the handler returns).
+  LaterResponse takeLater(HttpResponse& response);
+  std::function<void(std::string&&)> answerLater(const Request& request, HttpResponse& response);
+  void countApiAnswer(std::string_view endpoint, const HttpResponse& response);
 
   bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);
   bool takeToken(Client& client);
   void reply(WebSocket& ws, std::string_view text);
   void replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message);
   void disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason);
-  void commit();
   void leavePresence(WebSocket& ws, Client& client, std::string_view channel);
   void sweepExpired();
   ChannelLimits limitsFor(const NamespaceOptions& options) const;
   Principal principalOf(const Client& client) const;
 
   net::Loop& loop_;
-  pubsub::Topics& topics_;
-  ChannelStore& store_;
+  Engine& engine_;
   HubOptions options_;
   JwtVerifier verifier_;
   CommandParser parser_;
   std::unordered_set<WebSocket*> clients_;
-  std::unordered_map<std::string, std::vector<WebSocket*>> presence_;  // channel -> members
   std::unordered_map<std::string, std::unordered_set<WebSocket*>> users_;
-  std::vector<Pending> pending_;  // this iteration's publishes, stored together
-  bool commitScheduled_ = false;
   net::Loop::TimerId sweepTimer_ = 0;
-  uint64_t nextClientId_ = 1;
   std::string scratch_;
   HubStats stats_;
   HubMetrics metrics_;
-  // What the handlers the App holds and the loop's tasks capture instead of `this`.
+  // What the handlers the App holds and the engine's completions capture instead of `this`.
   net::Lifeline<Hub> lifeline_{this};
+  std::shared_ptr<InFlight> inFlight_;
+  uint64_t lastCommitObserved_ = 0;
+  bool answeringLater_ = false;  // the API handler now running took response.later()  //
+                                 // PublishResult::commit.id last put in storeCommit
 };
 
 }  // namespace duplex::hub

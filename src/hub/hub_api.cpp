@@ -2,7 +2,7 @@
 // HTTP POST with an API key (docs/protocol.md, "The server API").
 #include <simdjson.h>
 
-#include <chrono>
+#include <utility>
 
 #include "hub/hub.h"
 #include "hub/hub_api_fallback.h"
@@ -42,6 +42,27 @@ std::optional<ErrorCode> answeredCode(const HttpResponse& response) {
 
 }  // namespace
 
+LaterResponse Hub::takeLater(HttpResponse& response) {
+  answeringLater_ = true;
+  return response.later();
+}
+
+void Hub::countApiAnswer(std::string_view endpoint, const HttpResponse& response) {
+  metrics_.countApiCall(endpoint, response.status);
+  if (auto code = answeredCode(response)) metrics_.countError(*code);
+}
+
+std::function<void(std::string&&)> Hub::answerLater(const Request& request,
+                                                    HttpResponse& response) {
+  return [life = lifeline_.handle(), later = takeLater(response),
+          endpoint = std::string(request.path())](std::string&& body) mutable {
+    if (later.clientGone()) return;
+    answer(later.response(), body);
+    if (Hub* hub = life.get()) hub->countApiAnswer(endpoint, later.response());
+    later.send();
+  };
+}
+
 void Hub::addApiRoutes(App& app) {
   // The App keeps these routes for as long as it lives, which may be longer than the Hub: each
   // checks that the Hub is still there before the handler (which uses `this`) runs.
@@ -59,10 +80,12 @@ void Hub::addApiRoutes(App& app) {
       } else if (!admin && (options_.apiKey.empty() || !sameSecret(key, options_.apiKey))) {
         answerError(response, ErrorCode::Forbidden, "wrong API key");
       } else {
+        answeringLater_ = false;
         handler(request, response);
+        // An answer sent later is counted when it is sent (countApiAnswer).
+        if (std::exchange(answeringLater_, false)) return;
       }
-      metrics_.countApiCall(request.path(), response.status);
-      if (auto code = answeredCode(response)) metrics_.countError(*code);
+      countApiAnswer(request.path(), response);
     };
   };
 
@@ -78,36 +101,30 @@ void Hub::addApiRoutes(App& app) {
              if (auto refused = validate(*info, command.data)) {
                return answerError(response, refused->code, refused->message);
              }
-             std::string push, out;
-             if (info->options->historySize == 0) {
-               writePubPush(push, command.channel, 0, command.data);
-               topics_.publish(command.channel, push);
-               ++stats_.published;
-               writePublishResult(out, ReplyTo::api(), {0, {}});
-               return answer(response, out);
-             }
-             // One publication, one transaction: an HTTP reply cannot wait for the loop's batch.
-             NewPublication item{command.channel, command.data, command.key, options_.nowMs(),
-                                 limitsFor(*info->options)};
-             std::vector<Appended> results;
-             const auto started = std::chrono::steady_clock::now();
-             auto stored = store_.append(std::span<const NewPublication>(&item, 1), results);
-             metrics_.storeCommit.observe(
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-             if (!stored.ok()) {
-               ++stats_.unavailable;
-               return answerError(response, ErrorCode::Unavailable,
-                                  "the publication could not be stored");
-             }
-             if (results[0].duplicate) {
-               ++stats_.duplicates;
-             } else {
-               writePubPush(push, command.channel, results[0].offset, command.data);
-               topics_.publish(command.channel, push);
-               ++stats_.published;
-             }
-             writePublishResult(out, ReplyTo::api(), {results[0].offset, results[0].epoch.view()});
-             answer(response, out);
+             // Answered when the engine has stored it: API publishes join the same group commit
+             // as the WebSocket ones.
+             engine_.publish(
+                 loop_,
+                 {std::string(command.channel), std::string(command.data), std::string(command.key),
+                  limitsFor(*info->options), options_.nowMs()},
+                 [life = lifeline_.handle(), later = takeLater(response),
+                  endpoint = std::string(request.path())](PublishResult&& result) mutable {
+                   Hub* hub = life.get();
+                   if (hub) hub->published(result);
+                   // After the Hub: stored all the same, so the answer is the same.
+                   if (later.clientGone()) return;
+                   if (!result.ok) {
+                     answerError(later.response(), ErrorCode::Unavailable,
+                                 "the publication could not be stored");
+                   } else {
+                     std::string out;
+                     writePublishResult(out, ReplyTo::api(),
+                                        {result.appended.offset, result.appended.epoch.view()});
+                     answer(later.response(), out);
+                   }
+                   if (hub) hub->countApiAnswer(endpoint, later.response());
+                   later.send();
+                 });
            }));
 
   app.post("/api/history", guarded([this](const Request& request, HttpResponse& response) {
@@ -115,9 +132,8 @@ void Hub::addApiRoutes(App& app) {
              if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
              auto info = options_.namespaces.lookup(parsed.command.channel);
              if (!info.ok()) return answerError(response, info.error().code, info.error().message);
-             std::string out;
-             history(out, ReplyTo::api(), *info, parsed.command.since, parsed.command.limit);
-             answer(response, out);
+             history(*info, ReplyTo::api(), parsed.command.since, parsed.command.limit,
+                     answerLater(request, response));
            }));
 
   app.post("/api/presence", guarded([this](const Request& request, HttpResponse& response) {
@@ -129,9 +145,7 @@ void Hub::addApiRoutes(App& app) {
                return answerError(response, ErrorCode::Forbidden,
                                   "presence is off in this namespace");
              }
-             std::string out;
-             presence(out, ReplyTo::api(), parsed.command.channel);
-             answer(response, out);
+             presence(parsed.command.channel, ReplyTo::api(), answerLater(request, response));
            }));
 
   app.post("/api/disconnect", guarded([this](const Request& request, HttpResponse& response) {

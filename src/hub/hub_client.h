@@ -1,6 +1,7 @@
 #pragma once
-// The Hub's per-connection state (in ws.data()) and its queued publishes, shared by the Hub's
-// .cpp files. Internal to src/hub.
+// The Hub's per-connection state (in ws.data()) and the handle its engine completions hold,
+// shared by the Hub's .cpp files. Internal to src/hub.
+#include <algorithm>
 #include <any>
 #include <cstdint>
 #include <memory>
@@ -21,25 +22,52 @@ struct Hub::Client {
     int64_t lastRefillMs;
   };
 
+  // A subscribe waiting for the engine (presence, then the read): counted as subscribed, so a
+  // second subscribe to the channel is refused, and left by closed() when it joined presence.
+  struct Subscribing {
+    std::string channel;
+    bool joined = false;
+  };
+
+  WebSocket* ws = nullptr;  // null once closed: completions then have nobody to answer
   std::string id;
   std::string user;
   bool hasToken = false;
   std::vector<std::string> grants;
   int64_t expires = 0;                // Unix seconds; 0: never
   std::vector<std::string> channels;  // subscribed, in order
+  std::vector<Subscribing> subscribing;
+  std::vector<std::string> present;  // channels where it is an announced presence member
   double tokens = 0;
   int64_t lastRefillMs = 0;
   std::vector<PublishBucket> publishBuckets;
+
+  // The waiting subscribe to `channel`; there is one whenever a completion asks.
+  std::vector<Subscribing>::iterator findSubscribing(std::string_view channel) {
+    return std::find_if(subscribing.begin(), subscribing.end(),
+                        [&](const Subscribing& s) { return s.channel == channel; });
+  }
 };
 
-// A publish waiting for this iteration's group commit.
-struct Hub::Pending {
-  WebSocket* publisher;  // null once it closed: still stored and broadcast, nobody to answer
-  uint64_t id;
-  std::string channel;
-  std::string data;
-  std::string key;
-  ChannelLimits limits;
+struct Hub::Caller {
+  net::Lifeline<Hub>::Handle hub;
+  std::weak_ptr<Client> client;
+
+  bool hubAlive() const { return hub.get() != nullptr; }
+  // The connection's state while both it and the Hub live and it is not closed; else null.
+  std::shared_ptr<Client> open() const {
+    if (!hubAlive()) return nullptr;
+    auto c = client.lock();
+    return c && c->ws ? c : nullptr;
+  }
+};
+
+// WebSocket publishes the engine has not completed, shared with their completions: a Hub that
+// goes away leaves its connections open until the last of them is acknowledged.
+struct Hub::InFlight {
+  size_t publishes = 0;
+  bool hubGone = false;
+  std::vector<std::weak_ptr<Client>> farewell;  // told to go once publishes reaches 0
 };
 
 inline Hub::Client& clientOf(WebSocket& ws) {

@@ -1,8 +1,7 @@
 // The Hub's publish path: access, the namespace's publish rate, the embedder's validator, then
-// the group commit that stores a loop iteration's publishes together before they are broadcast
-// and acknowledged.
+// the engine, which stores the publication (in a group commit with whatever else is waiting)
+// and delivers it before the completion acknowledges it.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 
 #include "hub/hub.h"
@@ -60,72 +59,57 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
   if (auto refused = validate(*info, command.data)) {
     return replyError(ws, command.id, refused->code, refused->message);
   }
-  const NamespaceOptions& ns = *info->options;
-  if (ns.historySize == 0) {
-    // Nothing to store: delivered now, acknowledged with offset 0.
-    scratch_.clear();
-    writePubPush(scratch_, command.channel, 0, command.data);
-    topics_.publish(command.channel, scratch_);
-    ++stats_.published;
-    scratch_.clear();
-    writePublishResult(scratch_, command.id, {0, {}});
-    ++metrics_.acks;
-    return reply(ws, scratch_);
-  }
-  pending_.push_back({&ws, command.id, std::string(command.channel), std::string(command.data),
-                      std::string(command.key), limitsFor(ns)});
-  if (!commitScheduled_) {
-    commitScheduled_ = true;
-    loop_.defer([life = lifeline_.handle()] {
-      if (Hub* hub = life.get()) hub->commit();
-    });
-  }
+  ++inFlight_->publishes;
+  engine_.publish(
+      loop_,
+      {std::string(command.channel), std::string(command.data), std::string(command.key),
+       limitsFor(*info->options), options_.nowMs()},
+      [this, caller = callerOf(ws), id = command.id, inFlight = inFlight_](PublishResult&& result) {
+        if (!caller.hubAlive()) {
+          // The Hub went after accepting it: acknowledged all the same, before the goodbye.
+          auto publisher = caller.client.lock();
+          if (publisher && publisher->ws) {
+            std::string out;
+            if (result.ok) {
+              writePublishResult(out, id, {result.appended.offset, result.appended.epoch.view()});
+            } else {
+              writeError(out, id, ErrorCode::Unavailable,
+                         "the publication could not be stored; retry with the same key");
+            }
+            publisher->ws->send(out);
+          }
+          return publishCompleted(*inFlight);
+        }
+        publishCompleted(*inFlight);
+        published(result);
+        // Closed meanwhile: still stored and delivered, nobody to answer.
+        auto open = caller.open();
+        if (!open) return;
+        if (!result.ok) {
+          return replyError(*open->ws, id, ErrorCode::Unavailable,
+                            "the publication could not be stored; retry with the same key");
+        }
+        scratch_.clear();
+        writePublishResult(scratch_, id, {result.appended.offset, result.appended.epoch.view()});
+        ++metrics_.acks;
+        reply(*open->ws, scratch_);
+      });
 }
 
-void Hub::commit() {
-  commitScheduled_ = false;
-  if (pending_.empty()) return;
-  std::vector<NewPublication> batch;
-  batch.reserve(pending_.size());
-  int64_t now = options_.nowMs();
-  for (const Pending& p : pending_) batch.push_back({p.channel, p.data, p.key, now, p.limits});
-  std::vector<Appended> results;
-  const auto started = std::chrono::steady_clock::now();
-  auto stored = store_.append(batch, results);
-  metrics_.storeCommit.observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  std::vector<Pending> done;
-  done.swap(pending_);
-  if (!stored.ok()) {
-    // Nothing of the batch was stored, so nothing is broadcast or acknowledged.
-    DUPLEX_LOG(Warn, "hub: publish batch not stored: %s", stored.error().message.c_str());
-    for (const Pending& p : done) {
-      ++stats_.unavailable;
-      if (p.publisher) {
-        replyError(*p.publisher, p.id, ErrorCode::Unavailable,
-                   "the publication could not be stored; retry with the same key");
-      }
-    }
-    return;
+void Hub::published(const PublishResult& result) {
+  // Each transaction once, though its publications complete one by one (in order on a loop).
+  if (result.commit.id && result.commit.id != lastCommitObserved_) {
+    lastCommitObserved_ = result.commit.id;
+    metrics_.storeCommit.observe(result.commit.seconds);
   }
-  std::string push, ack;
-  for (size_t i = 0; i < done.size(); ++i) {
-    const Pending& p = done[i];
-    const Appended& a = results[i];
-    if (a.duplicate) {
-      ++stats_.duplicates;
-    } else {
-      push.clear();
-      writePubPush(push, p.channel, a.offset, p.data);
-      topics_.publish(p.channel, push);
-      ++stats_.published;
-    }
-    if (p.publisher) {
-      ack.clear();
-      writePublishResult(ack, p.id, {a.offset, a.epoch.view()});
-      ++metrics_.acks;
-      reply(*p.publisher, ack);
-    }
+  if (!result.ok) {
+    // Nothing of its batch was stored, so nothing was delivered.
+    ++stats_.unavailable;
+    DUPLEX_LOG(Warn, "hub: publication not stored: %s", result.error.c_str());
+  } else if (result.appended.duplicate) {
+    ++stats_.duplicates;
+  } else {
+    ++stats_.published;
   }
 }
 

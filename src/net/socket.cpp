@@ -64,7 +64,11 @@ void Socket::onEvents(uint32_t events) {
   }
   if (events & EPOLLOUT) {
     flush();
-    if (!isClosed() && !hasUnsent() && !closeAfterFlush_) onDrain();
+    if (!isClosed() && !hasUnsent() && !closeAfterFlush_) {
+      drainRequested_ = false;
+      onDrain();
+      updateInterest();
+    }
   }
 }
 
@@ -141,7 +145,7 @@ bool Socket::sendQueue(OutQueue*& queue) {
 }
 
 void Socket::updateInterest() {
-  bool want = hasUnsent();
+  bool want = hasUnsent() || drainRequested_;
   if (want == wantWritable_ || isClosed()) return;
   wantWritable_ = want;
   loop_->modify(fd_, interest(), this);

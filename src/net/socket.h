@@ -58,6 +58,13 @@ class Socket : public Pollable {
   // "ip:port" of the peer (getpeername, computed on demand: nothing stored per connection).
   std::string remoteAddress() const;
 
+  // Calls onDrain() once the send queue is empty and the socket writable, even when nothing is
+  // queued now or the kernel takes everything at the next flush: for a producer that queues
+  // the next piece of a long body only when the last one has left.
+  void requestDrain() {
+    drainRequested_ = true;
+    updateInterest();
+  }
   // Stops (false) or resumes (true) reading: an owner that cannot keep up leaves bytes in the
   // kernel, whose full buffers then slow the peer down (TCP flow control). A hang-up or error
   // is still read. Closing gracefully resumes reading (the peer's last bytes must be seen).
@@ -113,6 +120,7 @@ class Socket : public Pollable {
   uint32_t deadline_ = 0;
   uint32_t stalled_ = 0;  // bufferedAmount() after the last flush, saturated at 4 GiB
   bool wantWritable_ = false;
+  bool drainRequested_ = false;
   bool readingPaused_ = false;
   bool inDirtyList_ = false;
   bool closeAfterFlush_ = false;  // closeGracefully pending: shut down once the queue drains

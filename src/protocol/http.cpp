@@ -300,6 +300,14 @@ std::string_view statusText(int status) {
 std::string writeResponse(int status,
                           const std::vector<std::pair<std::string, std::string>>& headers,
                           std::string_view body, bool keepAlive) {
+  std::string out = writeResponseHead(status, headers, body.size(), keepAlive);
+  out += body;
+  return out;
+}
+
+std::string writeResponseHead(int status,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              uint64_t contentLength, bool keepAlive) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
   out += statusText(status);
   out += "\r\n";
@@ -312,11 +320,10 @@ std::string writeResponse(int status,
   // RFC 9110 8.6: no Content-Length on 1xx and 204; on 304 it would describe the stored
   // representation rather than this (empty) body, so we leave it out as well.
   if (status >= 200 && status != 204 && status != 304) {
-    out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    out += "Content-Length: " + std::to_string(contentLength) + "\r\n";
   }
   if (!keepAlive) out += "Connection: close\r\n";
   out += "\r\n";
-  out += body;
   return out;
 }
 

@@ -3,6 +3,7 @@
 // WebSocket upgrade (handshake.h) and for serving static files. Sans-I/O: it reads a head that
 // the caller has already collected and returns views into it.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,10 @@ std::string_view statusText(int status);
 std::string writeResponse(int status,
                           const std::vector<std::pair<std::string, std::string>>& headers,
                           std::string_view body, bool keepAlive = false);
+// The same head for a body of `contentLength` bytes sent separately (a streamed file).
+std::string writeResponseHead(int status,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              uint64_t contentLength, bool keepAlive);
 // An error as a short text/plain response whose body is the message; always Connection: close.
 std::string writeErrorResponse(const HttpError& error);
 

@@ -1,7 +1,9 @@
 #pragma once
 // Plain HTTP routes beside the WebSocket ones: health checks, metrics, static files.
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,17 +13,63 @@
 
 namespace duplex {
 
+class LaterResponse;
+class ServerConnection;
+
+// A file sent as a response body in pieces, read as the socket drains (HttpResponse::bodyFile):
+// a large file never sits whole in memory, nor is read whole in one go on the loop.
+struct FileBody {
+  FileBody(int file, uint64_t bytes) : fd(file), size(bytes) {}
+  ~FileBody();
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+  int fd;         // open for reading; closed with the FileBody
+  uint64_t size;  // bytes sent from offset 0 (the Content-Length)
+};
+
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Length is added for you
   std::string body;
+  // Instead of `body`: the file's bytes, streamed by the connection.
+  std::shared_ptr<FileBody> bodyFile;
 
   HttpResponse& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
     return *this;
   }
+
+  // Answers later: the handler keeps the returned object, returns, and fills in and sends its
+  // response() when it can (from the connection's loop thread, e.g. in a completion posted
+  // there). Meanwhile the connection reads no further request. What this object held is then
+  // ignored. Only for a response given to a handler by a connection; elsewhere it throws.
+  LaterResponse later();
+
+ private:
+  friend class ServerConnection;
+  ServerConnection* connection_ = nullptr;
 };
 
+// A response a handler answers after it returned (HttpResponse::later()).
+class LaterResponse {
+ public:
+  LaterResponse() = default;
+  // The response to fill in before send().
+  HttpResponse& response();
+  // Sends it on the connection's loop thread; once. Does nothing when the client has gone
+  // away meanwhile (it closed, timed out, or the server shut down).
+  void send();
+  bool clientGone() const;
+
+  struct State;
+
+ private:
+  friend class ServerConnection;
+  explicit LaterResponse(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+// Fills in the response before it returns, or takes it with response.later() and answers then.
 using HttpHandler = std::function<void(const Request&, HttpResponse&)>;
 
 // Serves the files under `root` for a route ending in "*" (the wildcard is the file's path

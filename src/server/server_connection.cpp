@@ -1,5 +1,7 @@
 #include "server/server_connection.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -47,6 +49,7 @@ bool ServerConnection::admit() {
 }
 
 ServerConnection::~ServerConnection() {
+  if (later_) later_->connection = nullptr;  // its handler finds the client gone
   if (ipCount_) {
     std::lock_guard lock(app_->perIpMutex);
     if (--ipCount_->second == 0) {
@@ -68,6 +71,17 @@ void ServerConnection::goAway() {
 bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
   if (refused_) return false;
   const size_t maxRequest = protocol::kMaxHeadSize + app_->options.maxBodySize;
+  if (busy()) {
+    // A pipelined request while the last one is still being answered: kept for later.
+    if (!pending_) pending_ = std::make_unique<std::string>();
+    if (pending_->size() + data.size() > 2 * maxRequest) {
+      closeNow();
+      return false;
+    }
+    pending_->append(reinterpret_cast<const char*>(data.data()), data.size());
+    data = {};
+    return false;
+  }
   for (;;) {
     std::string_view input(reinterpret_cast<const char*>(data.data()), data.size());
     // A request is parsed where it lies in the read buffer when it arrived whole (the common
@@ -112,6 +126,12 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
     data = data.subspan(consumed);
     if (upgraded || refused_ || isClosed()) return upgraded;
     if (data.empty()) return false;  // keep-alive: wait for the next request
+    if (busy()) {
+      pending_ =
+          std::make_unique<std::string>(reinterpret_cast<const char*>(data.data()), data.size());
+      data = {};
+      return false;
+    }
   }
 }
 
@@ -227,35 +247,112 @@ bool ServerConnection::upgrade(const HttpRequest& http, const WebSocketBehavior&
 void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
                                  const HttpHandler& handler, std::string_view wildcard) {
   bool head = http.method == "HEAD";
+  bool keepAlive = http.versionMinor >= 1 &&
+                   !protocol::hasToken(http.header("Connection"), "close") && !app_->shuttingDown;
   Request request(http, *this, wildcard);
   request.setBody(body);
   HttpResponse response;
+  response.connection_ = this;
   const bool logged = log::enabled(log::Level::Info);
   const auto started =
       logged ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   handler(request, response);
-  if (logged) {
-    // The access log: one line per request, as nginx writes it, at info.
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
-    log::write(log::Level::Info, "http %s %.*s %.*s %d %.3f ms", remoteAddress().c_str(),
-               static_cast<int>(http.method.size()), http.method.data(),
-               static_cast<int>(http.path.size()), http.path.data(), response.status, ms);
+  if (later_ && !later_->sent) {
+    // Answered by LaterResponse::send(), from a completion on this loop; logged then.
+    later_->head = head;
+    later_->keepAlive = keepAlive;
+    if (logged) {
+      later_->logged = true;
+      later_->started = started;
+      later_->method.assign(http.method);
+      later_->path.assign(http.path);
+    }
+    return;
   }
-  bool keepAlive = http.versionMinor >= 1 &&
-                   !protocol::hasToken(http.header("Connection"), "close") && !app_->shuttingDown;
+  if (logged) logAccess(http.method, http.path, response.status, started);
+  respond(response, head, keepAlive);
+}
+
+void ServerConnection::logAccess(std::string_view method, std::string_view path, int status,
+                                 std::chrono::steady_clock::time_point started) {
+  // The access log: one line per request, as nginx writes it, at info; the time runs until the
+  // answer is queued (for an answer sent later, until then).
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  log::write(log::Level::Info, "http %s %.*s %.*s %d %.3f ms", remoteAddress().c_str(),
+             static_cast<int>(method.size()), method.data(), static_cast<int>(path.size()),
+             path.data(), status, ms);
+}
+
+void ServerConnection::respond(HttpResponse& response, bool head, bool keepAlive) {
+  keepAlive = keepAlive && !app_->shuttingDown;  // shutdown may have begun since the request
+  if (response.bodyFile) {
+    write(protocol::writeResponseHead(response.status, response.headers, response.bodyFile->size,
+                                      keepAlive));
+    if (!head && response.bodyFile->size > 0) {
+      streaming_ = std::move(response.bodyFile);
+      streamed_ = 0;
+      streamKeepAlive_ = keepAlive;
+      if (!streamMore()) return;  // the rest as the socket drains
+      streaming_.reset();
+    }
+    return finishExchange(keepAlive);
+  }
   std::string bytes =
       protocol::writeResponse(response.status, response.headers, response.body, keepAlive);
   // HEAD: the same head as GET, Content-Length included, without the body.
   if (head) bytes.resize(bytes.size() - response.body.size());
   write(bytes);
+  finishExchange(keepAlive);
+}
+
+void ServerConnection::finishExchange(bool keepAlive) {
   if (keepAlive) {
     setDeadline(app_->options.handshakeTimeoutSeconds);
+    // The loop may be inside this connection's onData or not (a later answer, a drain).
+    if (pending_) loop().defer([this] { handlePendingInput(); });
   } else {
     refused_ = true;  // read nothing more
     closeGracefully(kLingerAfterRefusalSeconds);
   }
+}
+
+void ServerConnection::handlePendingInput() {
+  if (busy() || !pending_ || isClosed() || refused_ || !handshaking()) return;
+  std::string input = std::move(*pending_);
+  pending_.reset();
+  std::span<uint8_t> data(reinterpret_cast<uint8_t*>(input.data()), input.size());
+  if (onHandshakeData(data) && !data.empty() && !isClosed()) processFrames(data);
+}
+
+bool ServerConnection::streamMore() {
+  // Up to this much queued at a time: the file is read as the peer takes it, never whole.
+  constexpr size_t kStreamWindow = 256 * 1024;
+  constexpr size_t kPiece = 64 * 1024;
+  while (streamed_ < streaming_->size && bufferedAmount() < kStreamWindow) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, streaming_->size - streamed_));
+    uint8_t* into = reserve(want);
+    ssize_t got = ::pread(streaming_->fd, into, want, static_cast<off_t>(streamed_));
+    if (got != static_cast<ssize_t>(want)) {
+      // The file shrank or failed under us: the promised length cannot be kept.
+      DUPLEX_LOG(Debug, "static file read failed at %llu; dropping the connection",
+                 static_cast<unsigned long long>(streamed_));
+      closeNow();
+      return false;
+    }
+    streamed_ += want;
+  }
+  if (streamed_ == streaming_->size) return true;
+  setDeadline(app_->options.handshakeTimeoutSeconds);  // a reader that reads is not idle
+  requestDrain();
+  return false;
+}
+
+void ServerConnection::onHandshakeDrain() {
+  if (!streaming_ || isClosed()) return;
+  if (!streamMore()) return;
+  streaming_.reset();
+  finishExchange(streamKeepAlive_);
 }
 
 void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {

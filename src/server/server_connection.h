@@ -1,6 +1,7 @@
 #pragma once
 // A connection accepted by an App: HTTP until it upgrades (serving plain GET routes on the way,
 // with keep-alive), then a WebSocket.
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -12,6 +13,20 @@
 
 namespace duplex {
 
+// What a LaterResponse shares with its connection.
+struct LaterResponse::State {
+  HttpResponse response;
+  ServerConnection* connection = nullptr;  // null once the client is gone
+  bool head = false;                       // the request's: HEAD gets no body
+  bool keepAlive = false;                  // the request's: whether the connection stays open after
+  bool sent = false;
+  // The access log's line, written when the answer is sent (only when info is logged).
+  bool logged = false;
+  std::chrono::steady_clock::time_point started;
+  std::string method;
+  std::string path;
+};
+
 class ServerConnection final : public WebSocket {
  public:
   ServerConnection(net::Loop& loop, int fd, App::Impl& app);
@@ -19,6 +34,11 @@ class ServerConnection final : public WebSocket {
 
   // Shutdown: close 1001 when open, otherwise just end the HTTP exchange.
   void goAway();
+
+  // HttpResponse::later(): the handler now running answers later.
+  LaterResponse answerLater();
+  // LaterResponse::send(): the answer has come.
+  void sendLater(LaterResponse::State& state);
 
  private:
   bool onHandshakeData(std::span<uint8_t>& data) override;
@@ -31,6 +51,19 @@ class ServerConnection final : public WebSocket {
                  const HttpHandler& handler, std::string_view wildcard);
   // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
   void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
+  // Writes a handler's response; then the connection waits for the next request or closes.
+  void respond(HttpResponse& response, bool head, bool keepAlive);
+  void logAccess(std::string_view method, std::string_view path, int status,
+                 std::chrono::steady_clock::time_point started);
+  // The exchange is over (the response, and a streamed body, have been queued).
+  void finishExchange(bool keepAlive);
+  // Queues the streamed file's next pieces; true once all of it is queued.
+  bool streamMore();
+  void onHandshakeDrain() override;
+  // While a response is pending (answered later, or a file still streaming), what the client
+  // sends is kept in pending_ and handled once the response is out.
+  bool busy() const { return later_ != nullptr || streaming_ != nullptr; }
+  void handlePendingInput();
 
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();
@@ -44,6 +77,10 @@ class ServerConnection final : public WebSocket {
   bool overLimit_ = false;                // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled
   bool refused_ = false;
+  std::shared_ptr<LaterResponse::State> later_;  // a response its handler answers later
+  std::shared_ptr<FileBody> streaming_;          // a file body being sent as the socket drains
+  uint64_t streamed_ = 0;
+  bool streamKeepAlive_ = false;
 };
 
 }  // namespace duplex

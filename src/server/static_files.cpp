@@ -1,13 +1,60 @@
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
 #include <system_error>
+#include <unordered_map>
 
 #include "server/http_route.h"
 
 namespace duplex {
 namespace {
 
-constexpr uintmax_t kMaxFileSize = 64 << 20;  // static assets, not a download server
+// Files up to this size are kept in memory and served without touching the disk again until
+// their mtime or size changes; larger ones are streamed in pieces as the socket drains
+// (FileBody), so no file is ever read whole on a loop.
+constexpr uint64_t kCachedFileMax = 256 * 1024;
+constexpr uint64_t kCacheBytesMax = 32 << 20;  // beyond this, small files are read each time
+
+struct CachedFile {
+  std::string body;
+  int64_t mtimeNs;
+  uint64_t size;
+};
+
+// Shared by every loop that serves the route (one handler may run on several threads).
+class FileCache {
+ public:
+  std::shared_ptr<const CachedFile> find(const std::string& path, const struct stat& now) {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(path);
+    if (it == files_.end()) return nullptr;
+    if (it->second->mtimeNs == mtimeNsOf(now) && it->second->size == uint64_t(now.st_size)) {
+      return it->second;
+    }
+    bytes_ -= it->second->size;  // changed on disk: read again
+    files_.erase(it);
+    return nullptr;
+  }
+  void keep(const std::string& path, std::shared_ptr<const CachedFile> file) {
+    std::lock_guard lock(mutex_);
+    if (bytes_ + file->size > kCacheBytesMax) return;
+    auto [it, fresh] = files_.try_emplace(path, file);
+    if (!fresh) return;
+    bytes_ += file->size;
+  }
+  static int64_t mtimeNsOf(const struct stat& st) {
+    return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const CachedFile>> files_;
+  uint64_t bytes_ = 0;
+};
 
 bool endsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -61,7 +108,8 @@ HttpHandler files(std::filesystem::path root) {
   std::error_code ec;
   std::filesystem::path canonicalRoot = std::filesystem::weakly_canonical(root, ec);
   if (ec) canonicalRoot = std::filesystem::absolute(root);
-  return [canonicalRoot](const Request& request, HttpResponse& response) {
+  auto cache = std::make_shared<FileCache>();
+  return [canonicalRoot, cache](const Request& request, HttpResponse& response) {
     std::string relative = percentDecode(request.wildcard(), false);
     if (escapesRoot(relative)) {
       response.status = 403;
@@ -84,16 +132,43 @@ HttpHandler files(std::filesystem::path root) {
       response.body = "forbidden path\n";
       return;
     }
-    uintmax_t size = std::filesystem::file_size(resolved, error);
-    if (error || size > kMaxFileSize) {
-      response.status = error ? 404 : 500;
-      response.body = error ? "not found\n" : "file too large\n";
-      return;
-    }
-    std::ifstream in(resolved, std::ios::binary);
-    response.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     response.header("Content-Type", std::string(contentTypeFor(resolved.native())));
     response.header("Cache-Control", "no-cache");
+    struct stat st {};
+    // A cached copy costs one stat (the mtime and size say whether it is still the file's).
+    if (::stat(resolved.c_str(), &st) == 0 && uint64_t(st.st_size) <= kCachedFileMax) {
+      if (auto cached = cache->find(resolved.native(), st)) {
+        response.body = cached->body;
+        return;
+      }
+    }
+    int fd = ::open(resolved.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      if (fd >= 0) ::close(fd);
+      response.headers.clear();
+      response.status = 404;
+      response.body = "not found\n";
+      return;
+    }
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (size > kCachedFileMax) {
+      response.bodyFile = std::make_shared<FileBody>(fd, size);
+      return;
+    }
+    auto file = std::make_shared<CachedFile>();
+    file->body.resize(size);
+    ssize_t got = ::pread(fd, file->body.data(), size, 0);
+    ::close(fd);
+    if (got != static_cast<ssize_t>(size)) {
+      response.headers.clear();
+      response.status = 500;
+      response.body = "file changed while read\n";
+      return;
+    }
+    file->mtimeNs = FileCache::mtimeNsOf(st);
+    file->size = size;
+    response.body = file->body;
+    cache->keep(resolved.native(), std::move(file));
   };
 }
 

@@ -1,7 +1,8 @@
 // A Hub destroyed while its connections live and its App goes on: the connections are told
-// (disconnect push, close 1001), publishes it accepted are stored and acknowledged first, and
-// what the App and the loop still hold of it (the route's handlers, the API routes, the
-// deferred group commit) does nothing harmful afterwards. Runs clean under ASan, which is the
+// (disconnect push, close 1001), publishes it accepted are stored and acknowledged first (the
+// engine completes them after the Hub is gone; the connections are told to go after the last
+// one), and what the App and the loop still hold of it (the route's handlers, the API routes,
+// completions) does nothing harmful afterwards. Runs clean under ASan, which is the
 // point: before, each of these called into the freed Hub.
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "client/client.h"
 #include "hub/channel_store.h"
 #include "hub/hub.h"
+#include "hub/in_process_engine.h"
 #include "net/loop.h"
 #include "net_test_util.h"
 #include "pubsub/topics.h"
@@ -40,6 +42,7 @@ class HubLifetime : public ::testing::Test {
   std::unique_ptr<ChannelStore> store;
   std::unique_ptr<App> app;
   std::unique_ptr<pubsub::Topics> topics;
+  std::unique_ptr<InProcessEngine> engine;
   std::unique_ptr<Hub> hub;
   std::function<void()> duringValidation;  // runs inside the validator of namespace "talk"
 
@@ -60,7 +63,9 @@ class HubLifetime : public ::testing::Test {
       if (duringValidation) std::exchange(duringValidation, nullptr)();
       return std::optional<HubError>();
     });
-    hub = std::make_unique<Hub>(loop, *topics, *store, std::move(options));
+    engine = std::make_unique<InProcessEngine>(*store);
+    engine->addLoop(loop, *topics);
+    hub = std::make_unique<Hub>(loop, *engine, std::move(options));
     app->ws("/connection", hub->behavior());
     hub->addApiRoutes(*app);
     app->listen("127.0.0.1", 0);
@@ -71,6 +76,7 @@ class HubLifetime : public ::testing::Test {
     duplex::test::runOnce(loop);
     hub.reset();
     app.reset();
+    engine.reset();
     topics.reset();
   }
 
@@ -166,7 +172,8 @@ TEST_F(HubLifetime, APublishAcceptedBeforeTheHubGoesIsStoredAndAcknowledged) {
   EXPECT_TRUE(receivedContaining(publisher, R"("id":2,"result":{"offset":1)"))
       << "no acknowledgement before the close";
   EXPECT_TRUE(receivedContaining(reader, R"("channel":"talk:main","pub":{"offset":1)"));
-  // Stored, not only sent.
+  // Stored, not only sent (read once the engine's storage thread has let go of the store).
+  engine.reset();
   auto position = store->position("talk:main");
   ASSERT_TRUE(position.ok());
   EXPECT_EQ(position->top, 1u);

@@ -39,7 +39,7 @@ def token(claims: dict, secret: str = SECRET, alg: str = "HS256") -> str:
 def hub(tmp_path):
     started = []
 
-    def start(*flags, data=None, config=None):
+    def start(*flags, data=None, config=None, env=None):
         command = os.environ.get("DUPLEXD") or str(servers.REPO / "build/release/apps/duplexd")
         args = [command, "--host", "127.0.0.1", "--quiet", "--data", str(data or tmp_path / "d")]
         if "--port" not in flags:
@@ -48,8 +48,9 @@ def hub(tmp_path):
             path = tmp_path / "hub.json"
             path.write_text(json.dumps(config))
             args += ["--hub-config", str(path)]
-        env = dict(os.environ, DUPLEX_TOKEN_SECRET=SECRET, DUPLEX_API_KEY=API_KEY)
-        server = servers.ServerProcess([*args, *flags], name="duplexd", env=env)
+        environment = dict(os.environ, DUPLEX_TOKEN_SECRET=SECRET, DUPLEX_API_KEY=API_KEY,
+                           **(env or {}))
+        server = servers.ServerProcess([*args, *flags], name="duplexd", env=environment)
         started.append(server)
         return server
 

@@ -188,6 +188,55 @@ TEST_F(StaticFiles, ConnectionCloseEndsTheConnectionAfterTheAnswer) {
   EXPECT_EQ(peer.endError(), 0);
 }
 
+// Bigger than what is cached: streamed in pieces as the socket drains.
+std::string largeContent() {
+  std::string text;
+  for (int i = 0; text.size() < (3 << 20) + 17; ++i) text += std::to_string(i) + ",";
+  return text;
+}
+
+TEST_F(StaticFiles, ALargeFileIsStreamedWholeAndKeepAliveGoesOn) {
+  const std::string content = largeContent();
+  writeFile(root / "large.txt", content);
+  test::RawPeer peer(port);
+  test::HttpReply reply, head, next;
+  ASSERT_TRUE(exchange(peer, test::getRequest("/static/large.txt"), reply));
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.header("Content-Length"), std::to_string(content.size()));
+  EXPECT_TRUE(reply.body == content) << "body of " << reply.body.size() << " bytes differs";
+  ASSERT_TRUE(exchange(peer, test::getRequest("/static/large.txt", "HEAD"), head, true));
+  EXPECT_EQ(head.header("Content-Length"), std::to_string(content.size()));
+  ASSERT_TRUE(exchange(peer, test::getRequest("/static/style.css"), next));
+  EXPECT_EQ(next.body, "body{}");
+}
+
+TEST_F(StaticFiles, PipelinedRequestsBehindAStreamedFileWaitForIt) {
+  const std::string content = largeContent();
+  writeFile(root / "large.txt", content);
+  test::RawPeer peer(port);
+  ASSERT_TRUE(
+      peer.send(test::getRequest("/static/large.txt") + test::getRequest("/static/app.js")));
+  std::vector<test::HttpReply> replies;
+  ASSERT_TRUE(test::runUntil(loop, [&] {
+    peer.pump();
+    test::HttpReply r;
+    while (test::takeResponse(peer.received(), r)) replies.push_back(r);
+    return replies.size() == 2 || peer.ended();
+  }));
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_TRUE(replies[0].body == content);
+  EXPECT_EQ(replies[1].body, "console.log(1);");
+}
+
+TEST_F(StaticFiles, ACachedFileChangedOnDiskIsServedAfresh) {
+  EXPECT_EQ(get("/static/sub/notes.txt").body, "notes");
+  EXPECT_EQ(get("/static/sub/notes.txt").body, "notes");  // from the cache
+  writeFile(root / "sub" / "notes.txt", "notes, longer now");
+  EXPECT_EQ(get("/static/sub/notes.txt").body, "notes, longer now");
+  fs::remove(root / "sub" / "notes.txt");
+  EXPECT_EQ(get("/static/sub/notes.txt").status, 404);
+}
+
 TEST(ContentType, ByExtension) {
   EXPECT_EQ(contentTypeFor("a/b/index.html"), "text/html; charset=utf-8");
   EXPECT_EQ(contentTypeFor("x.mjs"), "text/javascript; charset=utf-8");

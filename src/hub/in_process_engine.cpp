@@ -1,0 +1,216 @@
+#include "hub/in_process_engine.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "hub/hub_protocol_writer.h"
+#include "hub/publication_list.h"
+
+namespace duplex::hub {
+
+InProcessEngine::InProcessEngine(ChannelStore& store, InProcessEngineOptions options)
+    : options_(options), storage_(store, options.storage) {}
+
+InProcessEngine::~InProcessEngine() = default;
+
+void InProcessEngine::addLoop(net::Loop& loop, pubsub::Topics& topics) {
+  loops_.push_back(std::make_unique<LoopPart>(LoopPart{&loop, &topics}));
+}
+
+InProcessEngine::LoopPart& InProcessEngine::partOf(net::Loop& loop) {
+  for (auto& part : loops_) {
+    if (part->loop == &loop) return *part;
+  }
+  throw std::logic_error("InProcessEngine: a loop that was not added (addLoop)");
+}
+
+void InProcessEngine::wakeAtEndOfIteration(LoopPart& part) {
+  if (part.wakeDeferred) return;
+  part.wakeDeferred = true;
+  part.loop->defer([this, &part] {
+    part.wakeDeferred = false;
+    storage_.wake();
+  });
+}
+
+bool InProcessEngine::attach(WebSocket& ws, std::string_view channel) {
+  return partOf(ws.loop()).topics->subscribe(ws, channel);
+}
+
+void InProcessEngine::detach(WebSocket& ws, std::string_view channel) {
+  partOf(ws.loop()).topics->unsubscribe(ws, channel);
+}
+
+void InProcessEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
+                                const WebSocket* except) {
+  for (auto& part : loops_) {
+    if (part->loop == &from) {
+      part->topics->publish(channel, message, Opcode::Text, except);
+    } else {
+      // Rare traffic (presence, channels without history): one post each is fine here.
+      part->topics->publishFromAnyThread(std::string(channel), std::string(message));
+    }
+  }
+}
+
+void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) {
+  if (request.limits.historySize == 0) {
+    // Nothing to store: delivered now, acknowledged with offset 0 at the end of the iteration.
+    std::string push;
+    writePubPush(push, request.channel, 0, request.data);
+    broadcast(from, request.channel, push, nullptr);
+    from.defer([done = std::move(done)]() mutable {
+      PublishResult result;
+      result.ok = true;
+      done(std::move(result));
+    });
+    return;
+  }
+  LoopPart& caller = partOf(from);
+  storage_.append(
+      std::move(request),
+      [this, caller = caller.loop, done = std::move(done)](const PublishRequest& publication,
+                                                           const StoreResult<Appended>& stored,
+                                                           StorageThread::Outbox& outbox) mutable {
+        PublishResult result;
+        result.commit = storage_.currentCommit();
+        if (stored.ok()) {
+          result.ok = true;
+          result.appended = *stored;
+          if (!stored->duplicate) {
+            // Written once, shared by the loops; each loop frames it once for its subscribers.
+            auto push = std::make_shared<std::string>();
+            writePubPush(*push, publication.channel, stored->offset, publication.data);
+            auto channel = std::make_shared<std::string>(publication.channel);
+            for (auto& part : loops_) {
+              outbox.post(*part->loop, [topics = part->topics, push, channel] {
+                topics->publish(*channel, *push);
+              });
+            }
+          }
+        } else {
+          result.error = stored.error().message;
+        }
+        // After the push on the caller's loop: an ack means delivered there.
+        outbox.post(*caller, [done = std::move(done), result = std::move(result)]() mutable {
+          done(std::move(result));
+        });
+      },
+      false);
+  wakeAtEndOfIteration(caller);
+}
+
+ReadResult InProcessEngine::readNow(ChannelStore& store, const ReadRequest& request) {
+  ReadResult result;
+  auto position = request.limits.historySize
+                      ? store.ensureChannel(request.channel, request.limits, request.nowMs)
+                      : store.position(request.channel);
+  if (!position.ok()) {
+    result.error = position.error().message;
+    return result;
+  }
+  result.position = *position;
+  if (request.mode == ReadRequest::Mode::Position) {
+    result.ok = true;
+    return result;
+  }
+  const bool since = request.mode == ReadRequest::Mode::Since;
+  // PublicationList writes the items of an array the caller opened: open it here, and give
+  // back what follows the '['.
+  std::string list = "[";
+  PublicationList publications(
+      list, request.maxBytes,
+      since ? PublicationList::Keep::Oldest : PublicationList::Keep::Newest);
+  auto visit = [&](const PublicationView& pub) { publications.add(pub.offset, pub.data); };
+  if (since) {
+    auto read =
+        store.since(request.channel, request.afterOffset, request.epoch, request.limit, visit);
+    if (!read.ok()) {
+      result.error = read.error().message;
+      return result;
+    }
+    result.recovery = read->recovery;
+    result.limited = read->limited;
+    result.position = read->position;
+  } else {
+    auto read = store.latest(request.channel, request.limit, visit);
+    if (!read.ok()) {
+      result.error = read.error().message;
+      return result;
+    }
+  }
+  publications.finish();
+  result.overflowed = publications.overflowed();
+  result.publications.assign(list, 1);
+  result.ok = true;
+  return result;
+}
+
+void InProcessEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult> done) {
+  LoopPart& caller = partOf(from);
+  storage_.run(
+      [caller = caller.loop, request = std::move(request), done = std::move(done)](
+          ChannelStore& store, StorageThread::Outbox& outbox) mutable {
+        // Posted in the same order as the pushes of publications stored before and after this
+        // read: the caller attaches its subscriber between them.
+        outbox.post(*caller, [done = std::move(done), result = readNow(store, request)]() mutable {
+          done(std::move(result));
+        });
+      },
+      false);
+  wakeAtEndOfIteration(caller);
+}
+
+void InProcessEngine::join(net::Loop& from, std::string_view channel, PresenceMember member,
+                           size_t max, Done<bool> done) {
+  bool joined = false;
+  {
+    std::lock_guard lock(presenceMutex_);
+    auto& members = presence_[std::string(channel)];
+    if (members.size() < max) {
+      members.push_back(std::move(member));
+      joined = true;
+    } else if (members.empty()) {
+      presence_.erase(std::string(channel));
+    }
+  }
+  from.defer([done = std::move(done), joined]() mutable { done(std::move(joined)); });
+}
+
+void InProcessEngine::leave(std::string_view channel, std::string_view client) {
+  std::lock_guard lock(presenceMutex_);
+  auto it = presence_.find(std::string(channel));
+  if (it == presence_.end()) return;
+  auto& members = it->second;
+  auto member = std::find_if(members.begin(), members.end(),
+                             [&](const PresenceMember& m) { return m.client == client; });
+  if (member != members.end()) members.erase(member);
+  if (members.empty()) presence_.erase(it);
+}
+
+void InProcessEngine::presence(net::Loop& from, std::string_view channel,
+                               Done<std::vector<PresenceMember>> done) {
+  std::vector<PresenceMember> members;
+  {
+    std::lock_guard lock(presenceMutex_);
+    auto it = presence_.find(std::string(channel));
+    if (it != presence_.end()) members = it->second;
+  }
+  from.defer([done = std::move(done), members = std::move(members)]() mutable {
+    done(std::move(members));
+  });
+}
+
+void InProcessEngine::sweep(int64_t nowMs) {
+  // One sweep queued at a time: several hubs (one per loop) may call this every second.
+  if (sweepQueued_.exchange(true)) return;
+  storage_.run([this, nowMs](ChannelStore& store, StorageThread::Outbox&) {
+    sweepQueued_.store(false);
+    for (uint32_t i = 0; i < options_.trimStepsPerSweep; ++i) {
+      auto step = store.trimStep(nowMs);
+      if (!step.ok() || !step->more) break;  // errors are retried on the next sweep
+    }
+  });
+}
+
+}  // namespace duplex::hub
