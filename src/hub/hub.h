@@ -101,6 +101,15 @@ class Hub {
   size_t clientCount() const { return clients_.size(); }
 
   struct Client;  // per-connection state (in ws.data())
+  // A publish a connection sent to a channel while its subscribe to it waited for the engine.
+  // It is handled once the subscribe is answered: the commands of one connection take effect in
+  // the order sent, so a client that subscribes and at once publishes gets its own publication.
+  static constexpr size_t kMaxHeldPublishes = 256;
+  struct HeldPublish {
+    uint64_t id;
+    std::string key;
+    std::string data;
+  };
 
  private:
   // What a completion holds instead of `this` and a WebSocket pointer: both may be gone when
@@ -121,10 +130,15 @@ class Hub {
   void subscribe(WebSocket& ws, Client& client, const Command& command);
   void unsubscribe(WebSocket& ws, Client& client, const Command& command);
   void publish(WebSocket& ws, Client& client, const Command& command);
+  // Handles the publishes held while a subscribe to `channel` waited (Client::HeldPublish).
+  void releaseHeld(WebSocket& ws, Client& client, std::string_view channel,
+                   std::vector<HeldPublish> held);
   void subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription, ReadRequest read);
   // The engine answered a subscribe's read: reply, attach, announce.
   void subscribed(WebSocket& ws, Client& client, const Subscription& subscription,
                   const ReadResult& read);
+  void answerSubscribe(WebSocket& ws, Client& client, const Subscription& subscription,
+                       const ReadResult& read);
   // History for a client or the server API; `answer` gets the reply (on this loop).
   void history(const ChannelInfo& info, ReplyTo to, const std::optional<Since>& since,
                uint32_t limit, std::function<void(std::string&&)> answer);

@@ -27,6 +27,7 @@ struct Hub::Client {
   struct Subscribing {
     std::string channel;
     bool joined = false;
+    std::vector<HeldPublish> held;  // its publishes to the channel meanwhile
   };
 
   WebSocket* ws = nullptr;  // null once closed: completions then have nobody to answer

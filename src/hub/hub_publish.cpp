@@ -45,6 +45,16 @@ std::optional<HubError> Hub::validate(const ChannelInfo& info, std::string_view 
 }
 
 void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
+  if (auto waiting = client.findSubscribing(command.channel);
+      waiting != client.subscribing.end()) {
+    // Bounded by the command rate; this bound is for a subscribe the engine is slow to answer.
+    if (waiting->held.size() >= kMaxHeldPublishes) {
+      return replyError(ws, command.id, ErrorCode::LimitExceeded,
+                        "too many publishes waiting for this connection's subscribe");
+    }
+    waiting->held.push_back({command.id, std::string(command.key), std::string(command.data)});
+    return;
+  }
   auto info = options_.namespaces.lookup(command.channel);
   if (!info.ok()) return replyError(ws, command.id, info.error().code, info.error().message);
   if (auto denied = checkPublish(*info, principalOf(client), command.data.size())) {
@@ -94,6 +104,20 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
         ++metrics_.acks;
         reply(*open->ws, scratch_);
       });
+}
+
+void Hub::releaseHeld(WebSocket& ws, Client& client, std::string_view channel,
+                      std::vector<HeldPublish> held) {
+  for (const HeldPublish& h : held) {
+    if (!ws.isOpen()) return;  // never acknowledged: the client retries with the same key
+    Command command;
+    command.id = h.id;
+    command.method = Method::Publish;
+    command.channel = channel;
+    command.key = h.key;
+    command.data = h.data;
+    publish(ws, client, command);
+  }
 }
 
 void Hub::published(const PublishResult& result) {

@@ -82,9 +82,11 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
                  }
                  auto entry = open->findSubscribing(subscription->channel);
                  if (!joined) {
+                   auto held = std::move(entry->held);
                    open->subscribing.erase(entry);
-                   return replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded,
-                                     "presence is full");
+                   replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded,
+                              "presence is full");
+                   return releaseHeld(*open->ws, *open, subscription->channel, std::move(held));
                  }
                  entry->joined = true;
                  subscribeRead(*open->ws, std::move(subscription), std::move(read));
@@ -109,6 +111,13 @@ void Hub::subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscriptio
 
 void Hub::subscribed(WebSocket& ws, Client& client, const Subscription& subscription,
                      const ReadResult& read) {
+  auto held = std::move(client.findSubscribing(subscription.channel)->held);
+  answerSubscribe(ws, client, subscription, read);
+  releaseHeld(ws, client, subscription.channel, std::move(held));
+}
+
+void Hub::answerSubscribe(WebSocket& ws, Client& client, const Subscription& subscription,
+                          const ReadResult& read) {
   auto waiting = client.findSubscribing(subscription.channel);
   const bool joined = waiting->joined;
   client.subscribing.erase(waiting);

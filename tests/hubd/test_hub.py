@@ -37,6 +37,34 @@ def test_publish_is_acknowledged_after_it_is_stored_and_delivered(hub):
     run(go())
 
 
+@pytest.mark.parametrize("channel", ["talk:sent-together", "demo:sent-together"])
+def test_a_publish_sent_right_after_a_subscribe_reaches_its_own_sender(hub, channel):
+    # The commands of one connection take effect in the order sent, even while the subscribe
+    # waits for the engine (presence in talk:*, the store's read): both frames go in one write,
+    # so the server reads them in one loop iteration.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from support import rawws
+
+    server = hub()
+    conn = rawws.open_ws(server.port, "/connection")
+    data = {"text": "mine"} if channel.startswith("talk") else {"kind": "cat"}
+    subscribe = json.dumps({"id": 1, "subscribe": {"channel": channel}}).encode()
+    publish = json.dumps({"id": 2, "publish": {"channel": channel, "data": data}}).encode()
+    conn.send(rawws.frame(rawws.OP_TEXT, subscribe) + rawws.frame(rawws.OP_TEXT, publish))
+    replies, pushes = {}, []
+    while len(replies) < 2 or not pushes:
+        message = json.loads(conn.read_frame().payload)
+        if "push" in message:
+            if "pub" in message["push"]:  # not the presence join it announces too
+                pushes.append(message["push"])
+        else:
+            replies[message["id"]] = message
+    assert "result" in replies[1], replies
+    assert replies[2]["result"]["offset"] == 1, replies
+    assert pushes[0] == {"channel": channel, "pub": {"offset": 1, "data": data}}
+    conn.close()
+
+
 @pytest.mark.parametrize("command, code", [
     ({"id": 1, "frobnicate": {}}, "unknown_command"),
     ({"id": 2, "subscribe": {}}, "bad_request"),
