@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,8 +130,20 @@ TEST(StorageThread, AFailedCommitAnswersEveryPublicationOfItsBatch) {
                     StorageThread::Outbox& outbox) {
       outbox.post(loop, [&results, ok = stored.ok()] { results.push_back(ok); });
     };
+    // The two must be one batch: the storage thread is kept busy with a job until both are
+    // queued (it may start, or wake, at any moment, and would take the first one alone).
+    std::promise<void> started, queued;
+    std::shared_future<void> release = queued.get_future().share();
+    storage.run(
+        [&started, release](ChannelStore&, StorageThread::Outbox&) {
+          started.set_value();
+          release.wait();
+        },
+        true);
+    started.get_future().wait();
     storage.append(request("a", "\"small\""), then, false);
     storage.append(request("a", "\"" + std::string(200 * 1024, 'x') + "\""), then, false);
+    queued.set_value();
     storage.wake();
     ASSERT_TRUE(test::runUntilTrue(loop, [&] { return results.size() == 2; }));
   }
