@@ -159,7 +159,7 @@ void Loop::onSignal(int signal, std::function<void()> handler) {
   signals_->watch(signal, std::move(handler));
 }
 
-thread_local Loop* Loop::current_ = nullptr;
+constinit thread_local Loop* Loop::current_ = nullptr;
 
 namespace {
 

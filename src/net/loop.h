@@ -155,7 +155,9 @@ class Loop {
   std::atomic<bool> hasPosted_{false};
   std::atomic<uint64_t> postCount_{0};  // lets an iteration skip the mutex when nothing came
   std::unique_ptr<SignalWatcher> signals_;
-  static thread_local Loop* current_;
+  // constinit: other translation units read it directly, without the TLS init wrapper (GCC 12
+  // with -fsanitize=undefined otherwise calls a null wrapper).
+  static constinit thread_local Loop* current_;
 };
 
 }  // namespace duplex::net
