@@ -1,0 +1,116 @@
+#pragma once
+// A Redis client on a net::Loop: RESP2 over our own non-blocking net::Socket (so TLS comes from
+// net, as for WebSockets), with hiredis used only as the reply parser (redisReader: sans-I/O).
+// Commands are pipelined: every command issued during one loop iteration leaves in one write.
+// No thread, no blocking call. Layer: net <- redis <- hub.
+//
+// THE INTERFACE AGREED BETWEEN THE CLIENT (src/redis/*.cpp) AND THE ENGINE (src/hub/redis_*):
+// change it only together.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/loop.h"
+
+namespace duplex::redis {
+
+// One reply, owned (copied out of the parser).
+struct Reply {
+  enum class Type : uint8_t { Nil, Integer, String, Status, Error, Array };
+  Type type = Type::Nil;
+  int64_t integer = 0;
+  std::string string;  // String, Status, Error
+  std::vector<Reply> elements;  // Array
+
+  bool isError() const { return type == Type::Error; }
+};
+
+// The outcome of one command: a reply from Redis, or none because the connection was down,
+// broke before the answer came, or the answer took longer than Options::commandTimeoutMs.
+// A command that was written but not answered may or may not have run (the caller decides what
+// that means: the hub answers `unavailable` and relies on idempotency keys for retries).
+struct Result {
+  bool ok = false;      // false: no reply; `error` says why ("connection refused", "timeout")
+  std::string error;
+  Reply reply;          // when ok (it may itself be a Redis error reply: reply.isError())
+};
+
+// redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS.
+struct Endpoint {
+  std::string host;
+  uint16_t port = 6379;
+  std::string user;
+  std::string password;
+  int db = 0;
+  bool tls = false;
+  std::string text() const;  // the URL without the password, for logs
+};
+// Parses a URL; on failure returns nullopt and sets `error` to one readable line.
+std::optional<Endpoint> parseUrl(std::string_view url, std::string* error);
+
+struct Options {
+  uint32_t connectTimeoutMs = 2000;
+  uint32_t commandTimeoutMs = 2000;
+  uint32_t reconnectMinMs = 50;   // backoff with jitter, doubling up to the max
+  uint32_t reconnectMaxMs = 2000;
+  std::string tlsCaFile;          // rediss://: verify against this CA (empty: system store)
+};
+
+// One connection to one Redis, living on one loop (use it on that loop's thread only). It
+// connects (AUTH, SELECT) at construction and reconnects with backoff for ever after a failure;
+// commands issued while it is down fail at once (Result::ok false), never queue unbounded.
+class Connection {
+ public:
+  using Callback = std::function<void(Result&&)>;
+
+  Connection(net::Loop& loop, Endpoint endpoint, Options options = {});
+  ~Connection();  // pending callbacks get Result{ok=false, "closed"} (not run re-entrantly)
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Sends a command (argument strings, binary-safe). `done` runs on the loop, later, never
+  // inside this call; callbacks run in the order the commands were issued.
+  void command(std::vector<std::string> args, Callback done);
+
+  bool isConnected() const;
+  // Called on the loop each time the connection is (re)established and ready (after AUTH and
+  // SELECT), and each time it is lost (with the reason). The first connect calls onUp too.
+  void onUp(std::function<void()> handler);
+  void onDown(std::function<void(std::string_view why)> handler);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A connection in RESP2 pub/sub mode. It keeps the set of channels it should be subscribed to
+// and resubscribes to all of them after every reconnect (then calls onUp), so the owner only
+// says what it wants. Messages arrive on the loop in the order Redis sent them.
+class Subscriber {
+ public:
+  Subscriber(net::Loop& loop, Endpoint endpoint, Options options = {});
+  ~Subscriber();
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  void subscribe(const std::string& channel);
+  void unsubscribe(const std::string& channel);
+  bool isConnected() const;
+
+  // (channel, payload) for every message.
+  void onMessage(std::function<void(std::string_view channel, std::string_view payload)> handler);
+  // Called once the connection is up again AND every wanted channel is subscribed (the owner
+  // then reads what it may have missed while down), and when it is lost.
+  void onUp(std::function<void()> handler);
+  void onDown(std::function<void(std::string_view why)> handler);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace duplex::redis
