@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "hub/hub_client.h"
+#include "hub/proxy_client.h"
 
 namespace duplex::hub {
 
@@ -41,6 +42,9 @@ Hub::Hub(net::Loop& loop, Engine& engine, HubOptions options)
       verifier_(options_.tokenSecret),
       inFlight_(std::make_shared<InFlight>()) {
   if (!options_.nowMs) options_.nowMs = systemNowMs;
+  if (options_.namespaces.proxy().any()) {
+    proxy_ = std::make_unique<ProxyClient>(loop_, options_.namespaces.proxy());
+  }
   // Cancelled by ~Hub, so `this` is safe here.
   sweepTimer_ = loop_.setInterval(1000, [this] { sweepExpired(); });
 }
@@ -118,6 +122,7 @@ void Hub::open(WebSocket& ws, const Request& request) {
   client->lastRefillMs = options_.nowMs();
   ws.data() = client;
   clients_.insert(&ws);
+  if (proxy_) keepProxyHeaders(*client, request);
   if (auto token = request.queryParam("token")) {
     HubError error;
     if (!authenticate(ws, *client, *token, error)) {
@@ -165,14 +170,17 @@ bool Hub::authenticate(WebSocket& ws, Client& client, std::string_view token, Hu
   client.user = claims->user;
   client.grants = claims->channels;
   client.expires = claims->expires;
-  if (first && !client.user.empty()) {
-    users_[client.user].insert(&ws);
-    // Every connection of a user joins the user's personal channel (docs/protocol.md).
-    if (auto personal = personalChannel(client.user)) {
-      if (engine_.attach(ws, *personal)) client.channels.push_back(*personal);
-    }
-  }
+  if (first) enterUser(ws, client);
   return true;
+}
+
+void Hub::enterUser(WebSocket& ws, Client& client) {
+  if (client.user.empty()) return;
+  users_[client.user].insert(&ws);
+  // Every connection of a user joins the user's personal channel (docs/protocol.md).
+  if (auto personal = personalChannel(client.user)) {
+    if (engine_.attach(ws, *personal)) client.channels.push_back(*personal);
+  }
 }
 
 bool Hub::takeToken(Client& client) {
@@ -221,6 +229,8 @@ ChannelLimits Hub::limitsFor(const NamespaceOptions& options) const {
 
 void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
   Client& client = clientOf(ws);
+  // Counted when handled, after the back end's connect answer.
+  if (client.connecting && opcode == Opcode::Text) return holdWhileConnecting(ws, client, data);
   ++stats_.commands;
   ++metrics_.commandsIn;
   metrics_.commandBytesIn += data.size();
@@ -271,6 +281,8 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
       }
       return presence(command.channel, command.id, std::move(answer));
     }
+    case Method::Rpc:
+      return rpc(ws, client, command);
     case Method::Ping:
       scratch_.clear();
       writeEmptyResult(scratch_, command.id);
@@ -279,6 +291,9 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
 }
 
 void Hub::connect(WebSocket& ws, Client& client, const Command& command) {
+  // Without a token, the back end decides who this is (the upgrade's cookies).
+  if (command.token.empty() && !client.hasToken && proxy_ && proxy_->config().connect.configured())
+    return connectThroughProxy(ws, client, command.id);
   if (!command.token.empty()) {
     HubError error;
     if (!authenticate(ws, client, command.token, error)) {

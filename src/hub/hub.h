@@ -27,6 +27,9 @@
 
 namespace duplex::hub {
 
+class ProxyClient;
+struct ConnectVerdict;
+
 // An embedder's rule for what may be published in a namespace (HubOptions::validators). Gets
 // the channel and the data as the minified JSON text that would be stored (a validator may
 // parse it with its own simdjson parser); returns nullopt to accept, or the error the publisher
@@ -99,6 +102,8 @@ class Hub {
   // Answered on this loop (the offsets are read through the engine, off the loop).
   void channelSummaries(std::function<void(std::vector<ChannelSummary>)> done);
   size_t clientCount() const { return clients_.size(); }
+  // The back end's proxies (proxy_client.h), when the namespaces' configuration has any.
+  const ProxyClient* proxy() const { return proxy_.get(); }
 
   struct Client;  // per-connection state (in ws.data())
   // A publish a connection sent to a channel while its subscribe to it waited for the engine.
@@ -155,6 +160,27 @@ class Hub {
   void countApiAnswer(std::string_view endpoint, const HttpResponse& response);
 
   bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);
+  // The connection becomes its user's: in users_, and in the user's personal channel.
+  void enterUser(WebSocket& ws, Client& client);
+
+  // The proxies to the application's back end (proxy_hub.cpp); each answers on this loop.
+  void keepProxyHeaders(Client& client, const Request& request) const;
+  // While the connect proxy decides, the connection's later commands wait (in order).
+  void holdWhileConnecting(WebSocket& ws, Client& client, std::string_view data);
+  void connectThroughProxy(WebSocket& ws, Client& client, uint64_t id);
+  void connectAnswered(WebSocket& ws, Client& client, uint64_t id,
+                       HubResult<ConnectVerdict>&& verdict);
+  void subscribeThroughProxy(WebSocket& ws, Client& client,
+                             std::shared_ptr<Subscription> subscription, ReadRequest read);
+  // The rest of a subscribe once allowed: presence (where on), then the read.
+  void subscribeAllowed(WebSocket& ws, Client& client, std::shared_ptr<Subscription> subscription,
+                        ReadRequest read);
+  void publishThroughProxy(WebSocket& ws, Client& client, const Command& command);
+  void askNextPublish(WebSocket& ws, Client& client);
+  // A publish every check has passed: to the engine, acknowledged when stored and delivered.
+  void publishToEngine(WebSocket& ws, uint64_t id, const ChannelInfo& info, std::string data,
+                       std::string key);
+  void rpc(WebSocket& ws, Client& client, const Command& command);
   bool takeToken(Client& client);
   void reply(WebSocket& ws, std::string_view text);
   void replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message);
@@ -178,6 +204,7 @@ class Hub {
   // What the handlers the App holds and the engine's completions capture instead of `this`.
   net::Lifeline<Hub> lifeline_{this};
   std::shared_ptr<InFlight> inFlight_;
+  std::unique_ptr<ProxyClient> proxy_;
   uint64_t lastCommitObserved_ = 0;
   bool answeringLater_ = false;  // the API handler now running took response.later()  //
                                  // PublishResult::commit.id last put in storeCommit

@@ -69,12 +69,18 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
   if (auto refused = validate(*info, command.data)) {
     return replyError(ws, command.id, refused->code, refused->message);
   }
+  if (info->options->publishProxy) return publishThroughProxy(ws, client, command);
+  publishToEngine(ws, command.id, *info, std::string(command.data), std::string(command.key));
+}
+
+void Hub::publishToEngine(WebSocket& ws, uint64_t id, const ChannelInfo& info, std::string data,
+                          std::string key) {
   ++inFlight_->publishes;
   engine_.publish(
       loop_,
-      {std::string(command.channel), std::string(command.data), std::string(command.key),
-       limitsFor(*info->options), options_.nowMs()},
-      [this, caller = callerOf(ws), id = command.id, inFlight = inFlight_](PublishResult&& result) {
+      {std::string(info.channel), std::move(data), std::move(key), limitsFor(*info.options),
+       options_.nowMs()},
+      [this, caller = callerOf(ws), id, inFlight = inFlight_](PublishResult&& result) {
         if (!caller.hubAlive()) {
           // The Hub went after accepting it: acknowledged all the same, before the goodbye.
           auto publisher = caller.client.lock();

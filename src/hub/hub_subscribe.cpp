@@ -7,15 +7,6 @@
 
 namespace duplex::hub {
 
-// A subscribe between the command and the engine's answers.
-struct Hub::Subscription {
-  uint64_t id;
-  std::string channel;
-  bool presence;  // the namespace announces members
-  bool history;   // the namespace keeps history (else no read is needed)
-  ReadRequest::Mode mode;
-};
-
 namespace {
 
 bool contains(const std::vector<std::string>& channels, std::string_view channel) {
@@ -66,12 +57,21 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
     read.limit = options_.maxRecovery;
   }
   auto subscription = std::make_shared<Subscription>(Subscription{
-      command.id, std::string(command.channel), ns.presence, ns.historySize > 0, read.mode});
+      command.id, std::string(command.channel), ns.presence, ns.historySize > 0, read.mode,
+      ns.presenceMax});
   client.subscribing.push_back({subscription->channel});
-  if (!ns.presence) return subscribeRead(ws, std::move(subscription), std::move(read));
+  if (ns.subscribeProxy) {
+    return subscribeThroughProxy(ws, client, std::move(subscription), std::move(read));
+  }
+  subscribeAllowed(ws, client, std::move(subscription), std::move(read));
+}
+
+void Hub::subscribeAllowed(WebSocket& ws, Client& client,
+                           std::shared_ptr<Subscription> subscription, ReadRequest read) {
+  if (!subscription->presence) return subscribeRead(ws, std::move(subscription), std::move(read));
   // Presence first: a full channel refuses before anything is read, and the member is known
   // before the subscriber sees its first publication.
-  engine_.join(loop_, subscription->channel, {client.id, client.user}, ns.presenceMax,
+  engine_.join(loop_, subscription->channel, {client.id, client.user}, subscription->presenceMax,
                [this, caller = callerOf(ws), subscription, read = std::move(read),
                 clientId = client.id](bool&& joined) mutable {
                  auto open = caller.open();
