@@ -21,8 +21,9 @@ std::optional<HubError> readEndpoint(simdjson::dom::element block, const std::st
     std::string name = where + "." + std::string(field.key);
     if (field.key == "url") {
       std::string_view url;
-      if (field.value.get(url) != simdjson::SUCCESS ||
-          !(url.starts_with("http://") || url.starts_with("https://")) || url.size() < 9) {
+      bool isString = field.value.get(url) == simdjson::SUCCESS;
+      size_t scheme = url.starts_with("http://") ? 7 : url.starts_with("https://") ? 8 : 0;
+      if (!isString || scheme == 0 || url.size() == scheme) {  // a host must follow
         return badRequest(name + ": must be an http:// or https:// URL");
       }
       endpoint.url = std::string(url);
