@@ -1,6 +1,7 @@
 #include "hub/proxy_client.h"
 
 #include "net/log.h"
+#include "net/loop.h"
 
 namespace duplex::hub {
 
@@ -30,25 +31,38 @@ HubError unavailableError(std::string_view proxy, const ProxyEndpoint& endpoint,
 }  // namespace
 
 ProxyClient::ProxyClient(net::Loop& loop, ProxyConfig config)
-    : config_(std::move(config)), http_(loop) {}
+    : config_(std::move(config)), defaultLoop_(loop) {}
+
+ProxyClient::~ProxyClient() = default;
+
+ProxyClient::PerLoop& ProxyClient::here() {
+  net::Loop* loop = net::Loop::current();
+  if (!loop) loop = &defaultLoop_;
+  std::lock_guard lock(loopsMutex_);
+  std::unique_ptr<PerLoop>& part = loops_[loop];
+  if (!part) part = std::make_unique<PerLoop>(*loop);
+  return *part;
+}
 
 template <class Verdict>
 void ProxyClient::ask(std::string_view proxy, const ProxyEndpoint& endpoint,
                       const ProxyCaller& who, std::string body,
                       HubResult<Verdict> (ProxyAnswerReader::*read)(std::string_view),
                       std::function<void(HubResult<Verdict>&&)> done) {
-  ++requests_;
+  requests_.fetch_add(1, std::memory_order_relaxed);
   httpclient::HttpRequest request{endpoint.url, std::move(body), who.headers, endpoint.timeoutMs};
-  // `this` outlives the callback: http_ is ours, and abandons what is in flight when we go.
-  http_.post(std::move(request), [this, proxy, endpoint, read, done = std::move(done)](
-                                     httpclient::HttpAnswer&& answer) {
+  PerLoop& part = here();
+  // `this` and `part` outlive the callback: the HTTP client is ours, and abandons what is in
+  // flight when we go.
+  part.http.post(std::move(request), [this, &part, proxy, endpoint, read, done = std::move(done)](
+                                         httpclient::HttpAnswer&& answer) {
     if (!answer.answered() || answer.status != 200) {
-      ++unavailable_;
+      unavailable_.fetch_add(1, std::memory_order_relaxed);
       HubError error = unavailableError(proxy, endpoint, answer);
       DUPLEX_LOG(Warn, "hub: %s (%s)", error.message.c_str(), endpoint.url.c_str());
       return done(std::move(error));
     }
-    HubResult<Verdict> verdict = (reader_.*read)(answer.body);
+    HubResult<Verdict> verdict = (part.reader.*read)(answer.body);
     if (!verdict.ok() && verdict.error().code == ErrorCode::Internal) {
       DUPLEX_LOG(Warn, "hub: %s (%s)", verdict.error().message.c_str(), endpoint.url.c_str());
     }

@@ -2,13 +2,20 @@
 // The hub's side of the proxies: asks the application's back end over HTTP (httpclient, on the
 // hub's loop, never blocking it) and turns its answer, or its silence, into a verdict or a hub
 // error. A back end that times out, cannot be reached, answers a status other than 200 is
-// `unavailable` (the message says which); one that refuses gives its own code. Completions run
-// on the loop the ProxyClient was made on, never inside the call, and never after the
-// ProxyClient is gone (its HTTP client abandons what is in flight).
+// `unavailable` (the message says which); one that refuses gives its own code.
+//
+// A request completes on the loop it was made on (net::Loop::current(), the asking connection's
+// loop), never inside the call, and never after the ProxyClient is gone (its HTTP clients
+// abandon what is in flight). Each loop that asks gets its own HTTP client (its own connection
+// pool) and answer parser, made on first use: one ProxyClient may serve a hub spanning several
+// loops. It must be destroyed when those loops no longer run, or on the only one.
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "hub/proxy_config.h"
 #include "hub/proxy_protocol.h"
@@ -31,7 +38,9 @@ struct ProxyCaller {
 
 class ProxyClient {
  public:
+  // `loop` serves calls made outside any running loop (tests).
   ProxyClient(net::Loop& loop, ProxyConfig config);
+  ~ProxyClient();
   const ProxyConfig& config() const { return config_; }
 
   void connect(const ProxyCaller& who, std::function<void(HubResult<ConnectVerdict>&&)> done);
@@ -43,11 +52,18 @@ class ProxyClient {
            std::function<void(HubResult<RpcVerdict>&&)> done);
 
   // Requests made, and those that ended in `unavailable` (for tests and logs).
-  uint64_t requests() const { return requests_; }
-  uint64_t unavailable() const { return unavailable_; }
-  const httpclient::HttpClient& http() const { return http_; }
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  uint64_t unavailable() const { return unavailable_.load(std::memory_order_relaxed); }
 
  private:
+  // What one loop uses, only on its thread.
+  struct PerLoop {
+    explicit PerLoop(net::Loop& loop) : http(loop) {}
+    httpclient::HttpClient http;
+    ProxyAnswerReader reader;
+  };
+  PerLoop& here();
+
   // POSTs `body` to `endpoint`; `read` turns a 200 answer's body into the verdict.
   template <class Verdict>
   void ask(std::string_view proxy, const ProxyEndpoint& endpoint, const ProxyCaller& who,
@@ -55,10 +71,11 @@ class ProxyClient {
            std::function<void(HubResult<Verdict>&&)> done);
 
   ProxyConfig config_;
-  httpclient::HttpClient http_;
-  ProxyAnswerReader reader_;
-  uint64_t requests_ = 0;
-  uint64_t unavailable_ = 0;
+  net::Loop& defaultLoop_;
+  std::mutex loopsMutex_;  // taken once per request, to find the loop's own part
+  std::unordered_map<net::Loop*, std::unique_ptr<PerLoop>> loops_;
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> unavailable_{0};
 };
 
 }  // namespace duplex::hub

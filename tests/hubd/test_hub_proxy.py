@@ -284,3 +284,29 @@ def test_check_config_refuses_bad_proxy_settings(tmp_path, bad, words):
     done = subprocess.run([command, "check-config", str(path)], capture_output=True, text=True)
     assert done.returncode != 0
     assert words in done.stdout + done.stderr, done
+
+
+def test_connections_that_close_while_the_back_end_decides_are_forgotten(hub, backend):
+    server = hub(config=config(backend))
+
+    async def go():
+        alice = await Client.open(server, **as_user("alice"))
+        await alice.call("connect")
+        backend.delay.update({"/connect": 0.3, "/subscribe": 0.3, "/publish": 0.3, "/rpc": 0.3})
+        leaving = await Client.open(server, **as_user("bob"))
+        await leaving.ws.send(json.dumps({"id": 1, "connect": {}}))
+        await alice.ws.send(json.dumps({"id": 2, "subscribe": {"channel": "chat:a"}}))
+        await alice.ws.send(json.dumps(
+            {"id": 3, "publish": {"channel": "chat:b", "data": {"text": "gone"}}}))
+        await alice.ws.send(json.dumps({"id": 4, "rpc": {"method": "add", "data": {"a": 1, "b": 1}}}))
+        await asyncio.sleep(0.05)
+        await leaving.close()
+        await alice.close()
+        await asyncio.sleep(0.5)  # the answers arrive for connections that are gone
+        status, history = api(server, "history", {"channel": "chat:b"})
+        assert history["result"]["publications"] == []  # nobody left to acknowledge: not stored
+        backend.delay.clear()
+        again = await Client.open(server, **as_user("carol"))
+        assert (await again.call("connect"))["result"]["user"] == "carol"
+
+    run(go())

@@ -514,3 +514,11 @@ class Client:
 
     async def ping(self) -> None:
         await self._command({"ping": {}})
+
+    async def rpc(self, method: str, data=None):
+        """A call the server's back end answers through its rpc proxy (docs/protocol.md,
+        "rpc"): returns the answer's data; a refusal raises the back end's error class."""
+        body: dict = {"method": method}
+        if data is not None:
+            body["data"] = data
+        return (await self._command({"rpc": body})).get("data")
