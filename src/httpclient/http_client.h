@@ -8,9 +8,9 @@
 //
 // Why libcurl and not a small client over net::Socket: a back end's answer may be chunked, the
 // back end may sit behind TLS, keep-alive needs careful connection bookkeeping (a pooled
-// connection the server closed meanwhile must be retried on a new one), and timeouts must cover connect, send and receive alike. libcurl has done all of this
-// correctly for decades; what is ours is only the ~200 lines that give its sockets and timers
-// to the loop.
+// connection the server closed meanwhile must be retried on a new one), and timeouts must cover
+// connect, send and receive alike. libcurl has done all of this correctly for decades; what is ours
+// is only the ~200 lines that give its sockets and timers to the loop.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -82,10 +82,10 @@ class HttpClient {
   void finishDone();
 
   net::Loop& loop_;
-  void* multi_ = nullptr;  // CURLM*
-  uint64_t timer_ = 0;     // net::Loop::TimerId; 0: none
+  void* multi_ = nullptr;                    // CURLM*
+  uint64_t timer_ = 0;                       // net::Loop::TimerId; 0: none
   std::unordered_set<Transfer*> transfers_;  // owned; freed when done or by the destructor
-  std::unordered_set<Watcher*> watchers_;     // the sockets libcurl has us watch
+  std::unordered_set<Watcher*> watchers_;    // the sockets libcurl has us watch
   uint64_t connectionsOpened_ = 0;
   // Set to false by the destructor: a completion running when the client goes stops there.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -55,7 +55,7 @@ struct Command {
   // the hub bounds it by its maxRecovery).
   std::optional<uint64_t> last;
   uint32_t limit = kDefaultHistoryLimit;  // history: 1..kMaxHistoryLimit
-  std::string_view rpcMethod;  // rpc: the back end's method name, non-empty
+  std::string_view rpcMethod;             // rpc: the back end's method name, non-empty
   // publish, rpc: the value of "data" as minified JSON text (valid JSON, any type), ready to store
   // and to forward without re-serializing. Its size is what max_data_bytes limits. An rpc
   // without data leaves it empty.

@@ -56,9 +56,9 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
     read.epoch = std::string(command.since->epoch);
     read.limit = options_.maxRecovery;
   }
-  auto subscription = std::make_shared<Subscription>(Subscription{
-      command.id, std::string(command.channel), ns.presence, ns.historySize > 0, read.mode,
-      ns.presenceMax});
+  auto subscription = std::make_shared<Subscription>(
+      Subscription{command.id, std::string(command.channel), ns.presence, ns.historySize > 0,
+                   read.mode, ns.presenceMax});
   client.subscribing.push_back({subscription->channel});
   if (ns.subscribeProxy) {
     return subscribeThroughProxy(ws, client, std::move(subscription), std::move(read));

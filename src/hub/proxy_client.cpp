@@ -45,8 +45,8 @@ ProxyClient::PerLoop& ProxyClient::here() {
 }
 
 template <class Verdict>
-void ProxyClient::ask(std::string_view proxy, const ProxyEndpoint& endpoint,
-                      const ProxyCaller& who, std::string body,
+void ProxyClient::ask(std::string_view proxy, const ProxyEndpoint& endpoint, const ProxyCaller& who,
+                      std::string body,
                       HubResult<Verdict> (ProxyAnswerReader::*read)(std::string_view),
                       std::function<void(HubResult<Verdict>&&)> done) {
   requests_.fetch_add(1, std::memory_order_relaxed);
@@ -54,8 +54,8 @@ void ProxyClient::ask(std::string_view proxy, const ProxyEndpoint& endpoint,
   PerLoop& part = here();
   // `this` and `part` outlive the callback: the HTTP client is ours, and abandons what is in
   // flight when we go.
-  part.http.post(std::move(request), [this, &part, proxy, endpoint, read, done = std::move(done)](
-                                         httpclient::HttpAnswer&& answer) {
+  part.http.post(std::move(request), [this, &part, proxy, endpoint, read,
+                                      done = std::move(done)](httpclient::HttpAnswer&& answer) {
     if (!answer.answered() || answer.status != 200) {
       unavailable_.fetch_add(1, std::memory_order_relaxed);
       HubError error = unavailableError(proxy, endpoint, answer);

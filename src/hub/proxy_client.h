@@ -17,9 +17,9 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "httpclient/http_client.h"
 #include "hub/proxy_config.h"
 #include "hub/proxy_protocol.h"
-#include "httpclient/http_client.h"
 
 namespace duplex::net {
 class Loop;

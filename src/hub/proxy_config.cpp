@@ -86,7 +86,8 @@ HubResult<ProxyConfig> ProxyConfig::fromJson(std::string_view section) {
         config.headers.emplace_back(name);
       }
     } else {
-      return badRequest(where + ": unknown option (known: connect, subscribe, publish, rpc, headers)");
+      return badRequest(where +
+                        ": unknown option (known: connect, subscribe, publish, rpc, headers)");
     }
   }
   return config;

@@ -75,8 +75,10 @@ class HttpClientTest : public ::testing::Test {
   HttpAnswer postAndWait(const std::string& url, std::string body = "{}",
                          uint32_t timeoutMs = 2000) {
     std::optional<HttpAnswer> answer;
-    client.post({url, std::move(body), {}, timeoutMs}, [&](HttpAnswer&& a) { answer = std::move(a); });
-    EXPECT_TRUE(test::runUntil(loop, [&] { return answer.has_value(); }, 5000));
+    client.post({url, std::move(body), {}, timeoutMs},
+                [&](HttpAnswer&& a) { answer = std::move(a); });
+    EXPECT_TRUE(test::runUntil(
+        loop, [&] { return answer.has_value(); }, 5000));
     return answer.value_or(HttpAnswer{});
   }
 
@@ -128,8 +130,10 @@ TEST_F(HttpClientTest, ALargeBodyIsSentWithoutWaitingForContinue) {
 TEST_F(HttpClientTest, ASlowAnswerTimesOutWithoutHoldingUpTheLoopOrOtherRequests) {
   std::optional<HttpAnswer> slow, quick;
   uint64_t start = test::monotonicMs();
-  client.post({backend.url("/slow?ms=3000"), "{}", {}, 300}, [&](HttpAnswer&& a) { slow = std::move(a); });
-  client.post({backend.url("/echo"), "{}", {}, 2000}, [&](HttpAnswer&& a) { quick = std::move(a); });
+  client.post({backend.url("/slow?ms=3000"), "{}", {}, 300},
+              [&](HttpAnswer&& a) { slow = std::move(a); });
+  client.post({backend.url("/echo"), "{}", {}, 2000},
+              [&](HttpAnswer&& a) { quick = std::move(a); });
   int ticks = 0;
   net::Loop::TimerId tick = loop.setInterval(50, [&] { ++ticks; });
   ASSERT_TRUE(test::runUntil(loop, [&] { return slow && quick; }));

@@ -52,7 +52,8 @@ TEST(ProxyConfig, RefusesWhatItDoesNotUnderstandAndSaysWhere) {
        "proxy.rpc.retries: unknown option (known: url, timeout_ms)"},
       {R"({"proxy": {"refresh": {}}})",
        "proxy.refresh: unknown option (known: connect, subscribe, publish, rpc, headers)"},
-      {R"({"proxy": {"headers": ["Bad Header"]}})", "proxy.headers: must be a list of header names"},
+      {R"({"proxy": {"headers": ["Bad Header"]}})",
+       "proxy.headers: must be a list of header names"},
       {R"({"namespaces": {"chat": {"subscribe_proxy": true}}})",
        "namespaces.chat.subscribe_proxy: needs proxy.subscribe.url"},
       {R"({"namespaces": {"chat": {"publish_proxy": 1}}})",
@@ -70,9 +71,8 @@ TEST(ProxyConfig, RefusesWhatItDoesNotUnderstandAndSaysWhere) {
 TEST(ProxyRequests, AreTheJsonTheProtocolDocuments) {
   std::string out;
   writeConnectRequest(out, "c-1", {{"Cookie", "session=\"a\""}, {"X-Forwarded-For", "10.0.0.1"}});
-  EXPECT_EQ(out,
-            R"({"client":"c-1","transport":"websocket","headers":{"Cookie":"session=\"a\"",)"
-            R"("X-Forwarded-For":"10.0.0.1"}})");
+  EXPECT_EQ(out, R"({"client":"c-1","transport":"websocket","headers":{"Cookie":"session=\"a\"",)"
+                 R"("X-Forwarded-For":"10.0.0.1"}})");
   out.clear();
   writeSubscribeRequest(out, "c-1", "alice", "chat:main");
   EXPECT_EQ(out, R"({"client":"c-1","user":"alice","channel":"chat:main"})");
