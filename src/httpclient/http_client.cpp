@@ -122,9 +122,8 @@ HttpClient::~HttpClient() {
 void HttpClient::post(HttpRequest request, Done done) {
   auto transfer = std::make_unique<Transfer>();
   CURL* easy = curl_easy_init();
-  if (!easy) throw std::runtime_error("curl_easy_init failed");
+  if (!easy) return failLater(std::move(done), "curl_easy_init failed");
   transfer->easy = easy;
-  transfer->done = std::move(done);
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, request.body.c_str());
@@ -147,9 +146,22 @@ void HttpClient::post(HttpRequest request, Done done) {
   // libcurl starts nothing here: it asks for a timer (onTimer), whose expiry starts the
   // transfer on a later turn of the loop, so `done` never runs inside post().
   if (curl_multi_add_handle(multiOf(multi_), easy) != CURLM_OK) {
-    throw std::runtime_error("curl_multi_add_handle failed");
+    return failLater(std::move(done), "curl_multi_add_handle failed");
   }
+  transfer->done = std::move(done);
   transfers_.insert(transfer.release());  // also reached through CURLOPT_PRIVATE
+}
+
+void HttpClient::failLater(Done done, const char* why) {
+  // Out of memory, in effect: answered like any failure, later, as post() promises.
+  loop_.defer([alive = std::weak_ptr<bool>(alive_), done = std::move(done), why] {
+    auto live = alive.lock();
+    if (!live || !*live) return;
+    HttpAnswer answer;
+    answer.failure = HttpFailure::Other;
+    answer.error = why;
+    done(std::move(answer));
+  });
 }
 
 int HttpClient::onSocket(void*, int fd, int what, void* self, void* watcherPtr) {

@@ -79,6 +79,7 @@ class HttpClient {
   static int onSocket(void* easy, int fd, int what, void* self, void* watcher);
   static int onTimer(void* multi, long timeoutMs, void* self);
   void act(int fd, int flags);
+  void failLater(Done done, const char* why);
   void finishDone();
 
   net::Loop& loop_;
