@@ -5,6 +5,7 @@ POST /echo        -> 200 {"body": <request body>, "headers": {...}, "peer_port":
 POST /slow?ms=N   -> waits N ms, then 200 {"slow": true}
 POST /status/N    -> status N, {"status": N}
 POST /chunked     -> 200, the body in chunks (Transfer-Encoding: chunked)
+POST /proxy/connect -> 200, a connect proxy's answer: the user is the request's Cookie header
 """
 
 import json
@@ -43,6 +44,8 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path.startswith("/status/"):
             status = int(url.path.rsplit("/", 1)[1])
             self.answer(status, {"status": status})
+        elif url.path == "/proxy/connect":
+            self.answer(200, {"result": {"user": self.headers.get("Cookie", "")}})
         elif url.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
