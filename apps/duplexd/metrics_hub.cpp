@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "flags.h"
+#include "hub/proxy_client.h"
 #include "metrics_process.h"
 #include "metrics_text.h"
 
@@ -62,6 +63,16 @@ std::string renderHubMetrics(const duplex::App& app, const duplex::hub::Hub& hub
              "Publishes acknowledged to the WebSocket client that sent them.", m.acks);
   out.single("duplex_hub_duplicate_publishes_total", "counter",
              "Retried publishes answered from the store (same idempotency key).", stats.duplicates);
+
+  if (const duplex::hub::ProxyClient* proxy = hub.proxy()) {
+    out.single("duplex_hub_proxy_requests_total", "counter",
+               "Requests to the application's back end (every proxy: docs/protocol.md).",
+               proxy->requests());
+    out.single("duplex_hub_proxy_unavailable_total", "counter",
+               "Back end requests that timed out, could not connect or got a status other than "
+               "200: their commands were answered unavailable.",
+               proxy->unavailable());
+  }
 
   out.family("duplex_hub_errors_total", "counter",
              "Error replies by code (docs/protocol.md), over WebSocket and the server API.");

@@ -10,6 +10,7 @@ import json
 import socket
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,10 @@ def test_a_slow_back_end_times_out_as_unavailable_and_holds_up_nobody_else(hub, 
         # Unavailable is not a refusal: the connection stays and may connect again.
         backend.delay["/connect"] = 0
         assert (await slow.call("connect"))["result"]["user"] == "alice"
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        assert "\nduplex_hub_proxy_requests_total 2\n" in metrics
+        assert "\nduplex_hub_proxy_unavailable_total 1\n" in metrics
 
     run(go())
 
