@@ -124,8 +124,8 @@ def test_commands_sent_behind_the_connect_wait_for_it_in_order(hub, backend):
 
 
 def test_a_slow_back_end_times_out_as_unavailable_and_holds_up_nobody_else(hub, backend):
-    server = hub(config=config(backend, timeout_ms=400))
-    backend.delay["/connect"] = 3
+    server = hub(config=config(backend, timeout_ms=1500))
+    backend.delay["/connect"] = 5
 
     async def go():
         slow = await Client.open(server, **as_user("alice"))
@@ -133,15 +133,15 @@ def test_a_slow_back_end_times_out_as_unavailable_and_holds_up_nobody_else(hub, 
         started = time.monotonic()
         waiting = asyncio.ensure_future(slow.call("connect"))
         await asyncio.sleep(0.05)
-        # Another connection is answered at once while the first waits for the back end.
+        # Another connection is answered while the first still waits for the back end.
         assert (await other.call("ping"))["result"] == {}
         assert (await other.call("subscribe", {"channel": "open:x"}))["result"]["offset"] == 0
-        assert time.monotonic() - started < 0.3
+        assert not waiting.done()
         reply = await waiting
         elapsed = time.monotonic() - started
         assert reply["error"]["code"] == "unavailable", reply
-        assert "did not answer within 400 ms" in reply["error"]["message"]
-        assert 0.35 < elapsed < 2.5
+        assert "did not answer within 1500 ms" in reply["error"]["message"]
+        assert 1.4 < elapsed < 4.5
         # Unavailable is not a refusal: the connection stays and may connect again.
         backend.delay["/connect"] = 0
         assert (await slow.call("connect"))["result"]["user"] == "alice"
