@@ -315,3 +315,14 @@ def test_connections_that_close_while_the_back_end_decides_are_forgotten(hub, ba
         assert (await again.call("connect"))["result"]["user"] == "carol"
 
     run(go())
+
+
+def test_the_example_back_ends_hub_config_is_valid():
+    import os
+    import subprocess
+    from support import servers
+    command = os.environ.get("DUPLEXD") or str(servers.REPO / "build/release/apps/duplexd")
+    path = servers.REPO / "examples/python/backend/hub.json"
+    done = subprocess.run([command, "check-config", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done
+    assert done.stdout.strip().endswith(": ok")
