@@ -86,6 +86,28 @@ TEST(RedisConnectionFaults, KilledMidPipelineFailsPendingThenReconnectsAfterRest
   EXPECT_EQ(seen.events[2], "up");
 }
 
+TEST(RedisConnectionFaults, DestroyedFromOnDown) {
+  RedisServer server;
+  ASSERT_TRUE(server.running()) << server.startError();
+  net::Loop loop;
+  auto c = std::make_unique<Connection>(loop, endpoint(server.url()), quickOptions());
+  ASSERT_TRUE(waitUp(loop, *c));
+  int failed = 0;
+  bool down = false;
+  for (int i = 0; i < 3; ++i) {
+    c->command({"BLPOP", "empty", "0"}, [&](Result&& r) { failed += !r.ok; });
+  }
+  c->onDown([&](std::string_view) {
+    down = true;
+    c.reset();
+  });
+  test::runFor(loop, 30);
+  server.kill();
+  ASSERT_TRUE(runUntil(loop, [&] { return down; }));
+  EXPECT_EQ(failed, 3);    // failed before onDown ran
+  test::runFor(loop, 50);  // no reconnect attempt calls into the destroyed connection
+}
+
 TEST(RedisConnectionFaults, ALateReplyTimesOutAndTheConnectionIsRemade) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();

@@ -162,6 +162,24 @@ TEST(RedisSubscriber, WrongPasswordIsOneClearDown) {
   EXPECT_NE(seen.events[0].find("WRONGPASS"), std::string::npos) << seen.events[0];
 }
 
+TEST(RedisSubscriber, ASubscriptionRedisRefusesIsAClearDown) {
+  // Redis 7's ACL: bob may use channel "allowed" only.
+  RedisServer server({"--user", "bob", "on", ">pw", "~*", "+@all", "resetchannels", "&allowed"});
+  ASSERT_TRUE(server.running()) << server.startError();
+  net::Loop loop;
+  Subscriber s(loop, test::endpointOf(server.url("bob:pw")), quickOptions());
+  Transitions seen;
+  seen.watch(s);
+  s.subscribe("allowed");
+  s.subscribe("forbidden");
+  ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
+  EXPECT_NE(seen.events[0].find("NOPERM"), std::string::npos) << seen.events[0];
+  EXPECT_EQ(seen.ups(), 0);
+  // Once the owner gives the channel up, it comes up.
+  s.unsubscribe("forbidden");
+  ASSERT_TRUE(runUntil(loop, [&] { return s.isConnected(); }));
+}
+
 TEST(RedisSubscriber, DestroyedFromItsMessageHandler) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();

@@ -53,6 +53,7 @@ TEST(RedisTls, AServerCertificateFromAnotherCaIsAClearDown) {
   net::Loop loop;
   Options options = quickOptions();
   options.tlsCaFile = pkiFile("rogue-ca.pem");
+  options.connectTimeoutMs = 10000;  // the failure, not a slow handshake (valgrind), must show
   Connection c(loop, test::endpointOf(server.url()), options);
   Transitions seen;
   seen.watch(c);
