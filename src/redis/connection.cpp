@@ -1,19 +1,56 @@
 // Connection: commands pipelined over a Link. Replies come back in the order the commands were
 // sent (RESP has no ids), so the callbacks wait in a FIFO; a reply that takes too long cannot
 // be skipped, so it fails the whole connection, and every command behind it with it.
-#include <deque>
+#include <vector>
 
 #include "net/lifeline.h"
 #include "redis/link.h"
 #include "redis/redis.h"
 
 namespace duplex::redis {
+namespace {
+
+struct Pending {
+  Connection::Callback done;
+  uint64_t sentMs;
+};
+
+// The callbacks of sent commands, oldest first: a vector used as a queue, whose storage stays
+// (a std::deque would free and allocate a block every dozen commands).
+class PendingQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  size_t size() const { return items_.size() - head_; }
+  Pending& front() { return items_[head_]; }
+  void push(Pending&& pending) { items_.push_back(std::move(pending)); }
+  Pending pop() {
+    Pending pending = std::move(items_[head_++]);
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    } else if (head_ >= 1024 && head_ * 2 >= items_.size()) {
+      // Never drained under steady load: drop the consumed half now and then.
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    return pending;
+  }
+  std::vector<Pending> takeAll() {
+    std::vector<Pending> all;
+    all.swap(items_);
+    all.erase(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+    return all;
+  }
+
+ private:
+  std::vector<Pending> items_;
+  size_t head_ = 0;
+};
+
+}  // namespace
 
 struct Connection::Impl final : Link::Owner {
-  struct Pending {
-    Callback done;
-    uint64_t sentMs;
-  };
   struct Refused {
     Callback done;
     std::string why;
@@ -30,7 +67,7 @@ struct Connection::Impl final : Link::Owner {
     if (refusalTimer) link.loop().cancelTimer(refusalTimer);
     if (pending.empty() && refused.empty()) return;
     // Failed later, on the loop: never inside the destructor of the caller's object.
-    link.loop().defer([refused = std::move(refused), pending = std::move(pending)]() mutable {
+    link.loop().defer([refused = std::move(refused), pending = pending.takeAll()]() mutable {
       for (Refused& r : refused) r.done(Result{false, std::move(r.why), {}});
       for (Pending& p : pending) p.done(Result{false, "closed", {}});
     });
@@ -40,7 +77,7 @@ struct Connection::Impl final : Link::Owner {
     if (args.empty()) return refuse(std::move(done), "empty command");
     if (!link.ready()) return refuse(std::move(done), downReason);
     link.send(args);
-    pending.push_back({std::move(done), link.loop().nowMs()});
+    pending.push({std::move(done), link.loop().nowMs()});
     if (pending.size() == 1) link.watch();
   }
 
@@ -76,8 +113,7 @@ struct Connection::Impl final : Link::Owner {
       runRefusals();
       if (!alive.get()) return;
     }
-    Callback done = std::move(pending.front().done);
-    pending.pop_front();
+    Callback done = pending.pop().done;
     Result result;
     result.ok = true;
     result.reply = std::move(reply);
@@ -88,8 +124,7 @@ struct Connection::Impl final : Link::Owner {
     downReason = why;
     std::vector<Refused> refusedNow;
     refusedNow.swap(refused);
-    std::deque<Pending> lost;
-    lost.swap(pending);
+    std::vector<Pending> lost = pending.takeAll();
     auto alive = lifeline.handle();
     // In issue order: those refused were issued before the link became ready.
     for (Refused& r : refusedNow) r.done(Result{false, std::move(r.why), {}});
@@ -112,7 +147,7 @@ struct Connection::Impl final : Link::Owner {
   }
 
   Link link;
-  std::deque<Pending> pending;
+  PendingQueue pending;
   std::vector<Refused> refused;
   net::Loop::TimerId refusalTimer = 0;
   std::string downReason;
