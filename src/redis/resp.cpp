@@ -65,31 +65,38 @@ std::string encodeCommand(std::initializer_list<std::string_view> args) {
 struct ReplyBuilder {
   static thread_local ReplyReader* building;
 
-  // The object a task fills: the reused root, or an element of its parent array (which
-  // createArray sized, so the pointer stays valid until the reply is moved out).
+  // The object a task fills: the reader's root, or an element of its parent array (which
+  // createArray sized, so the pointer stays valid until the reply is handed out). Objects are
+  // reused: each create function resets what its type does not use, keeping capacity, so an
+  // owner that hands the same Reply back for every message (Subscriber) allocates nothing once
+  // its messages have been seen at their size.
   static Reply* target(const redisReadTask* task) {
-    Reply* reply;
-    if (task->parent) {
-      reply = &static_cast<Reply*>(task->parent->obj)->elements[static_cast<size_t>(task->idx)];
-    } else {
-      reply = &building->root_;
-      reply->string.clear();
-      reply->elements.clear();
-      reply->integer = 0;
-    }
-    return reply;
+    if (!task->parent) return &building->root_;
+    return &static_cast<Reply*>(task->parent->obj)->elements[static_cast<size_t>(task->idx)];
   }
   static void* createString(const redisReadTask* task, char* bytes, size_t size) {
     Reply* reply = target(task);
     reply->type = task->type == REDIS_REPLY_ERROR    ? Reply::Type::Error
                   : task->type == REDIS_REPLY_STATUS ? Reply::Type::Status
                                                      : Reply::Type::String;
+    reply->integer = 0;
+    reply->elements.clear();
+    // One huge value must not stay reserved for the connection's life.
+    if (reply->string.capacity() > kKeptCapacity && size < reply->string.capacity() / 4) {
+      std::string().swap(reply->string);
+    }
     reply->string.assign(bytes, size);
     return reply;
   }
   static void* createArray(const redisReadTask* task, int elements) {
     Reply* reply = target(task);
     reply->type = Reply::Type::Array;
+    reply->integer = 0;
+    reply->string.clear();
+    // Elements kept from an earlier reply are each overwritten by their own create call.
+    if (reply->elements.capacity() > kKeptCapacity && static_cast<size_t>(elements) < 16) {
+      std::vector<Reply>().swap(reply->elements);
+    }
     reply->elements.resize(static_cast<size_t>(elements));
     return reply;
   }
@@ -97,13 +104,19 @@ struct ReplyBuilder {
     Reply* reply = target(task);
     reply->type = Reply::Type::Integer;
     reply->integer = value;
+    reply->string.clear();
+    reply->elements.clear();
     return reply;
   }
   static void* createNil(const redisReadTask* task) {
     Reply* reply = target(task);
     reply->type = Reply::Type::Nil;
+    reply->integer = 0;
+    reply->string.clear();
+    reply->elements.clear();
     return reply;
   }
+  static constexpr size_t kKeptCapacity = 64 * 1024;
   // Only ever called on the root (a reply abandoned by a protocol error, or the reader freed
   // with a reply half built), which the reader owns.
   static void freeObject(void*) {}
@@ -147,7 +160,8 @@ ReplyReader::Next ReplyReader::next(Reply& out) {
   ReplyBuilder::building = nullptr;
   if (status != REDIS_OK) return Next::Error;
   if (!reply) return Next::NeedMore;
-  out = std::move(root_);
+  // Swapped, not moved: the root takes over `out`'s storage for the next reply.
+  std::swap(out, root_);
   return Next::Reply;
 }
 

@@ -35,7 +35,7 @@ class ReplyReader {
   // False once the stream is not RESP (error() says why); the connection is then unusable.
   bool feed(std::span<const uint8_t> bytes);
   enum class Next : uint8_t { Reply, NeedMore, Error };
-  // The next complete reply, moved into `out`.
+  // The next complete reply, swapped into `out` (whose old storage the reader reuses).
   Next next(Reply& out);
   std::string error() const;
   // Forgets everything buffered: for a new connection.
@@ -44,9 +44,9 @@ class ReplyReader {
  private:
   friend struct ReplyBuilder;
   redisReader* reader_ = nullptr;
-  // The root of the reply being built: one object reused for every reply, so that a reply
-  // without strings longer than the small-string buffer allocates nothing (arrays allocate
-  // their elements). hiredis builds children inside it through the task's parent pointer.
+  // The root of the reply being built, swapped with the caller's Reply for every reply: a
+  // caller that keeps handing back the same object gets its buffers reused. hiredis builds
+  // children inside it through the task's parent pointer.
   Reply root_;
 };
 

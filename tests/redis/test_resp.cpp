@@ -95,6 +95,44 @@ TEST(RespRead, ReusedReplyObjectsStartClean) {
   EXPECT_TRUE(r[2].string.empty());
 }
 
+TEST(RespRead, OneReplyObjectHandedBackEveryTimeNeverShowsStaleParts) {
+  // As the Subscriber does: the same Reply for every reply, its buffers reused.
+  const std::string wire =
+      "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$11\r\nhello world\r\n"
+      "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$0\r\n\r\n"
+      "*1\r\n*2\r\n:1\r\n:2\r\n"
+      ":9\r\n"
+      "*2\r\n$1\r\na\r\n*-1\r\n"
+      "+OK\r\n"s;
+  ReplyReader reader;
+  ASSERT_TRUE(reader.feed(bytes(wire)));
+  Reply reply;
+  std::vector<std::string> seen;
+  auto describe = [](const Reply& r, auto& self) -> std::string {
+    switch (r.type) {
+      case Reply::Type::Nil:
+        return r.string.empty() && r.elements.empty() && r.integer == 0 ? "nil" : "dirty nil";
+      case Reply::Type::Integer:
+        return r.string.empty() && r.elements.empty() ? std::to_string(r.integer) : "dirty int";
+      case Reply::Type::String:
+      case Reply::Type::Status:
+      case Reply::Type::Error:
+        return r.elements.empty() && r.integer == 0 ? "'" + r.string + "'" : "dirty string";
+      case Reply::Type::Array: {
+        if (!r.string.empty() || r.integer != 0) return "dirty array";
+        std::string text = "[";
+        for (const Reply& e : r.elements) text += self(e, self) + " ";
+        return text + "]";
+      }
+    }
+    return "?";
+  };
+  while (reader.next(reply) == ReplyReader::Next::Reply) seen.push_back(describe(reply, describe));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"['message' 'ch' 'hello world' ]", "['message' 'c' '' ]",
+                                      "[[1 2 ] ]", "9", "['a' nil ]", "'OK'"}));
+}
+
 TEST(RespRead, MultiMegabyteBulkInReadSizedPieces) {
   std::string payload(6 * 1024 * 1024 + 7, '\0');
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 131 + i / 977);
