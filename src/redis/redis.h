@@ -100,6 +100,8 @@ class Connection {
 // says what it wants. Messages arrive on the loop in the order Redis sent them; none arrives
 // for a channel after unsubscribe() returned (Redis may still send some: they are dropped).
 // onUp/onDown follow Connection's rule (once per outage); isConnected() is true between them.
+// After a reconnect, messages of the channels Redis has already confirmed may arrive before
+// onUp (nothing is held back, so nothing is lost between the confirmation and onUp).
 class Subscriber {
  public:
   Subscriber(net::Loop& loop, Endpoint endpoint, Options options = {});

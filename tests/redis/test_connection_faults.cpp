@@ -86,6 +86,20 @@ TEST(RedisConnectionFaults, KilledMidPipelineFailsPendingThenReconnectsAfterRest
   EXPECT_EQ(seen.events[2], "up");
 }
 
+TEST(RedisConnectionFaults, MaxClientsReachedIsAClearDown) {
+  RedisServer server({"--maxclients", "1"});
+  ASSERT_TRUE(server.running()) << server.startError();
+  net::Loop loop;
+  Connection first(loop, endpoint(server.url()), quickOptions());
+  ASSERT_TRUE(waitUp(loop, first));
+  Connection second(loop, endpoint(server.url()), quickOptions());
+  Transitions seen;
+  seen.watch(second);
+  ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
+  EXPECT_NE(seen.events[0].find("max number of clients"), std::string::npos) << seen.events[0];
+  EXPECT_TRUE(first.isConnected());
+}
+
 TEST(RedisConnectionFaults, DestroyedFromOnDown) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
