@@ -172,8 +172,9 @@ TEST(RedisConnectionFaults, AServerThatNeverAnswersHitsTheConnectTimeout) {
 }
 
 TEST(RedisConnectionFaults, BackoffGrowsBetweenAttempts) {
-  // Attempts against a dead port, counted through the refusals: with a 20 ms minimum doubling
-  // to 160 ms, 600 ms hold about 20/2 + 40/2 + ... : a handful, far fewer than a tight loop's.
+  // A "server" that accepts and closes at once, so every attempt fails and is counted. With a
+  // 20 ms minimum doubling to 160 ms (each delay a random point in the upper half), 600 ms
+  // hold about seven attempts, far fewer than a tight loop's.
   net::Loop loop;
   Options options;
   options.reconnectMinMs = 20;
@@ -181,9 +182,7 @@ TEST(RedisConnectionFaults, BackoffGrowsBetweenAttempts) {
   uint16_t port = deadPort();
   Connection c(loop, endpoint("redis://127.0.0.1:" + std::to_string(port)), options);
   int attempts = 0;
-  int listener = -1;
-  // Count attempts by listening ourselves and closing every connection at once.
-  listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in address = test::loopbackAddress(port);
@@ -197,8 +196,8 @@ TEST(RedisConnectionFaults, BackoffGrowsBetweenAttempts) {
   });
   test::runFor(loop, 600);
   ::close(listener);
-  EXPECT_GE(attempts, 3);
-  EXPECT_LE(attempts, 12);
+  EXPECT_GE(attempts, 2);   // it does retry (a loaded machine may delay the timers)...
+  EXPECT_LE(attempts, 12);  // ...but backs off: a tight loop would make hundreds
 }
 
 }  // namespace

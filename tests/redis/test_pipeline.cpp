@@ -57,9 +57,9 @@ TEST(RedisPipeline, TenThousandCommandsInOneIterationLeaveTogetherAndAnswerInOrd
   ASSERT_TRUE(runUntil(loop, [&] { return replies.size() == kCommands; }));
   EXPECT_EQ(calls, 0) << "nothing is written while commands are being issued";
   EXPECT_TRUE(inOrder);
-  // 230 KB: the kernel may take it in a few pieces as the socket's buffer grows, but a write
-  // per command would be 10,000.
-  EXPECT_LE(gSendmsgCalls, 20) << "sendmsg calls for " << kCommands << " commands";
+  // 230 KB: usually one sendmsg; the kernel may take it in a few pieces when Redis reads
+  // slowly, but a write per command would be 10,000.
+  EXPECT_LE(gSendmsgCalls, 40) << "sendmsg calls for " << kCommands << " commands";
   EXPECT_EQ(must(loop, c, {"GET", "pipelined"}).string, std::to_string(kCommands));
 }
 
