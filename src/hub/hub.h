@@ -36,7 +36,8 @@ namespace duplex::hub {
 // the channel and the data as the minified JSON text that would be stored (a validator may
 // parse it with its own simdjson parser); returns nullopt to accept, or the error the publisher
 // gets (normally bad_request with a message naming what is wrong), and then nothing is stored.
-// Runs on the loop thread, after the access checks and the publish rate limit.
+// Runs on the publishing connection's loop thread, after the access checks and the publish rate
+// limit: with several loops, on several threads at once (keep per-thread state thread_local).
 using PublishValidator =
     std::function<std::optional<HubError>(std::string_view channel, std::string_view data)>;
 
