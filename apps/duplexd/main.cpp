@@ -251,25 +251,24 @@ int main(int argc, char** argv) {
     for (duplex::net::Loop* loop : app.loops()) engine.addLoop(*loop, topics.on(*loop));
     // One hub over every loop: each connection's commands run on its own loop (hub.h).
     duplex::hub::Hub hub(app.loops(), engine, std::move(hubOptions));
-    app.ws("/connection",
-           duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection",
-                                      app.loops()));
+    app.ws("/connection", duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)),
+                                                     "/connection", app.loops()));
     hub.addApiRoutes(app);
 
-    duplexd::addServiceRoutes(app, hub, topics,
-                              {options.dataDir, options.dataDir + "/channels.db",
-                               // Through the engine: the store is its storage thread's.
-                               [&](std::function<void(std::optional<std::string>)> answer) {
-                                 duplex::hub::ReadRequest read;
-                                 read.channel = "demo:throws";
-                                 // On the loop that serves this /readyz.
-                                 engine.read(*duplex::net::Loop::current(), std::move(read),
-                                             [answer = std::move(answer)](
-                                                 duplex::hub::ReadResult&& result) {
-                                               if (result.ok) return answer(std::nullopt);
-                                               answer(result.error);
-                                             });
-                               }});
+    duplexd::addServiceRoutes(
+        app, hub, topics,
+        {options.dataDir, options.dataDir + "/channels.db",
+         // Through the engine: the store is its storage thread's.
+         [&](std::function<void(std::optional<std::string>)> answer) {
+           duplex::hub::ReadRequest read;
+           read.channel = "demo:throws";
+           // On the loop that serves this /readyz.
+           engine.read(*duplex::net::Loop::current(), std::move(read),
+                       [answer = std::move(answer)](duplex::hub::ReadResult&& result) {
+                         if (result.ok) return answer(std::nullopt);
+                         answer(result.error);
+                       });
+         }});
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));

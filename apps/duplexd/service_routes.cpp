@@ -6,8 +6,7 @@
 namespace duplexd {
 
 void addServiceRoutes(duplex::App& app, duplex::hub::Hub& hub, LoopTopics& topics,
-                      Readiness readiness,
-                      std::function<std::string()> moreMetrics) {
+                      Readiness readiness, std::function<std::string()> moreMetrics) {
   app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {
     response.header("Content-Type", "text/plain; charset=utf-8");
     response.body = "ok\n";

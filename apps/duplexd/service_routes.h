@@ -14,7 +14,6 @@ namespace duplexd {
 // `moreMetrics`, when given, is appended to /metrics (families of other parts of duplexd).
 // /metrics gathers every loop's numbers (gatherNumbers) and answers once they are in.
 void addServiceRoutes(duplex::App& app, duplex::hub::Hub& hub, LoopTopics& topics,
-                      Readiness readiness,
-                      std::function<std::string()> moreMetrics = {});
+                      Readiness readiness, std::function<std::string()> moreMetrics = {});
 
 }  // namespace duplexd

@@ -39,7 +39,9 @@ Hub::Hub(net::Loop& loop, Engine& engine, HubOptions options)
     : Hub(std::vector<net::Loop*>{&loop}, engine, std::move(options)) {}
 
 Hub::Hub(const std::vector<net::Loop*>& loops, Engine& engine, HubOptions options)
-    : engine_(engine), options_(std::move(options)), verifier_(options_.tokenSecret),
+    : engine_(engine),
+      options_(std::move(options)),
+      verifier_(options_.tokenSecret),
       loopList_(loops) {
   if (loops.empty()) throw std::invalid_argument("Hub: no loop to serve");
   if (!options_.nowMs) options_.nowMs = systemNowMs;

@@ -6,8 +6,8 @@
 
 #include "hub/hub.h"
 #include "hub/hub_api_fallback.h"
-#include "hub/json_error_position.h"
 #include "hub/hub_client.h"
+#include "hub/json_error_position.h"
 #include "net/every_loop.h"
 
 namespace duplex::hub {

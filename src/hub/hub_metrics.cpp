@@ -133,7 +133,8 @@ void Hub::channelSummaries(std::function<void(std::vector<ChannelSummary>)> done
         gathering->done = std::move(done);
         for (const auto& [channel, n] : all) gathering->summaries.push_back({channel, n, 0});
         gathering->waiting = gathering->summaries.size();
-        if (gathering->waiting == 0 || !hub) return gathering->done(std::move(gathering->summaries));
+        if (gathering->waiting == 0 || !hub)
+          return gathering->done(std::move(gathering->summaries));
         for (size_t i = 0; i < gathering->summaries.size(); ++i) {
           ReadRequest read;
           read.channel = gathering->summaries[i].channel;  // historySize 0: read, never created

@@ -45,8 +45,7 @@ std::optional<HubError> Hub::validate(const ChannelInfo& info, std::string_view 
 }
 
 void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
-  if (auto waiting = client.findSubscribing(command.channel);
-      waiting != client.subscribing.end()) {
+  if (auto waiting = client.findSubscribing(command.channel); waiting != client.subscribing.end()) {
     // Bounded by the command rate; this bound is for a subscribe the engine is slow to answer.
     if (waiting->held.size() >= kMaxHeldPublishes) {
       return replyError(ws, command.id, ErrorCode::LimitExceeded,
@@ -75,7 +74,8 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
       *part.loop,
       {std::string(command.channel), std::string(command.data), std::string(command.key),
        limitsFor(*info->options), options_.nowMs()},
-      [this, caller = callerOf(ws), id = command.id, inFlight = part.inFlight](PublishResult&& result) {
+      [this, caller = callerOf(ws), id = command.id,
+       inFlight = part.inFlight](PublishResult&& result) {
         if (!caller.hubAlive()) {
           // The Hub went after accepting it: acknowledged all the same, before the goodbye.
           auto publisher = caller.client.lock();
@@ -102,7 +102,8 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
         }
         LoopPart& here = this->here();
         here.scratch.clear();
-        writePublishResult(here.scratch, id, {result.appended.offset, result.appended.epoch.view()});
+        writePublishResult(here.scratch, id,
+                           {result.appended.offset, result.appended.epoch.view()});
         ++here.metrics.acks;
         reply(*open->ws, here.scratch);
       });

@@ -64,7 +64,7 @@ class InProcessEngine final : public Engine {
   struct LoopPart {
     net::Loop* loop;
     pubsub::Topics* topics;
-    bool wakeDeferred = false;  // touched on this loop's thread only
+    bool wakeDeferred = false;             // touched on this loop's thread only
     std::shared_ptr<Deliveries> outgoing;  // this iteration's, for the other loops; ditto
   };
   LoopPart& partOf(net::Loop& loop);

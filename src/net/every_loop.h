@@ -47,9 +47,8 @@ void askEveryLoop(const std::vector<Loop*>& loops, std::function<T(Loop&)> ask,
       continue;
     }
     loop->post([i, loop, here, ask_, answered] {
-      here->post([i, answered, answer = (*ask_)(*loop)]() mutable {
-        answered(i, std::move(answer));
-      });
+      here->post(
+          [i, answered, answer = (*ask_)(*loop)]() mutable { answered(i, std::move(answer)); });
     });
   }
   if (loops.empty()) {

@@ -137,8 +137,8 @@ TEST_F(MultiLoopHub, APublishOnLoop1ReachesLoop3WithOneSequenceAndPresenceSpansT
     return peers[3]->count({R"("pub")"}) == 3 && peers[1]->count({R"("offset":)"}) == 3;
   }));
   for (int i = 1; i <= 3; ++i) {
-    EXPECT_TRUE(peers[1]->has({R"("id":)" + std::to_string(10 + i), R"("offset":)" +
-                                                                        std::to_string(i)}));
+    EXPECT_TRUE(
+        peers[1]->has({R"("id":)" + std::to_string(10 + i), R"("offset":)" + std::to_string(i)}));
     EXPECT_TRUE(peers[3]->has({R"("pub":{"offset":)" + std::to_string(i)}));
   }
   // Presence asked on loop 0 lists the member on loop 3; a member joining on loop 2 is
