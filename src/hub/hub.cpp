@@ -24,6 +24,11 @@ uint64_t nextClientId() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+uint64_t nextHubId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // The disconnect push and close 1001 that a Hub going away sends; also sent from the last
 // publish completion after the Hub is gone (Hub::InFlight), so it needs no Hub.
 void sayGoodbye(WebSocket& ws) {
@@ -42,7 +47,8 @@ Hub::Hub(const std::vector<net::Loop*>& loops, Engine& engine, HubOptions option
     : engine_(engine),
       options_(std::move(options)),
       verifier_(options_.tokenSecret),
-      loopList_(loops) {
+      loopList_(loops),
+      id_(nextHubId()) {
   if (loops.empty()) throw std::invalid_argument("Hub: no loop to serve");
   if (!options_.nowMs) options_.nowMs = systemNowMs;
   for (net::Loop* loop : loops) {
@@ -86,8 +92,19 @@ Hub::LoopPart& Hub::partOf(const net::Loop& loop) const {
 Hub::LoopPart& Hub::here() const {
   if (parts_.size() == 1) return *parts_.front();
   net::Loop* current = net::Loop::current();
+  // The thread's last answer, for this Hub (by id: an address may be reused) and this loop:
+  // a few calls per message find it in one comparison, however many loops there are.
+  struct Last {
+    uint64_t hub = 0;
+    const net::Loop* loop = nullptr;
+    LoopPart* part = nullptr;
+  };
+  thread_local Last last;
+  if (last.hub == id_ && last.loop == current && current) return *last.part;
   if (!current) throw std::logic_error("Hub: called from a thread that runs none of its loops");
-  return partOf(*current);
+  LoopPart& part = partOf(*current);
+  last = {id_, current, &part};
+  return part;
 }
 
 void Hub::publishCompleted(InFlight& inFlight) {

@@ -219,6 +219,7 @@ class Hub {
   JwtVerifier verifier_;  // read-only once constructed: shared by the loops
   std::vector<net::Loop*> loopList_;
   std::vector<std::unique_ptr<LoopPart>> parts_;  // in the order of loopList_
+  uint64_t id_;  // unique in the process: what here()'s per-thread memo is keyed by
   static constexpr size_t kCommitSlots = 64;
   std::array<std::atomic<uint64_t>, kCommitSlots> commitsObserved_{};
   // What the handlers the App holds and the engine's completions capture instead of `this`.
