@@ -161,7 +161,7 @@ void Hub::open(WebSocket& ws, const Request& request) {
   client->tokens = options_.commandBurst;
   client->lastRefillMs = options_.nowMs();
   ws.data() = client;
-  here().clients.insert(&ws);
+  partOf(ws.loop()).clients.insert(&ws);
   if (auto token = request.queryParam("token")) {
     HubError error;
     if (!authenticate(ws, *client, *token, error)) {
@@ -174,7 +174,9 @@ void Hub::open(WebSocket& ws, const Request& request) {
 }
 
 void Hub::closed(WebSocket& ws) {
-  LoopPart& part = here();
+  // By the connection's loop, not the thread's: an App destroyed after its loops stopped
+  // closes what is left from another thread.
+  LoopPart& part = partOf(ws.loop());
   if (!part.clients.erase(&ws)) return;
   Client& client = clientOf(ws);
   client.ws = nullptr;  // completions still on their way find nobody to answer

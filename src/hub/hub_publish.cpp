@@ -45,7 +45,8 @@ std::optional<HubError> Hub::validate(const ChannelInfo& info, std::string_view 
 }
 
 void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
-  if (auto waiting = client.findSubscribing(command.channel); waiting != client.subscribing.end()) {
+  if (auto waiting = client.findSubscribing(command.channel);
+      waiting != client.subscribing.end()) {
     // Bounded by the command rate; this bound is for a subscribe the engine is slow to answer.
     if (waiting->held.size() >= kMaxHeldPublishes) {
       return replyError(ws, command.id, ErrorCode::LimitExceeded,
