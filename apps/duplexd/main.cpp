@@ -25,9 +25,9 @@
 #include "hub/channel_store.h"
 #include "hub/hub.h"
 #include "hub/in_process_engine.h"
-#include "pubsub/topics.h"
 #include "server/app.h"
 #include "server_cli.h"
+#include "server_numbers.h"
 #include "service_routes.h"
 #include "throw_rules.h"
 #include "token_command.h"
@@ -52,9 +52,8 @@ struct Options {
   std::string hubConfig;  // JSON file with the hub's namespaces
   std::string adminPassword;
   std::vector<std::string> allowedOrigins;
-  // Event loops. 1 until the hub works across loops (issue #13's hub half); then the number of
-  // cores, as duplex-echo's --threads.
-  uint32_t threads = 1;
+  // Event loops, each on its own thread; by default one per core the process may run on.
+  uint32_t threads = duplex::cli::availableCores();
 };
 
 // Namespaces when no --hub-config is given: a public one with history, recovery and presence,
@@ -142,7 +141,8 @@ std::string fromEnvironment(const char* name) {
       "                     Better in DUPLEX_ADMIN_PASSWORD, out of the process list\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
-      "  --threads N        event loops (default 1; more need the hub across loops, to come)\n"
+      "  --threads N        event loops, each on its own thread, connections spread over\n"
+      "                     them (1 to 1024; default: one per core it may run on)\n"
       "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
       "                     request and WebSocket connection, and the shutdown\n"
       "  --log-format F     text (default) or json: one JSON object per line\n"
@@ -187,10 +187,8 @@ Options parse(int argc, char** argv) {
           versionFlag("duplexd"),
       },
       o.endpoint);
-  // The hub keeps its state on one loop today: connections on other loops would race on it.
-  // duplex-echo runs on every core already.
-  if (o.threads != 1) {
-    refuseCommandLine("duplexd", "--threads other than 1 needs the hub across loops (not yet)");
+  if (o.threads == 0 || o.threads > 1024) {
+    refuseCommandLine("duplexd", "--threads must be between 1 and 1024");
   }
   return o;
 }
@@ -213,7 +211,9 @@ int main(int argc, char** argv) {
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
     appOptions.threads = options.threads;
     duplex::App app(appOptions);
-    duplex::pubsub::Topics topics(app.loop());
+    // Fan-out: each loop's own Topics; what crosses loops the engine carries (one post per loop
+    // per iteration).
+    duplexd::LoopTopics topics(app.loops());
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
     duplex::hub::ChannelStoreOptions storeOptions;
     storeOptions.maxFileBytes = options.historyMaxBytes;
@@ -248,25 +248,27 @@ int main(int argc, char** argv) {
     engineOptions.storage.commitDelayMs = static_cast<uint32_t>(
         std::strtoul(fromEnvironment("DUPLEXD_TEST_COMMIT_DELAY_MS").c_str(), nullptr, 10));
     duplex::hub::InProcessEngine engine(*channels.value(), engineOptions);
-    engine.addLoop(app.loop(), topics);
-    duplex::hub::Hub hub(app.loop(), engine, std::move(hubOptions));
-    app.ws("/connection",
-           duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection"));
+    for (duplex::net::Loop* loop : app.loops()) engine.addLoop(*loop, topics.on(*loop));
+    // One hub over every loop: each connection's commands run on its own loop (hub.h).
+    duplex::hub::Hub hub(app.loops(), engine, std::move(hubOptions));
+    app.ws("/connection", duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)),
+                                                     "/connection", app.loops()));
     hub.addApiRoutes(app);
 
-    duplexd::addServiceRoutes(app, hub, topics,
-                              {options.dataDir, options.dataDir + "/channels.db",
-                               // Through the engine: the store is its storage thread's.
-                               [&](std::function<void(std::optional<std::string>)> answer) {
-                                 duplex::hub::ReadRequest read;
-                                 read.channel = "demo:throws";
-                                 engine.read(app.loop(), std::move(read),
-                                             [answer = std::move(answer)](
-                                                 duplex::hub::ReadResult&& result) {
-                                               if (result.ok) return answer(std::nullopt);
-                                               answer(result.error);
-                                             });
-                               }});
+    duplexd::addServiceRoutes(
+        app, hub, topics,
+        {options.dataDir, options.dataDir + "/channels.db",
+         // Through the engine: the store is its storage thread's.
+         [&](std::function<void(std::optional<std::string>)> answer) {
+           duplex::hub::ReadRequest read;
+           read.channel = "demo:throws";
+           // On the loop that serves this /readyz.
+           engine.read(*duplex::net::Loop::current(), std::move(read),
+                       [answer = std::move(answer)](duplex::hub::ReadResult&& result) {
+                         if (result.ok) return answer(std::nullopt);
+                         answer(result.error);
+                       });
+         }});
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));

@@ -98,6 +98,25 @@ struct Hub::InFlight {
   std::vector<std::weak_ptr<Client>> farewell;  // told to go once publishes reaches 0
 };
 
+// One loop's part of the Hub: its connections, users, counters, parser and scratch space, all
+// touched on that loop's thread only, so the per-message path takes no lock and shares no
+// cache line with another loop.
+struct Hub::LoopPart {
+  explicit LoopPart(net::Loop& l) : loop(&l), inFlight(std::make_shared<InFlight>()) {}
+
+  net::Loop* loop;
+  CommandParser parser;
+  std::string scratch;
+  std::unordered_set<WebSocket*> clients;
+  std::unordered_map<std::string, std::unordered_set<WebSocket*>> users;
+  net::Loop::TimerId sweepTimer = 0;
+  HubStats stats;
+  HubMetrics metrics;
+  std::shared_ptr<InFlight> inFlight;
+  uint64_t lastCommitObserved = 0;  // PublishResult::commit.id last put in storeCommit
+  bool answeringLater = false;      // the API handler now running took response.later()
+};
+
 inline Hub::Client& clientOf(WebSocket& ws) {
   return *std::any_cast<std::shared_ptr<Hub::Client>&>(ws.data());
 }

@@ -71,7 +71,8 @@ void Hub::subscribeAllowed(WebSocket& ws, Client& client,
   if (!subscription->presence) return subscribeRead(ws, std::move(subscription), std::move(read));
   // Presence first: a full channel refuses before anything is read, and the member is known
   // before the subscriber sees its first publication.
-  engine_.join(loop_, subscription->channel, {client.id, client.user}, subscription->presenceMax,
+  engine_.join(*here().loop, subscription->channel, {client.id, client.user},
+               subscription->presenceMax,
                [this, caller = callerOf(ws), subscription, read = std::move(read),
                 clientId = client.id](bool&& joined) mutable {
                  auto open = caller.open();
@@ -100,7 +101,7 @@ void Hub::subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscriptio
     nothing.ok = true;
     return subscribed(ws, clientOf(ws), *subscription, nothing);
   }
-  engine_.read(loop_, std::move(read),
+  engine_.read(*here().loop, std::move(read),
                [this, caller = callerOf(ws), subscription](ReadResult&& result) {
                  // Closed meanwhile: closed() already left presence.
                  if (auto client = caller.open()) {
@@ -143,12 +144,12 @@ void Hub::answerSubscribe(WebSocket& ws, Client& client, const Subscription& sub
       if (!subscription.history) {
         writeSubscribeResult(out, id, position);
       } else if (read.recovery == Recovery::Recovered && !read.limited && !read.overflowed) {
-        ++metrics_.recovered;
+        ++here().metrics.recovered;
         beginSubscribeRecovered(out, id, position);
         out += read.publications;
         endPublications(out);
       } else {
-        ++metrics_.notRecovered;
+        ++here().metrics.notRecovered;
         writeSubscribeUnrecovered(out, id, position);
       }
       break;
@@ -160,9 +161,10 @@ void Hub::answerSubscribe(WebSocket& ws, Client& client, const Subscription& sub
   reply(ws, out);
   if (joined) {
     client.present.push_back(subscription.channel);
-    scratch_.clear();
-    writeJoinPush(scratch_, subscription.channel, client.id, client.user);
-    engine_.broadcast(loop_, subscription.channel, scratch_);
+    std::string& scratch = here().scratch;
+    scratch.clear();
+    writeJoinPush(scratch, subscription.channel, client.id, client.user);
+    engine_.broadcast(ws.loop(), subscription.channel, scratch);
   }
 }
 
@@ -175,9 +177,10 @@ void Hub::unsubscribe(WebSocket& ws, Client& client, const Command& command) {
   std::string channel = *it;
   client.channels.erase(it);
   leavePresence(ws, client, channel);
-  scratch_.clear();
-  writeEmptyResult(scratch_, command.id);
-  reply(ws, scratch_);
+  std::string& scratch = here().scratch;
+  scratch.clear();
+  writeEmptyResult(scratch, command.id);
+  reply(ws, scratch);
 }
 
 void Hub::leavePresence(WebSocket& ws, Client& client, std::string_view channel) {
@@ -188,7 +191,7 @@ void Hub::leavePresence(WebSocket& ws, Client& client, std::string_view channel)
   engine_.leave(left, client.id);
   std::string push;
   writeLeavePush(push, left, client.id, client.user);
-  engine_.broadcast(loop_, left, push, &ws);
+  engine_.broadcast(ws.loop(), left, push, &ws);
 }
 
 void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since>& since,
@@ -204,7 +207,7 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
   } else {
     read.mode = ReadRequest::Mode::Latest;
   }
-  engine_.read(loop_, std::move(read),
+  engine_.read(*here().loop, std::move(read),
                // Needs no Hub: `answer` decides (a WebSocket reply only while the Hub lives; an
                // API answer is sent regardless, or its client would wait for nothing).
                [to, answer = std::move(answer)](ReadResult&& result) {
@@ -222,7 +225,7 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
 
 void Hub::presence(std::string_view channel, ReplyTo to,
                    std::function<void(std::string&&)> answer) {
-  engine_.presence(loop_, channel,
+  engine_.presence(*here().loop, channel,
                    [to, answer = std::move(answer)](std::vector<PresenceMember>&& members) {
                      std::string out;
                      beginPresenceResult(out, to);

@@ -87,9 +87,10 @@ void Hub::connectAnswered(WebSocket& ws, Client& client, uint64_t id,
       }
       if (engine_.attach(ws, channel)) client.channels.push_back(channel);
     }
-    scratch_.clear();
-    writeConnectResult(scratch_, id, client.id, client.user, client.expires);
-    reply(ws, scratch_);
+    std::string& scratch = here().scratch;
+    scratch.clear();
+    writeConnectResult(scratch, id, client.id, client.user, client.expires);
+    reply(ws, scratch);
   }
   for (size_t i = 0; i < held.size(); ++i) {
     if (!client.ws) return;
@@ -175,13 +176,14 @@ void Hub::rpc(WebSocket& ws, Client& client, const Command& command) {
                 if (!verdict.ok()) {
                   return replyError(*open->ws, id, verdict.error().code, verdict.error().message);
                 }
-                scratch_.clear();
-                scratch_ += R"({"id":)";
-                appendJsonNumber(scratch_, id);
-                scratch_ += R"(,"result":{"data":)";
-                scratch_ += verdict->data;
-                scratch_ += "}}";
-                reply(*open->ws, scratch_);
+                std::string& scratch = here().scratch;
+                scratch.clear();
+                scratch += R"({"id":)";
+                appendJsonNumber(scratch, id);
+                scratch += R"(,"result":{"data":)";
+                scratch += verdict->data;
+                scratch += "}}";
+                reply(*open->ws, scratch);
               });
 }
 

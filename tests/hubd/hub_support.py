@@ -44,6 +44,10 @@ def hub(tmp_path):
         args = [command, "--host", "127.0.0.1", "--quiet", "--data", str(data or tmp_path / "d")]
         if "--port" not in flags:
             args += ["--port", "0"]
+        # DUPLEXD_THREADS=N (ctest's hub.loops4 run): every suite on N loops; else duplexd's
+        # default, one loop per core. A test that names --threads itself keeps its own.
+        if "--threads" not in flags and os.environ.get("DUPLEXD_THREADS"):
+            args += ["--threads", os.environ["DUPLEXD_THREADS"]]
         if config is not None:
             path = tmp_path / "hub.json"
             path.write_text(json.dumps(config))
