@@ -1,7 +1,8 @@
 """The proxies (docs/protocol.md, "Proxies") through a real duplexd and a real back end
 (aiohttp, backend_support.py): connect decided by the upgrade's cookie, refused, timed out and
-unreachable; subscribe refused; publish refused and replaced; rpc answered and failing; and a
-slow back end holding up nobody else."""
+unreachable; subscribe refused; publish refused and replaced; rpc answered and failing; a
+slow back end holding up nobody else; and duplexd on four loops, each asking for its own
+connections (hub.loops4 runs the whole file on four loops as well)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backend_support import Backend  # noqa: E402
 from hub_support import Client, api, hub, run  # noqa: E402,F401 (hub is a fixture)
+from test_hub_loops import loop_of, metrics  # noqa: E402
 
 
 @pytest.fixture
@@ -315,6 +317,43 @@ def test_connections_that_close_while_the_back_end_decides_are_forgotten(hub, ba
         assert (await again.call("connect"))["result"]["user"] == "carol"
 
     run(go())
+
+
+def test_on_four_loops_each_loop_asks_the_back_end_for_its_own_connections(hub, backend):
+    # One connection per loop (round-robin hands four in a row to four loops), each asking the
+    # back end at the same time: every answer must come back to its own connection, on its
+    # loop (the connect's user, the rpc's sum), and the proxied publishes of all four loops
+    # land in one channel with one offset sequence.
+    server = hub("--threads", "4", "--log-level", "debug", config=config(backend))
+    users = [f"user{i}" for i in range(4)]
+
+    async def go():
+        clients = [await Client.open(server, **as_user(user)) for user in users]
+        backend.delay.update({"/connect": 0.2, "/rpc": 0.2})  # all four in flight at once
+        connected = await asyncio.gather(*(c.call("connect") for c in clients))
+        assert [r["result"]["user"] for r in connected] == users, connected
+        assert sorted(loop_of(server, c.ws) for c in clients) == [0, 1, 2, 3]
+        subscribed = await asyncio.gather(
+            *(c.call("subscribe", {"channel": "chat:main"}) for c in clients))
+        assert all("result" in r for r in subscribed), subscribed
+        acks = await asyncio.gather(*(
+            c.call("publish", {"channel": "chat:main", "data": {"text": f"from {user}"}})
+            for c, user in zip(clients, users)))
+        assert sorted(a["result"]["offset"] for a in acks) == [1, 2, 3, 4], acks
+        for c in clients:
+            got = [(await c.push())["pub"] for _ in users]
+            assert sorted(p["offset"] for p in got) == [1, 2, 3, 4]
+            assert sorted(p["data"]["text"] for p in got) == [f"from {u}" for u in users]
+        sums = await asyncio.gather(*(
+            c.call("rpc", {"method": "add", "data": {"a": i, "b": 100}})
+            for i, c in enumerate(clients)))
+        assert [(s["result"]["data"]["sum"], s["result"]["data"]["user"]) for s in sums] == [
+            (100 + i, user) for i, user in enumerate(users)], sums
+
+    run(go())
+    counted = metrics(server)
+    assert counted["duplex_hub_proxy_requests_total"] == 16  # 4 loops x connect, subscribe,
+    assert counted["duplex_hub_proxy_unavailable_total"] == 0  # publish and rpc
 
 
 def test_the_example_back_ends_hub_config_is_valid():
