@@ -71,27 +71,26 @@ void Hub::subscribeAllowed(WebSocket& ws, Client& client,
   if (!subscription->presence) return subscribeRead(ws, std::move(subscription), std::move(read));
   // Presence first: a full channel refuses before anything is read, and the member is known
   // before the subscriber sees its first publication.
-  engine_.join(*here().loop, subscription->channel, {client.id, client.user},
-               subscription->presenceMax,
-               [this, caller = callerOf(ws), subscription, read = std::move(read),
-                clientId = client.id](bool&& joined) mutable {
-                 auto open = caller.open();
-                 if (!open) {
-                   // Closed meanwhile: closed() could not know it joined.
-                   if (joined && caller.hubAlive()) engine_.leave(subscription->channel, clientId);
-                   return;
-                 }
-                 auto entry = open->findSubscribing(subscription->channel);
-                 if (!joined) {
-                   auto held = std::move(entry->held);
-                   open->subscribing.erase(entry);
-                   replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded,
-                              "presence is full");
-                   return releaseHeld(*open->ws, *open, subscription->channel, std::move(held));
-                 }
-                 entry->joined = true;
-                 subscribeRead(*open->ws, std::move(subscription), std::move(read));
-               });
+  engine_.join(
+      *here().loop, subscription->channel, {client.id, client.user}, subscription->presenceMax,
+      [this, caller = callerOf(ws), subscription, read = std::move(read),
+       clientId = client.id](bool&& joined) mutable {
+        auto open = caller.open();
+        if (!open) {
+          // Closed meanwhile: closed() could not know it joined.
+          if (joined && caller.hubAlive()) engine_.leave(subscription->channel, clientId);
+          return;
+        }
+        auto entry = open->findSubscribing(subscription->channel);
+        if (!joined) {
+          auto held = std::move(entry->held);
+          open->subscribing.erase(entry);
+          replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded, "presence is full");
+          return releaseHeld(*open->ws, *open, subscription->channel, std::move(held));
+        }
+        entry->joined = true;
+        subscribeRead(*open->ws, std::move(subscription), std::move(read));
+      });
 }
 
 void Hub::subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription,
