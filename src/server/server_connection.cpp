@@ -116,7 +116,9 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
     size_t bodySize = 0;
     if (!protocol::parseRequest(buffer.substr(0, headEnd), http, error) ||
         !bodyLength(http, bodySize, error)) {
-      refuse(error);
+      // A head that failed past its request line still names its path, whose refusal writer
+      // (App::refusals) then shapes the answer.
+      refuse(error, http.path.empty() ? nullptr : &http);
       return false;
     }
     if (buffer.size() - headEnd < bodySize) return waitForMore();
@@ -194,7 +196,10 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   } else if (fits(ws) || fits(get) || fits(post)) {
     std::string allow = fits(ws) || fits(get) ? "GET, HEAD" : "";
     if (fits(post)) allow += allow.empty() ? "POST" : ", POST";
-    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}},
+    refuse({405,
+            "method " + std::string(http.method) + " not allowed on " + std::string(http.path) +
+                " (it takes " + allow + ")",
+            {{"Allow", allow}}},
            &http);
   } else {
     refuse({404, "no route for " + std::string(http.path), {}}, &http);
@@ -366,9 +371,29 @@ void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
                error.message.c_str());
   }
   refused_ = true;
+  write(refusalBytes(error, http));  // before pending_ goes: `http` may view into it
   pending_.reset();
-  write(protocol::writeErrorResponse(error));
   closeGracefully(kLingerAfterRefusalSeconds);
+}
+
+std::string ServerConnection::refusalBytes(const HttpError& error, const HttpRequest* http) const {
+  auto writer = http ? app_->refusalWriters.find(http->path) : RouteTable<RefusalWriter>::Match{};
+  std::string bytes;
+  size_t bodySize = 0;
+  if (writer.target) {
+    HttpResponse response;
+    response.status = error.status;
+    response.headers = error.headers;
+    (*writer.target)(error.message, response);
+    bytes = protocol::writeResponse(response.status, response.headers, response.body, false);
+    bodySize = response.body.size();
+  } else {
+    bytes = protocol::writeErrorResponse(error);
+    bodySize = error.message.size() + 1;  // writeErrorResponse ends the message with a newline
+  }
+  // HEAD: the head a GET would get, without the body (RFC 9110 9.3.2).
+  if (http && http->method == "HEAD") bytes.resize(bytes.size() - bodySize);
+  return bytes;
 }
 
 }  // namespace duplex
