@@ -257,15 +257,8 @@ int main(int argc, char** argv) {
     duplexd::addServiceRoutes(app, hub, topics,
                               {options.dataDir, options.dataDir + "/channels.db",
                                // Through the engine: the store is its storage thread's.
-                               [&](std::function<void(std::optional<std::string>)> answer) {
-                                 duplex::hub::ReadRequest read;
-                                 read.channel = "demo:throws";
-                                 engine.read(app.loop(), std::move(read),
-                                             [answer = std::move(answer)](
-                                                 duplex::hub::ReadResult&& result) {
-                                               if (result.ok) return answer(std::nullopt);
-                                               answer(result.error);
-                                             });
+                               [&](duplexd::Readiness::Answer answer) {
+                                 engine.checkStore(app.loop(), std::move(answer));
                                }});
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
