@@ -54,6 +54,27 @@ size_t broadcast(py::iterable connections, py::handle message) {
   return queued;
 }
 
+// One field of a settings object's ConnectionLimits as a Python attribute.
+template <class Settings, class Field>
+void bindLimit(py::class_<Settings>& settings, const char* name,
+               Field duplex::protocol::ConnectionLimits::*field) {
+  settings.def_property(
+      name, [field](const Settings& s) { return s.limits.*field; },
+      [field](Settings& s, Field value) { s.limits.*field = value; });
+}
+
+// The limits both roles share, under python-websockets' names (limits.h).
+template <class Settings>
+void bindLimits(py::class_<Settings>& settings) {
+  using Limits = duplex::protocol::ConnectionLimits;
+  bindLimit(settings, "max_message_size", &Limits::maxMessageSize);
+  bindLimit(settings, "max_backpressure", &Limits::maxBackpressure);
+  bindLimit(settings, "idle_timeout", &Limits::idleTimeoutSeconds);
+  bindLimit(settings, "auto_ping", &Limits::autoPing);
+  bindLimit(settings, "ping_timeout", &Limits::pingTimeoutSeconds);
+  bindLimit(settings, "close_timeout", &Limits::closeTimeoutSeconds);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -102,18 +123,14 @@ PYBIND11_MODULE(_core, m) {
                              "permessage-deflate was agreed for this connection.")
       .def_readwrite("_write_limit", &Connection::writeLimit);
 
-  py::class_<ServerSettings>(m, "ServerSettings")
+  py::class_<ServerSettings> serverSettings(m, "ServerSettings");
+  bindLimits(serverSettings);
+  serverSettings
       .def(py::init<>())
       .def_readwrite("callbacks", &ServerSettings::callbacks)
       .def_readwrite("compression", &ServerSettings::compression)
-      .def_readwrite("max_message_size", &ServerSettings::maxMessageSize)
-      .def_readwrite("idle_timeout", &ServerSettings::idleTimeoutSeconds)
-      .def_readwrite("auto_ping", &ServerSettings::autoPing)
-      .def_readwrite("ping_timeout", &ServerSettings::pingTimeoutSeconds)
-      .def_readwrite("close_timeout", &ServerSettings::closeTimeoutSeconds)
       .def_readwrite("handshake_timeout", &ServerSettings::handshakeTimeoutSeconds)
       .def_readwrite("shutdown_timeout", &ServerSettings::shutdownTimeoutSeconds)
-      .def_readwrite("max_backpressure", &ServerSettings::maxBackpressure)
       .def_readwrite("write_limit", &ServerSettings::writeLimit)
       .def_readwrite("max_queue", &ServerSettings::maxQueue)
       .def_readwrite("subprotocols", &ServerSettings::subprotocols);
@@ -128,15 +145,12 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("connection_count", &Server::connectionCount)
       .def("release", &Server::release);
 
-  py::class_<ClientSettings>(m, "ClientSettings")
+  py::class_<ClientSettings> clientSettings(m, "ClientSettings");
+  bindLimits(clientSettings);
+  clientSettings
       .def(py::init<>())
       .def_readwrite("compression", &ClientSettings::compression)
-      .def_readwrite("max_message_size", &ClientSettings::maxMessageSize)
       .def_readwrite("handshake_timeout", &ClientSettings::handshakeTimeoutSeconds)
-      .def_readwrite("idle_timeout", &ClientSettings::idleTimeoutSeconds)
-      .def_readwrite("auto_ping", &ClientSettings::autoPing)
-      .def_readwrite("ping_timeout", &ClientSettings::pingTimeoutSeconds)
-      .def_readwrite("close_timeout", &ClientSettings::closeTimeoutSeconds)
       .def_readwrite("write_limit", &ClientSettings::writeLimit)
       .def_readwrite("max_queue", &ClientSettings::maxQueue)
       .def_readwrite("subprotocols", &ClientSettings::subprotocols)

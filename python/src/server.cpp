@@ -46,12 +46,7 @@ Server::Server(Engine& engine, py::object engineRef, py::object connectionClass,
   topics_ = std::make_unique<pubsub::Topics>(engine.loop());
 
   WebSocketBehavior behavior;
-  behavior.maxMessageSize = settings.maxMessageSize;
-  behavior.maxBackpressure = settings.maxBackpressure;
-  behavior.idleTimeoutSeconds = settings.idleTimeoutSeconds;
-  behavior.autoPing = settings.autoPing;
-  behavior.pingTimeoutSeconds = settings.pingTimeoutSeconds;
-  behavior.closeTimeoutSeconds = settings.closeTimeoutSeconds;
+  static_cast<protocol::ConnectionLimits&>(behavior) = settings.limits;
   behavior.subprotocols = settings.subprotocols;
   behavior.compression.enabled = settings.compression;
   if (!accept_.is_none()) {

@@ -468,6 +468,19 @@ def _client_frames(data: bytes):
     return frames
 
 
+def test_settings_default_to_python_websockets_timing():
+    # Both roles' settings hold the C++ connection limits with python-websockets' defaults
+    # where they differ (docs/python.md): a ping after 20 idle seconds, 10 s to close.
+    from duplex import _core
+
+    for settings in (_core.ServerSettings(), _core.ClientSettings()):
+        assert (settings.idle_timeout, settings.close_timeout) == (20, 10)
+        assert (settings.max_message_size, settings.max_backpressure) == (2**20, 4 << 20)
+        assert (settings.auto_ping, settings.ping_timeout) == (True, 0)
+        settings.max_message_size, settings.idle_timeout = 5, 7
+        assert (settings.max_message_size, settings.idle_timeout) == (5, 7)
+
+
 def test_ping_timeout_is_separate_and_closes_with_1011(run):
     # python-websockets' keepalive: a ping after ping_interval, then ping_timeout for the pong,
     # then a close with 1011 (a peer silent for ping_interval twice, without ping_timeout, gets
