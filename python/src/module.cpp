@@ -8,6 +8,7 @@
 #include "client.h"
 #include "connection.h"
 #include "engine.h"
+#include "message.h"
 #include "net/log.h"
 #include "pubsub/broadcast.h"
 #include "server.h"
@@ -29,27 +30,9 @@ size_t broadcast(py::iterable connections, py::handle message) {
     }
   }
   if (!engine) return 0;
-  PyObject* object = message.ptr();
-  size_t queued;
-  if (PyUnicode_Check(object)) {
-    Py_ssize_t size;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(object, &size);
-    if (!utf8) throw py::error_already_set();
-    queued = duplex::pubsub::broadcast(engine->loop(), targets,
-                                       std::string_view(utf8, static_cast<size_t>(size)),
-                                       duplex::Opcode::Text);
-  } else {
-    Py_buffer view;
-    if (PyObject_GetBuffer(object, &view, PyBUF_SIMPLE) != 0) {
-      PyErr_Clear();
-      throw py::type_error("message must be str or bytes-like");
-    }
-    queued = duplex::pubsub::broadcast(
-        engine->loop(), targets,
-        std::string_view(static_cast<const char*>(view.buf), static_cast<size_t>(view.len)),
-        duplex::Opcode::Binary);
-    PyBuffer_Release(&view);
-  }
+  MessageView view(message);
+  const size_t queued =
+      duplex::pubsub::broadcast(engine->loop(), targets, view.data(), view.opcode());
   if (queued) engine->sent();
   return queued;
 }

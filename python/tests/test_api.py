@@ -355,6 +355,12 @@ def test_publish_and_broadcast(run):
             assert server.publish("news", b"\x01binary") == 4
             for ws in clients[1:]:
                 assert await ws.recv() == b"\x01binary"
+            # Any bytes-like is binary; anything else is refused before a frame is built.
+            assert server.publish("news", memoryview(bytearray(b"\x02view"))) == 4
+            for ws in clients[1:]:
+                assert await ws.recv() == b"\x02view"
+            with pytest.raises(TypeError, match="not int"):
+                server.publish("news", 42)
             for ws in clients:
                 await ws.close()
     run(main)
@@ -379,6 +385,11 @@ def test_broadcast_to_server_connections(run):
             assert duplex.broadcast(connections, "to all") == 3
             for ws in clients:
                 assert await ws.recv() == "to all"
+            assert duplex.broadcast(connections, bytearray(b"\x03all")) == 3
+            for ws in clients:
+                assert await ws.recv() == b"\x03all"
+            with pytest.raises(TypeError, match="not float"):
+                duplex.broadcast(connections, 1.5)
             for ws in clients:
                 await ws.close()
     run(main)
