@@ -20,6 +20,17 @@ using protocol::HttpRequest;
 namespace {
 // After refusing a handshake we wait this long for the client to read our answer and close.
 constexpr uint32_t kLingerAfterRefusalSeconds = 2;
+
+// A head refused before it could be parsed whole (too large, lines ended by bare LFs) may still
+// begin with a readable request line, whose path picks the refusal's writer (App::refusals).
+const HttpRequest* requestLineOf(std::string_view buffer, HttpRequest& http) {
+  size_t end = buffer.find('\n');
+  if (end == std::string_view::npos) return nullptr;
+  std::string_view line = buffer.substr(0, end);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  HttpError ignored;
+  return protocol::parseRequestLine(line, http, ignored) ? &http : nullptr;
+}
 }  // namespace
 
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
@@ -94,24 +105,24 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
       return false;
     };
     size_t headEnd = protocol::findHeadEnd(buffer);
+    HttpRequest http;
     if (headEnd == 0) {
       if (buffer.size() >= protocol::kMaxHeadSize) {
-        refuse({431, "request head larger than 8 KiB", {}});
+        refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
         return false;
       }
       // A head ended by bare LFs would otherwise wait for a CRLF CRLF that never comes, until
       // the handshake timeout: say at once what is wrong (we parse strictly, RFC 9112 2.2).
       if (buffer.find("\n\n") != std::string_view::npos) {
-        refuse({400, "request lines must end with CRLF", {}});
+        refuse({400, "request lines must end with CRLF", {}}, requestLineOf(buffer, http));
         return false;
       }
       return waitForMore();
     }
     if (headEnd > protocol::kMaxHeadSize) {
-      refuse({431, "request head larger than 8 KiB", {}});
+      refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
       return false;
     }
-    HttpRequest http;
     HttpError error;
     size_t bodySize = 0;
     if (!protocol::parseRequest(buffer.substr(0, headEnd), http, error) ||

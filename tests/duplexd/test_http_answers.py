@@ -76,6 +76,8 @@ def raw_exchange(port: int, request: bytes, then: bytes = b"") -> d.Reply:
      "bad_request", "bad Content-Length header"),
     (b"POST /api/history HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", 400, "bad_request",
      "header line without a colon"),
+    (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431,
+     "request_header_fields_too_large", "request head larger than 8 KiB"),
     (b"PUT /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405,
      "method_not_allowed", "method PUT not allowed on /api/publish (it takes POST)"),
 ])

@@ -57,6 +57,12 @@ TEST_F(Refusals, EveryRefusalUnderThePrefixIsInItsShape) {
        "method PUT not allowed on /api/echo (it takes POST)"},
       {"no route", "POST /api/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 404,
        "no route for /api/nothing"},
+      // Heads refused before they are parsed whole: the request line still names the path.
+      {"head too large",
+       "POST /api/echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n",
+       431, "request head larger than 8 KiB"},
+      {"bare LFs", "POST /api/echo HTTP/1.1\nHost: x\n\n", 400,
+       "request lines must end with CRLF"},
   };
   for (const Case& c : cases) {
     makeApi();
