@@ -36,8 +36,8 @@ class MessageView {
                              std::string(Py_TYPE(object)->tp_name));
       }
       buffered_ = true;
-      data_ = std::string_view(static_cast<const char*>(buffer_.buf),
-                               static_cast<size_t>(buffer_.len));
+      data_ =
+          std::string_view(static_cast<const char*>(buffer_.buf), static_cast<size_t>(buffer_.len));
     }
   }
   ~MessageView() {

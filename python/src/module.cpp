@@ -108,8 +108,7 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<ServerSettings> serverSettings(m, "ServerSettings");
   bindLimits(serverSettings);
-  serverSettings
-      .def(py::init<>())
+  serverSettings.def(py::init<>())
       .def_readwrite("callbacks", &ServerSettings::callbacks)
       .def_readwrite("compression", &ServerSettings::compression)
       .def_readwrite("handshake_timeout", &ServerSettings::handshakeTimeoutSeconds)
@@ -130,8 +129,7 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<ClientSettings> clientSettings(m, "ClientSettings");
   bindLimits(clientSettings);
-  clientSettings
-      .def(py::init<>())
+  clientSettings.def(py::init<>())
       .def_readwrite("compression", &ClientSettings::compression)
       .def_readwrite("handshake_timeout", &ClientSettings::handshakeTimeoutSeconds)
       .def_readwrite("write_limit", &ClientSettings::writeLimit)

@@ -59,18 +59,17 @@ TEST_F(Refusals, EveryRefusalUnderThePrefixIsInItsShape) {
        "no route for /api/nothing"},
       // Heads refused before they are parsed whole: the request line still names the path.
       {"head too large",
-       "POST /api/echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n",
-       431, "request head larger than 8 KiB"},
-      {"bare LFs", "POST /api/echo HTTP/1.1\nHost: x\n\n", 400,
-       "request lines must end with CRLF"},
+       "POST /api/echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n", 431,
+       "request head larger than 8 KiB"},
+      {"bare LFs", "POST /api/echo HTTP/1.1\nHost: x\n\n", 400, "request lines must end with CRLF"},
   };
   for (const Case& c : cases) {
     makeApi();
     test::HttpReply reply = ask(c.request);
     EXPECT_EQ(reply.status, c.status) << c.name;
     EXPECT_EQ(reply.header("Content-Type"), "application/json") << c.name;
-    EXPECT_EQ(reply.body, "{\"refused\":" + std::to_string(c.status) + ",\"reason\":\"" +
-                              c.reason + "\"}")
+    EXPECT_EQ(reply.body,
+              "{\"refused\":" + std::to_string(c.status) + ",\"reason\":\"" + c.reason + "\"}")
         << c.name;
     EXPECT_EQ(reply.header("Connection"), "close") << c.name;
     if (c.status == 405) {
@@ -87,8 +86,8 @@ TEST_F(Refusals, TooManyConnectionsKeepsRetryAfter) {
   ASSERT_TRUE(test::runUntil(loop, [&] { return app->connectionCount() == 1; }));
   test::HttpReply reply;
   test::RawPeer second(app->port());
-  ASSERT_TRUE(exchange(second, "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
-                       reply));
+  ASSERT_TRUE(
+      exchange(second, "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", reply));
   EXPECT_EQ(reply.status, 503);
   EXPECT_EQ(reply.header("Retry-After"), "5");
   EXPECT_EQ(reply.body, R"({"refused":503,"reason":"too many connections"})");
