@@ -256,9 +256,11 @@ int main(int argc, char** argv) {
 
     duplexd::addServiceRoutes(app, hub, topics,
                               {options.dataDir, options.dataDir + "/channels.db",
-                               // Through the engine: the store is its storage thread's.
+                               // Through the engine: the store is its storage thread's. The
+                               // answer comes back to the loop the request arrived on.
                                [&](duplexd::Readiness::Answer answer) {
-                                 engine.checkStore(app.loop(), std::move(answer));
+                                 engine.checkStore(*duplex::net::Loop::current(),
+                                                   std::move(answer));
                                }});
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
