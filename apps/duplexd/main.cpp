@@ -255,20 +255,14 @@ int main(int argc, char** argv) {
                                                      "/connection", app.loops()));
     hub.addApiRoutes(app);
 
-    duplexd::addServiceRoutes(
-        app, hub, topics,
-        {options.dataDir, options.dataDir + "/channels.db",
-         // Through the engine: the store is its storage thread's.
-         [&](std::function<void(std::optional<std::string>)> answer) {
-           duplex::hub::ReadRequest read;
-           read.channel = "demo:throws";
-           // On the loop that serves this /readyz.
-           engine.read(*duplex::net::Loop::current(), std::move(read),
-                       [answer = std::move(answer)](duplex::hub::ReadResult&& result) {
-                         if (result.ok) return answer(std::nullopt);
-                         answer(result.error);
-                       });
-         }});
+    duplexd::addServiceRoutes(app, hub, topics,
+                              {options.dataDir, options.dataDir + "/channels.db",
+                               // Through the engine: the store is its storage thread's. The
+                               // answer comes back to the loop the request arrived on.
+                               [&](duplexd::Readiness::Answer answer) {
+                                 engine.checkStore(*duplex::net::Loop::current(),
+                                                   std::move(answer));
+                               }});
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));

@@ -65,6 +65,11 @@ App& App::post(std::string pattern, HttpHandler handler) {
   return *this;
 }
 
+App& App::refusals(std::string pattern, RefusalWriter write) {
+  impl_->refusalWriters.add(std::move(pattern), std::move(write));
+  return *this;
+}
+
 namespace {
 
 void listenOn(App::Impl& impl, std::string_view host, uint16_t port, const net::TlsContext* tls) {

@@ -61,6 +61,7 @@ struct App::Impl {
   RouteTable<WebSocketBehavior> wsRoutes;
   RouteTable<HttpHandler> getRoutes;  // GET and HEAD
   RouteTable<HttpHandler> postRoutes;
+  RouteTable<RefusalWriter> refusalWriters;  // App::refusals
   std::vector<std::unique_ptr<net::Loop>> ownedLoops;
   std::vector<std::unique_ptr<LoopState>> loops;              // loops[0] runs on run()'s thread
   std::vector<std::unique_ptr<net::TlsContext>> tlsContexts;  // one per TLS listen()

@@ -20,6 +20,17 @@ using protocol::HttpRequest;
 namespace {
 // After refusing a handshake we wait this long for the client to read our answer and close.
 constexpr uint32_t kLingerAfterRefusalSeconds = 2;
+
+// A head refused before it could be parsed whole (too large, lines ended by bare LFs) may still
+// begin with a readable request line, whose path picks the refusal's writer (App::refusals).
+const HttpRequest* requestLineOf(std::string_view buffer, HttpRequest& http) {
+  size_t end = buffer.find('\n');
+  if (end == std::string_view::npos) return nullptr;
+  std::string_view line = buffer.substr(0, end);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  HttpError ignored;
+  return protocol::parseRequestLine(line, http, ignored) ? &http : nullptr;
+}
 }  // namespace
 
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
@@ -94,29 +105,31 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
       return false;
     };
     size_t headEnd = protocol::findHeadEnd(buffer);
+    HttpRequest http;
     if (headEnd == 0) {
       if (buffer.size() >= protocol::kMaxHeadSize) {
-        refuse({431, "request head larger than 8 KiB", {}});
+        refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
         return false;
       }
       // A head ended by bare LFs would otherwise wait for a CRLF CRLF that never comes, until
       // the handshake timeout: say at once what is wrong (we parse strictly, RFC 9112 2.2).
       if (buffer.find("\n\n") != std::string_view::npos) {
-        refuse({400, "request lines must end with CRLF", {}});
+        refuse({400, "request lines must end with CRLF", {}}, requestLineOf(buffer, http));
         return false;
       }
       return waitForMore();
     }
     if (headEnd > protocol::kMaxHeadSize) {
-      refuse({431, "request head larger than 8 KiB", {}});
+      refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
       return false;
     }
-    HttpRequest http;
     HttpError error;
     size_t bodySize = 0;
     if (!protocol::parseRequest(buffer.substr(0, headEnd), http, error) ||
         !bodyLength(http, bodySize, error)) {
-      refuse(error);
+      // A head that failed past its request line still names its path, whose refusal writer
+      // (App::refusals) then shapes the answer.
+      refuse(error, http.path.empty() ? nullptr : &http);
       return false;
     }
     if (buffer.size() - headEnd < bodySize) return waitForMore();
@@ -194,7 +207,10 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   } else if (fits(ws) || fits(get) || fits(post)) {
     std::string allow = fits(ws) || fits(get) ? "GET, HEAD" : "";
     if (fits(post)) allow += allow.empty() ? "POST" : ", POST";
-    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}},
+    refuse({405,
+            "method " + std::string(http.method) + " not allowed on " + std::string(http.path) +
+                " (it takes " + allow + ")",
+            {{"Allow", allow}}},
            &http);
   } else {
     refuse({404, "no route for " + std::string(http.path), {}}, &http);
@@ -366,9 +382,29 @@ void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
                error.message.c_str());
   }
   refused_ = true;
+  write(refusalBytes(error, http));  // before pending_ goes: `http` may view into it
   pending_.reset();
-  write(protocol::writeErrorResponse(error));
   closeGracefully(kLingerAfterRefusalSeconds);
+}
+
+std::string ServerConnection::refusalBytes(const HttpError& error, const HttpRequest* http) const {
+  auto writer = http ? app_->refusalWriters.find(http->path) : RouteTable<RefusalWriter>::Match{};
+  std::string bytes;
+  size_t bodySize = 0;
+  if (writer.target) {
+    HttpResponse response;
+    response.status = error.status;
+    response.headers = error.headers;
+    (*writer.target)(error.message, response);
+    bytes = protocol::writeResponse(response.status, response.headers, response.body, false);
+    bodySize = response.body.size();
+  } else {
+    bytes = protocol::writeErrorResponse(error);
+    bodySize = error.message.size() + 1;  // writeErrorResponse ends the message with a newline
+  }
+  // HEAD: the head a GET would get, without the body (RFC 9110 9.3.2).
+  if (http && http->method == "HEAD") bytes.resize(bytes.size() - bodySize);
+  return bytes;
 }
 
 }  // namespace duplex

@@ -51,6 +51,9 @@ class ServerConnection final : public WebSocket {
                  const HttpHandler& handler, std::string_view wildcard);
   // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
   void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
+  // The refusal's response: the path's RefusalWriter's (App::refusals) or text/plain.
+  std::string refusalBytes(const protocol::HttpError& error,
+                           const protocol::HttpRequest* http) const;
   // Writes a handler's response; then the connection waits for the next request or closes.
   void respond(HttpResponse& response, bool head, bool keepAlive);
   void logAccess(std::string_view method, std::string_view path, int status,
