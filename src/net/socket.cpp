@@ -166,7 +166,7 @@ void Socket::closeGracefully(uint32_t lingerSeconds) {
   if (isClosed() || lingering_) return;
   setReading(true);
   closeAfterFlush_ = true;
-  lingerSeconds_ = lingerSeconds ? lingerSeconds : 1;
+  lingerSeconds_ = static_cast<uint16_t>(std::clamp<uint32_t>(lingerSeconds, 1, UINT16_MAX));
   // A peer that never reads would keep the queue (and us) forever: the same deadline bounds
   // the wait for the queue to drain.
   setDeadline(lingerSeconds_);
