@@ -126,8 +126,8 @@ class Socket : public Pollable {
   Socket* nextDirty_ = nullptr;
   int fd_;
   uint32_t deadline_ = 0;
-  uint32_t stalled_ = 0;         // bufferedAmount() after the last flush, saturated at 4 GiB
-  uint16_t lingerSeconds_ = 0;   // closeGracefully's wait, saturated at 18 hours
+  uint32_t stalled_ = 0;        // bufferedAmount() after the last flush, saturated at 4 GiB
+  uint16_t lingerSeconds_ = 0;  // closeGracefully's wait, saturated at 18 hours
   bool wantWritable_ : 1 = false;
   bool drainRequested_ : 1 = false;
   bool readingPaused_ : 1 = false;
