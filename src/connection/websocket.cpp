@@ -22,6 +22,11 @@ class WebSocket::Sink final : public protocol::ConnectionSink {
   WebSocket& ws_;
 };
 
+// Thousands of idle ones are the common case (docs/performance.md, "memory per idle
+// connection", which breaks the bytes down; 64-bit).
+static_assert(sizeof(void*) != 8 || sizeof(WebSocket) <= 152,
+              "WebSocket is per-connection state; keep it small");
+
 WebSocket::WebSocket(net::Loop& loop, int fd, protocol::Role role)
     : net::Socket(loop, fd), connection_(role) {}
 

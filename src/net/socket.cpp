@@ -14,6 +14,10 @@
 
 namespace duplex::net {
 
+// Part of every connection (docs/performance.md, "memory per idle connection"; 64-bit).
+static_assert(sizeof(void*) != 8 || sizeof(Socket) <= 72,
+              "Socket is per-connection; keep it small");
+
 Socket::Socket(Loop& loop, int fd) : loop_(&loop), fd_(fd) {
   loop.attach(this);
   loop.add(fd_, EPOLLIN, this);

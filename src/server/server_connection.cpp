@@ -22,6 +22,11 @@ namespace {
 constexpr uint32_t kLingerAfterRefusalSeconds = 2;
 }  // namespace
 
+// 192 bytes is a 208-byte malloc chunk, the server's whole cost per idle connection
+// (docs/performance.md, "memory per idle connection"; 64-bit).
+static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 192,
+              "ServerConnection is per-connection state; keep it small");
+
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
   app.connectionMade(*this);
