@@ -35,10 +35,6 @@ struct App::Impl {
     net::Loop* loop;
     size_t index;
     size_t connections = 0;  // this App's, open on this loop
-    // This App's connections on this loop, linked through the connections themselves (no
-    // allocation, nothing per message): shutdown and destruction reach these and no other
-    // App's on the same loop.
-    ServerConnection* firstConnection = nullptr;
     // Connections ever adopted by this loop: how evenly accepts are spread (tests, benchmark).
     std::atomic<uint64_t> accepted{0};
     bool shuttingDown = false;

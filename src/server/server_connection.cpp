@@ -33,6 +33,11 @@ const HttpRequest* requestLineOf(std::string_view buffer, HttpRequest& http) {
 }
 }  // namespace
 
+// 192 bytes is a 208-byte malloc chunk, the server's whole cost per idle connection
+// (docs/performance.md, "memory per idle connection"; 64-bit).
+static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 192,
+              "ServerConnection is per-connection state; keep it small");
+
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
   app.connectionMade(*this);
@@ -60,7 +65,7 @@ bool ServerConnection::admit() {
 }
 
 ServerConnection::~ServerConnection() {
-  if (later_) later_->connection = nullptr;  // its handler finds the client gone
+  if (exchange_ && exchange_->later) exchange_->later->connection = nullptr;  // client gone
   if (ipCount_) {
     std::lock_guard lock(app_->perIpMutex);
     if (--ipCount_->second == 0) {
@@ -273,15 +278,16 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
   const auto started =
       logged ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   handler(request, response);
-  if (later_ && !later_->sent) {
+  LaterResponse::State* later = exchange_ ? exchange_->later.get() : nullptr;
+  if (later && !later->sent) {
     // Answered by LaterResponse::send(), from a completion on this loop; logged then.
-    later_->head = head;
-    later_->keepAlive = keepAlive;
+    later->head = head;
+    later->keepAlive = keepAlive;
     if (logged) {
-      later_->logged = true;
-      later_->started = started;
-      later_->method.assign(http.method);
-      later_->path.assign(http.path);
+      later->logged = true;
+      later->started = started;
+      later->method.assign(http.method);
+      later->path.assign(http.path);
     }
     return;
   }
@@ -306,11 +312,13 @@ void ServerConnection::respond(HttpResponse& response, bool head, bool keepAlive
     write(protocol::writeResponseHead(response.status, response.headers, response.bodyFile->size,
                                       keepAlive));
     if (!head && response.bodyFile->size > 0) {
-      streaming_ = std::move(response.bodyFile);
-      streamed_ = 0;
-      streamKeepAlive_ = keepAlive;
+      Exchange& ongoing = exchange();
+      ongoing.streaming = std::move(response.bodyFile);
+      ongoing.streamed = 0;
+      ongoing.streamKeepAlive = keepAlive;
       if (!streamMore()) return;  // the rest as the socket drains
-      streaming_.reset();
+      ongoing.streaming.reset();
+      endExchangeIfIdle();
     }
     return finishExchange(keepAlive);
   }
@@ -345,30 +353,35 @@ bool ServerConnection::streamMore() {
   // Up to this much queued at a time: the file is read as the peer takes it, never whole.
   constexpr size_t kStreamWindow = 256 * 1024;
   constexpr size_t kPiece = 64 * 1024;
-  while (streamed_ < streaming_->size && bufferedAmount() < kStreamWindow) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, streaming_->size - streamed_));
+  Exchange& ongoing = *exchange_;
+  const FileBody& file = *ongoing.streaming;
+  uint64_t& streamed = ongoing.streamed;
+  while (streamed < file.size && bufferedAmount() < kStreamWindow) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, file.size - streamed));
     uint8_t* into = reserve(want);
-    ssize_t got = ::pread(streaming_->fd, into, want, static_cast<off_t>(streamed_));
+    ssize_t got = ::pread(file.fd, into, want, static_cast<off_t>(streamed));
     if (got != static_cast<ssize_t>(want)) {
       // The file shrank or failed under us: the promised length cannot be kept.
       DUPLEX_LOG(Debug, "static file read failed at %llu; dropping the connection",
-                 static_cast<unsigned long long>(streamed_));
+                 static_cast<unsigned long long>(streamed));
       closeNow();
       return false;
     }
-    streamed_ += want;
+    streamed += want;
   }
-  if (streamed_ == streaming_->size) return true;
+  if (streamed == file.size) return true;
   setDeadline(app_->options.handshakeTimeoutSeconds);  // a reader that reads is not idle
   requestDrain();
   return false;
 }
 
 void ServerConnection::onHandshakeDrain() {
-  if (!streaming_ || isClosed()) return;
+  if (!exchange_ || !exchange_->streaming || isClosed()) return;
   if (!streamMore()) return;
-  streaming_.reset();
-  finishExchange(streamKeepAlive_);
+  const bool keepAlive = exchange_->streamKeepAlive;
+  exchange_->streaming.reset();
+  endExchangeIfIdle();
+  finishExchange(keepAlive);
 }
 
 void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
