@@ -75,6 +75,25 @@ def test_connect_maps_the_upgrade_cookie_to_a_user_who_then_chats(hub, backend):
     run(go())
 
 
+def test_the_connect_proxys_expiry_ends_the_connection_with_4002(hub, backend):
+    server = hub(config=config(backend))
+
+    async def go():
+        brief = await Client.open(server, **as_user("brief"))
+        began = time.time()
+        connected = (await brief.call("connect"))["result"]
+        assert connected["user"] == "brief"
+        assert began <= connected["expires"] <= time.time() + 1
+        # At `expires` (the hub looks once a second): the push, then the close.
+        push = await brief.push("disconnect", timeout=5)
+        assert push["disconnect"]["code"] == 4002, push
+        await brief.ws.wait_closed()
+        assert brief.ws.close_code == 4002
+        assert time.time() >= connected["expires"]
+
+    run(go())
+
+
 def test_connect_without_a_session_is_refused_with_the_back_ends_code(hub, backend):
     server = hub(config=config(backend))
 
