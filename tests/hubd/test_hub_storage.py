@@ -106,6 +106,43 @@ def test_api_publishes_are_answered_after_their_commit_and_share_it(hub):
     run(go())
 
 
+def test_api_and_websocket_publishes_share_one_commit(hub):
+    server = stalled(hub, 1500)
+    results = []
+
+    def publish(i):
+        results.append(api(server, "publish", {"channel": "talk:mixed", "data": f"api{i}"}))
+
+    async def go():
+        first, ws = await Client.open(server), await Client.open(server)
+        # The first publish starts a commit of its own (stalled 1.5 s) ...
+        await first.ws.send(json.dumps({"id": 1, "publish": {"channel": "talk:mixed",
+                                                              "data": "first"}}))
+        assert (await first.call("ping"))["result"] == {}  # it is queued by now
+        await asyncio.sleep(0.1)
+        # ... and what comes meanwhile, from the server API and from a WebSocket, waits for
+        # the next one: a single commit for all six.
+        threads = [threading.Thread(target=publish, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for i in range(3):
+            await ws.ws.send(json.dumps({"id": 10 + i, "publish": {"channel": "talk:mixed",
+                                                                   "data": f"ws{i}"}}))
+        while not all(10 + i in ws.replies for i in range(3)):
+            await ws._read(timeout=15)
+        await asyncio.to_thread(lambda: [t.join() for t in threads])
+        assert [status for status, _ in results] == [200] * 3, results
+        assert all("result" in ws.replies[10 + i] for i in range(3)), ws.replies
+        offsets = sorted([body["result"]["offset"] for _, body in results] +
+                         [ws.replies[10 + i]["result"]["offset"] for i in range(3)])
+        assert offsets == [2, 3, 4, 5, 6, 7]
+        status, text = await asyncio.to_thread(http_get, server, "/metrics")
+        metrics = metric_values(text.decode())
+        assert metrics["duplex_hub_store_commit_seconds_count"] == 2, metrics
+
+    run(go())
+
+
 def metric_values(text):
     values = {}
     for line in text.splitlines():
