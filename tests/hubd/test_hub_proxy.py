@@ -75,6 +75,26 @@ def test_connect_maps_the_upgrade_cookie_to_a_user_who_then_chats(hub, backend):
     run(go())
 
 
+def test_the_connect_request_carries_the_chosen_headers_and_no_others(hub, backend):
+    server = hub(config=config(backend))  # "headers": ["Cookie", "X-Forwarded-For"]
+
+    async def go():
+        carol = await Client.open(server, extra_headers={
+            "Cookie": "session=carol", "X-Forwarded-For": "203.0.113.7",
+            "X-Not-Chosen": "secret"})
+        assert (await carol.call("connect"))["result"]["user"] == "carol"
+        # In the body (the upgrade's User-Agent, Host, ... were not chosen either) ...
+        assert backend.bodies("/connect")[-1]["headers"] == {
+            "Cookie": "session=carol", "X-Forwarded-For": "203.0.113.7"}
+        # ... and as HTTP headers of every proxy request of the connection.
+        await carol.call("rpc", {"method": "add", "data": {"a": 1, "b": 1}})
+        sent = [h for path, _, h in backend.requests if path == "/rpc"][-1]
+        assert sent.get("X-Forwarded-For") == "203.0.113.7"
+        assert "X-Not-Chosen" not in sent
+
+    run(go())
+
+
 def test_the_connect_proxys_expiry_ends_the_connection_with_4002(hub, backend):
     server = hub(config=config(backend))
 
