@@ -45,6 +45,18 @@ std::string urlOf(App& app) {
   return "ws://127.0.0.1:" + std::to_string(app.port()) + "/";
 }
 
+// The library runs one loop unless asked (duplex-echo and duplexd ask for one per core:
+// tests/duplexd/test_command_line.py), and as many as asked.
+TEST(MultiLoopOptions, OneLoopUnlessAskedAndAsManyAsAsked) {
+  EXPECT_EQ(AppOptions{}.threads, 1u);
+  App one;
+  EXPECT_EQ(one.loopCount(), 1u);
+  EXPECT_EQ(one.loops().size(), 1u);
+  App four(test::multiLoopOptions(4));
+  EXPECT_EQ(four.loopCount(), 4u);
+  EXPECT_EQ(four.loops().size(), 4u);
+}
+
 TEST(MultiLoopLimits, TotalLimitCountsEveryLoop) {
   AppOptions o = test::multiLoopOptions(4);
   o.maxConnections = 8;
