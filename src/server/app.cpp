@@ -185,7 +185,11 @@ void App::run() {
   Impl::LoopState& first = *impl.loops[0];
   first.runByApp = true;
   if (impl.loops.size() == 1) {
+    // From here shutdown() from another thread posts to the loop instead of closing its
+    // connections on the caller's thread, as it does for the loops of several threads.
+    impl.threadsRunning = true;
     loop().run();
+    impl.threadsRunning = false;
     first.runByApp = false;
     return;
   }

@@ -71,7 +71,8 @@ struct App::Impl {
   std::mutex perIpMutex;
   std::unordered_map<std::string, uint32_t> connectionsPerIp;
   std::atomic<bool> shuttingDown{false};
-  std::atomic<bool> threadsRunning{false};  // run() has started the other loops' threads
+  // run() is running the loops (one or several): work for a loop from another thread is posted.
+  std::atomic<bool> threadsRunning{false};
 
   Impl(AppOptions o) : options(o) {}
   LoopState& stateOf(const net::Loop& loop);

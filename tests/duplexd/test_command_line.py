@@ -64,6 +64,46 @@ def test_the_benchmark_tools_share_version_and_one_line_errors():
         assert d.run_program(path, "--help").stdout.startswith(f"usage: {name}")
 
 
+def test_duplexd_help_names_the_proxies_and_the_loops():
+    result = d.run_program(d.duplexd_command(), "--help")
+    assert result.returncode == 0
+    # The hub config's back-end proxies (issue #17) and --threads' default (issue #13).
+    assert '"proxies"' in result.stdout and "connect, subscribe," in result.stdout
+    assert "publish and rpc" in result.stdout
+    assert "--threads N" in result.stdout and "one per core" in result.stdout
+
+
+def thread_count(server: servers.ServerProcess) -> int:
+    return len(os.listdir(f"/proc/{server.pid}/task"))
+
+
+def test_one_loop_per_core_by_default(tmp_path):
+    """Without --threads, duplexd and duplex-echo run as many loops (threads) as the cores they
+    may run on: the same threads as --threads <cores>, and cores - 1 more than --threads 1."""
+    cores = len(os.sched_getaffinity(0))
+    started = []
+
+    def threads(program, *flags):
+        if program == "duplexd":
+            server = d.start(tmp_path / f"d{len(started)}", *flags)
+        else:
+            server = servers.start_duplex_echo(*flags)
+        started.append(server)
+        count = thread_count(server)
+        server.stop_and_check()
+        return count
+
+    try:
+        for program in ("duplexd", "duplex-echo"):
+            default = threads(program)
+            assert default == threads(program, "--threads", str(cores)), program
+            assert default - threads(program, "--threads", "1") == cores - 1, program
+    finally:
+        for server in started:
+            if server.alive():
+                server.kill()
+
+
 def test_duplex_echo_help_says_what_it_is():
     result = d.run_program(echo_command(), "--help")
     assert result.returncode == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 
 from aiohttp import web
 
@@ -72,6 +73,8 @@ class Backend:
         user = cookie.split("session=", 1)[1].split(";")[0]
         if user == "banned":
             return {"error": {"code": "forbidden", "message": "banned users stay out"}}
+        if user == "brief":  # a session that ends in a second
+            return {"result": {"user": user, "expires": int(time.time()) + 1}}
         return {"result": {"user": user, "channels": ["chat:news"]}}
 
     @staticmethod

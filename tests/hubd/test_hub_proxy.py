@@ -75,6 +75,45 @@ def test_connect_maps_the_upgrade_cookie_to_a_user_who_then_chats(hub, backend):
     run(go())
 
 
+def test_the_connect_request_carries_the_chosen_headers_and_no_others(hub, backend):
+    server = hub(config=config(backend))  # "headers": ["Cookie", "X-Forwarded-For"]
+
+    async def go():
+        carol = await Client.open(server, extra_headers={
+            "Cookie": "session=carol", "X-Forwarded-For": "203.0.113.7",
+            "X-Not-Chosen": "secret"})
+        assert (await carol.call("connect"))["result"]["user"] == "carol"
+        # In the body (the upgrade's User-Agent, Host, ... were not chosen either) ...
+        assert backend.bodies("/connect")[-1]["headers"] == {
+            "Cookie": "session=carol", "X-Forwarded-For": "203.0.113.7"}
+        # ... and as HTTP headers of every proxy request of the connection.
+        await carol.call("rpc", {"method": "add", "data": {"a": 1, "b": 1}})
+        sent = [h for path, _, h in backend.requests if path == "/rpc"][-1]
+        assert sent.get("X-Forwarded-For") == "203.0.113.7"
+        assert "X-Not-Chosen" not in sent
+
+    run(go())
+
+
+def test_the_connect_proxys_expiry_ends_the_connection_with_4002(hub, backend):
+    server = hub(config=config(backend))
+
+    async def go():
+        brief = await Client.open(server, **as_user("brief"))
+        began = time.time()
+        connected = (await brief.call("connect"))["result"]
+        assert connected["user"] == "brief"
+        assert began <= connected["expires"] <= time.time() + 1
+        # At `expires` (the hub looks once a second): the push, then the close.
+        push = await brief.push("disconnect", timeout=5)
+        assert push["disconnect"]["code"] == 4002, push
+        await brief.ws.wait_closed()
+        assert brief.ws.close_code == 4002
+        assert time.time() >= connected["expires"]
+
+    run(go())
+
+
 def test_connect_without_a_session_is_refused_with_the_back_ends_code(hub, backend):
     server = hub(config=config(backend))
 

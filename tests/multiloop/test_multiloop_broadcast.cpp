@@ -1,7 +1,7 @@
 // Topics over four loops: a publish on any loop reaches every subscriber on every loop once, in
-// the order each publisher sent; each loop frames the message once for its own subscribers; and
-// the hand-off between loops costs one post (one wake-up) per loop per iteration, whatever the
-// number of messages.
+// the order each publisher sent; each loop frames (and compresses) the message once for its own
+// subscribers; and the hand-off between loops costs one post (one wake-up) per loop per
+// iteration, whatever the number of messages.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -235,6 +235,64 @@ TEST(MultiLoopBroadcast, ASlowSubscriberOnAnotherLoopIsClosedAndTheRestGetEveryt
   // (At least one: a subscriber already sent its close stays subscribed until it ends, and
   // each publish meanwhile finds it slow again and counts it; single-loop Topics does the same.)
   EXPECT_GE(topics.stats().slowClosed, 1u);
+}
+
+// Each loop compresses a publication once for its own subscribers that compress each message
+// alone: 8 subscribers over 4 loops cost 4 compressions per message, not 8 (and not 1: a frame
+// is built on the loop that sends it), and every subscriber inflates the message intact.
+TEST(MultiLoopBroadcast, EachLoopCompressesAPublicationOnceForItsOwnSubscribers) {
+  constexpr int kClients = 8;  // two per loop
+  constexpr int kMessages = 3;
+  App app(test::multiLoopOptions(4));
+  pubsub::Topics topics(app.loops());
+  WebSocketBehavior b;
+  b.compression.enabled = true;  // no context takeover either way: compressed alone
+  b.open = [&](WebSocket& ws, const Request&) { topics.subscribe(ws, "room"); };
+  app.ws("/*", std::move(b));
+  app.listen("127.0.0.1", 0);
+  std::string url = "ws://127.0.0.1:" + std::to_string(app.port()) + "/room";
+  ServerThread thread(app);
+  thread.start();
+
+  auto message = [](int n) {
+    std::string s = "{\"n\":" + std::to_string(n) + ",\"text\":\"";
+    while (s.size() < 2000) s += "tomato tomato tomato ";
+    return s + "\"}";
+  };
+  net::Loop loop;
+  int opened = 0, compressed = 0, received = 0, wrong = 0, closed = 0;
+  std::vector<WebSocket*> clients;
+  for (int i = 0; i < kClients; ++i) {
+    ClientBehavior c;
+    c.open = [&](WebSocket& ws) {
+      compressed += ws.isCompressed();
+      clients.push_back(&ws);
+      ++opened;
+    };
+    c.message = [&, next = 0](WebSocket&, std::string_view data, Opcode) mutable {
+      if (data != message(next++)) ++wrong;
+      ++received;
+    };
+    c.close = [&](WebSocket&, uint16_t, std::string_view) { ++closed; };
+    connect(loop, url, std::move(c));
+  }
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return opened == kClients; }, 10000));
+  EXPECT_EQ(app.acceptedPerLoop(), (std::vector<uint64_t>{2, 2, 2, 2}));
+  EXPECT_EQ(compressed, kClients);
+  // Published on loop 1, as a handler there would.
+  app.loop(1).post([&] {
+    for (int m = 0; m < kMessages; ++m) topics.publish("room", message(m));
+  });
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return received == kClients * kMessages; }, 10000))
+      << received;
+  EXPECT_EQ(wrong, 0);
+  for (WebSocket* ws : clients) ws->close();
+  ASSERT_TRUE(test::runUntil(loop, [&] { return closed == kClients; }));
+  thread.stop();
+  EXPECT_EQ(topics.stats().delivered, static_cast<uint64_t>(kClients * kMessages));
+  EXPECT_EQ(topics.stats().compressedOnce, static_cast<uint64_t>(4 * kMessages));
 }
 
 }  // namespace

@@ -45,6 +45,18 @@ std::string urlOf(App& app) {
   return "ws://127.0.0.1:" + std::to_string(app.port()) + "/";
 }
 
+// The library runs one loop unless asked (duplex-echo and duplexd ask for one per core:
+// tests/duplexd/test_command_line.py), and as many as asked.
+TEST(MultiLoopOptions, OneLoopUnlessAskedAndAsManyAsAsked) {
+  EXPECT_EQ(AppOptions{}.threads, 1u);
+  App one;
+  EXPECT_EQ(one.loopCount(), 1u);
+  EXPECT_EQ(one.loops().size(), 1u);
+  App four(test::multiLoopOptions(4));
+  EXPECT_EQ(four.loopCount(), 4u);
+  EXPECT_EQ(four.loops().size(), 4u);
+}
+
 TEST(MultiLoopLimits, TotalLimitCountsEveryLoop) {
   AppOptions o = test::multiLoopOptions(4);
   o.maxConnections = 8;
@@ -122,11 +134,12 @@ TEST(MultiLoopCounts, ConnectionsByPhaseOverEveryLoopFromAnotherThread) {
   EXPECT_EQ(after.handshaking + after.open, 0u);
 }
 
-// 200 clients keep four messages each in flight while the server shuts down: every one of them
-// gets close 1001, run() returns (every loop ended), and nothing is left open.
-TEST(MultiLoopShutdown, UnderLoadEveryLoopClosesWithGoingAway) {
+// 200 clients keep four messages each in flight while the server shuts down (shutdown() from
+// this thread, not a loop's): every one of them gets close 1001, run() returns (every loop
+// ended), and nothing is left open.
+void shutdownUnderLoad(uint32_t loops) {
   constexpr int kClients = 200;
-  App app(test::multiLoopOptions(4));
+  App app(test::multiLoopOptions(loops));
   std::atomic<int> serverCloses{0};
   WebSocketBehavior b;
   b.message = [](WebSocket& ws, std::string_view data, Opcode op) { ws.send(data, op); };
@@ -165,6 +178,16 @@ TEST(MultiLoopShutdown, UnderLoadEveryLoopClosesWithGoingAway) {
   for (uint16_t code : codes) EXPECT_EQ(code, 1001);
   EXPECT_EQ(serverCloses.load(), kClients);
   EXPECT_EQ(app.connectionCount(), 0u);
+}
+
+TEST(MultiLoopShutdown, UnderLoadEveryLoopClosesWithGoingAway) {
+  shutdownUnderLoad(4);
+}
+
+// One loop run by run() on another thread: shutdown() posts to it rather than closing its
+// connections on the caller's thread (a data race ThreadSanitizer reported before).
+TEST(MultiLoopShutdown, UnderLoadFromAnotherThreadWithOneLoop) {
+  shutdownUnderLoad(1);
 }
 
 }  // namespace
