@@ -303,3 +303,26 @@ TEST(BufferPool, RetainDelaysTheReturnToThePool) {
 
 }  // namespace
 }  // namespace duplex::net
+
+TEST(OutQueue, SharedBytesThatDoNotFollowOnGetTheirOwnSegment) {
+  BufferPool pool;
+  Chunk* packed = sharedChunk(pool, "AAAABBBBCCCC");
+  Chunk* other = sharedChunk(pool, "xyzw");
+  {
+    OutQueue queue(pool);
+    queue.appendShared(packed, 0, 4);
+    queue.appendShared(packed, 8, 4);  // a gap: a frame this subscriber did not get
+    queue.appendShared(packed, 4, 4);  // before the last one: order matters
+    queue.appendShared(other, 0, 3);   // another chunk
+    appendText(queue, "!");
+    queue.appendShared(other, 3, 1);   // follows on "xyz" in its chunk, but "!" came between
+    EXPECT_EQ(gatherAll(queue),
+              (std::vector<std::string>{"AAAA", "CCCC", "BBBB", "xyz", "!", "w"}));
+    EXPECT_EQ(packed->refs, 4u);
+    EXPECT_EQ(other->refs, 3u);
+  }
+  EXPECT_EQ(packed->refs, 1u);
+  EXPECT_EQ(other->refs, 1u);
+  pool.release(packed);
+  pool.release(other);
+}
