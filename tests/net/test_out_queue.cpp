@@ -301,8 +301,6 @@ TEST(BufferPool, RetainDelaysTheReturnToThePool) {
   pool.release(other);
 }
 
-}  // namespace
-}  // namespace duplex::net
 
 TEST(OutQueue, SharedBytesThatDoNotFollowOnGetTheirOwnSegment) {
   BufferPool pool;
@@ -326,3 +324,6 @@ TEST(OutQueue, SharedBytesThatDoNotFollowOnGetTheirOwnSegment) {
   pool.release(packed);
   pool.release(other);
 }
+
+}  // namespace
+}  // namespace duplex::net
