@@ -14,7 +14,7 @@ namespace duplexd {
 
 struct Readiness {
   std::string dataDir;
-  std::string storeFile;  // dataDir + "/channels.db"
+  std::string storeFile;  // dataDir + "/channels.db"; empty with the Redis engine (no file)
   // Reads the store and answers, on the loop, nullopt when it could or else why not. Asynchronous:
   // the store belongs to the engine's storage thread, never read from the loop.
   using Answer = std::function<void(std::optional<std::string>)>;
