@@ -1,0 +1,279 @@
+"""Several duplexd nodes sharing channels through Redis (issue #14, docs/scaling.md): three
+nodes over two Redis shards, each test with its own redis-server and duplexd processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+
+import websockets
+
+from scaleout_support import Client, api, cluster, run, run_duplexd  # noqa: F401
+
+# Channels that land on both shards of two (jump hash of the name; checked below).
+CHANNELS = [f"talk:room{i}" for i in range(6)]
+
+
+def three_nodes(cluster, env=None):
+    a, b = cluster.redis(), cluster.redis()
+    return [cluster.node(a.url, b.url, env=env) for _ in range(3)], (a, b)
+
+
+def keys_on(redis) -> bytes:
+    return redis.command("KEYS", "duplex:*")
+
+
+def test_a_publish_on_one_node_reaches_subscribers_on_the_others_once(cluster):
+    (na, nb, nc), (ra, rb) = three_nodes(cluster)
+
+    async def go():
+        pub, sb, sc = await Client.open(na), await Client.open(nb), await Client.open(nc)
+        for ch in CHANNELS:
+            await sb.call("subscribe", {"channel": ch})
+            await sc.call("subscribe", {"channel": ch})
+        for ch in CHANNELS:
+            r = await pub.call("publish", {"channel": ch, "data": {"on": ch}})
+            assert r["result"]["offset"] == 1, r
+        for s in (sb, sc):
+            got = sorted([(await s.push())["pub"]["data"]["on"] for _ in CHANNELS])
+            assert got == sorted(CHANNELS)
+        await asyncio.sleep(0.3)  # nothing else comes: each publication once
+        for s in (sb, sc):
+            s.ws.close_timeout = 1
+            while True:
+                try:
+                    await s._read(timeout=0.2)
+                except asyncio.TimeoutError:
+                    break
+            assert [p for p in s.pushes if "pub" in p] == []
+        # A channel without history crosses nodes too (offset 0, not stored).
+        await sb.call("subscribe", {"channel": "live:x"})
+        await pub.call("publish", {"channel": "live:x", "data": 7})
+        assert (await sb.push())["pub"] == {"offset": 0, "data": 7}
+
+    run(go())
+    # The channels are spread over both shards.
+    assert b"talk:room" in keys_on(ra) and b"talk:room" in keys_on(rb)
+
+
+def test_a_client_that_moves_from_node_a_to_node_c_recovers_exactly_what_it_missed(cluster):
+    (na, nb, nc), _ = three_nodes(cluster)
+
+    async def go():
+        sub, pub = await Client.open(na), await Client.open(nb)
+        r = await sub.call("subscribe", {"channel": "talk:move"})
+        epoch = r["result"]["epoch"]
+        await pub.call("publish", {"channel": "talk:move", "data": 1})
+        assert (await sub.push())["pub"] == {"offset": 1, "data": 1}
+        await sub.close()
+        for i in range(2, 5):
+            await pub.call("publish", {"channel": "talk:move", "data": i})
+        moved = await Client.open(nc)
+        r = await moved.call("subscribe", {"channel": "talk:move",
+                                           "since": {"offset": 1, "epoch": epoch}})
+        assert r["result"]["recovered"] is True
+        assert [p["data"] for p in r["result"]["publications"]] == [2, 3, 4]
+        assert r["result"]["offset"] == 4 and r["result"]["epoch"] == epoch
+        await pub.call("publish", {"channel": "talk:move", "data": 5})
+        assert (await moved.push())["pub"] == {"offset": 5, "data": 5}
+        # Trimmed past the client (tiny keeps 3): not recovered, and it says so.
+        for i in range(6):
+            await pub.call("publish", {"channel": "tiny:t", "data": i})
+        r = await moved.call("subscribe", {"channel": "tiny:t",
+                                           "since": {"offset": 1, "epoch": epoch}})
+        assert r["result"]["recovered"] is False
+
+    run(go())
+
+
+def test_an_idempotent_retry_sent_to_another_node_is_stored_once(cluster):
+    (na, nb, nc), _ = three_nodes(cluster)
+
+    async def go():
+        a, b, watcher = await Client.open(na), await Client.open(nb), await Client.open(nc)
+        await watcher.call("subscribe", {"channel": "talk:idem"})
+        first = await a.call("publish", {"channel": "talk:idem", "data": "x", "key": "k-1"})
+        again = await b.call("publish", {"channel": "talk:idem", "data": "x", "key": "k-1"})
+        assert first["result"] == again["result"]
+        status, body = api(nc, "publish", {"channel": "talk:idem", "data": "x", "key": "k-1"})
+        assert status == 200 and body["result"] == first["result"]
+        other = await b.call("publish", {"channel": "talk:idem", "data": "y", "key": "k-2"})
+        assert other["result"]["offset"] == first["result"]["offset"] + 1
+        got = [(await watcher.push())["pub"]["data"] for _ in range(2)]
+        assert got == ["x", "y"]
+        history = await watcher.call("history", {"channel": "talk:idem"})
+        assert [p["data"] for p in history["result"]["publications"]] == ["x", "y"]
+
+    run(go())
+
+
+def test_presence_spans_nodes_and_a_killed_nodes_members_expire(cluster):
+    (na, nb, nc), _ = three_nodes(cluster, env={"DUPLEXD_TEST_PRESENCE_TTL_MS": "1500"})
+
+    async def go():
+        a, b, c = await Client.open(na), await Client.open(nb), await Client.open(nc)
+        ida = (await a.call("connect"))["result"]["client"]
+        idb = (await b.call("connect"))["result"]["client"]
+        assert ida != idb  # client ids are unique across nodes
+        await a.call("subscribe", {"channel": "talk:here"})
+        await b.call("subscribe", {"channel": "talk:here"})
+        join = await a.push("join")
+        while join["join"]["client"] != idb:  # a's own join comes first
+            join = await a.push("join")
+        listing = await c.call("presence", {"channel": "talk:here"})
+        assert set(listing["result"]["clients"]) == {ida, idb}
+        status, body = api(nc, "presence", {"channel": "talk:here"})
+        assert status == 200 and set(body["result"]["clients"]) == {ida, idb}
+        # Refreshed while the node lives: still there after two TTLs.
+        await asyncio.sleep(3.2)
+        listing = await c.call("presence", {"channel": "talk:here"})
+        assert set(listing["result"]["clients"]) == {ida, idb}
+        na.kill()  # kill -9: no leave, no goodbye
+        deadline = time.monotonic() + 5
+        while True:
+            listing = await c.call("presence", {"channel": "talk:here"})
+            if set(listing["result"]["clients"]) == {idb}:
+                break
+            assert time.monotonic() < deadline, listing
+            await asyncio.sleep(0.2)
+
+    run(go())
+
+
+def test_readyz_follows_redis(cluster):
+    r = cluster.redis()
+    node = cluster.node(r.url)
+
+    def readyz():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{node.port}/readyz", timeout=5) as res:
+                return res.status, res.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    assert readyz()[0] == 200
+    r.kill()
+    status, text = readyz()
+    assert status == 503 and f"127.0.0.1:{r.port}" in text, text
+
+    async def unavailable():
+        c = await Client.open(node)
+        reply = await c.call("publish", {"channel": "talk:down", "data": 1})
+        assert reply["error"]["code"] == "unavailable", reply
+
+    run(unavailable())
+    r.start()
+    deadline = time.monotonic() + 5
+    while readyz()[0] != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_bad_engine_urls_wrong_passwords_and_absent_redis_fail_in_one_line(cluster, tmp_path):
+    def check(result, *words):
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode != 0, result
+        assert len(lines) == 1, result.stderr
+        for w in words:
+            assert w in lines[0], lines[0]
+
+    data = str(tmp_path / "d")
+    check(run_duplexd("--data", data, "--engine", "http://127.0.0.1:1"), "--engine")
+    check(run_duplexd("--data", data, "--engine", "redis://127.0.0.1:99999"), "--engine")
+    check(run_duplexd("--data", data, "--engine", "redis://127.0.0.1:1"), "--engine",
+          "127.0.0.1:1")
+    locked = cluster.redis(password="right")
+    wrong = locked.url.replace(":right@", ":wrong@")
+    check(run_duplexd("--data", data, "--engine", wrong), "--engine")
+    assert "wrong" not in run_duplexd("--data", data, "--engine", wrong).stderr  # no password
+    # The right one works.
+    cluster.node(locked.url)
+
+
+def test_nothing_acknowledged_is_lost_when_redis_is_killed_and_restarted(cluster):
+    redis = cluster.redis(durable=True)
+    node = cluster.node(redis.url)
+    acked: dict[int, int] = {}
+
+    async def publisher(stop):
+        c = await Client.open(node)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            while True:  # retried with the same key until acknowledged
+                try:
+                    r = await c.call("publish", {"channel": "talk:durable", "data": i,
+                                                 "key": f"p-{i}"})
+                except (websockets.ConnectionClosed, asyncio.TimeoutError):
+                    c = await Client.open(node)
+                    continue
+                if "result" in r:
+                    acked[i] = r["result"]["offset"]
+                    break
+                assert r["error"]["code"] == "unavailable", r
+                await asyncio.sleep(0.05)
+
+    async def go():
+        stop = asyncio.Event()
+        task = asyncio.create_task(publisher(stop))
+        await asyncio.sleep(0.5)
+        redis.kill()
+        await asyncio.sleep(0.3)
+        redis.start()
+        await asyncio.sleep(1.0)
+        stop.set()
+        await task
+        reader = await Client.open(node)
+        r = await reader.call("subscribe", {"channel": "talk:durable", "since": {"offset": 0,
+                                                                                 "epoch": ""}})
+        stored = {p["data"]: p["offset"] for p in r["result"]["publications"]}
+        assert r["result"]["recovered"] is True
+        for i, offset in acked.items():
+            assert stored.get(i) == offset, (i, offset)
+        assert len(stored) == len(set(stored.values()))
+
+    run(go())
+    assert len(acked) > 20
+
+
+def test_a_node_killed_under_load_loses_its_clients_to_the_others_who_recover_everything(cluster):
+    (na, nb, nc), _ = three_nodes(cluster)
+    acked = []
+
+    async def go():
+        pub = await Client.open(na)
+        sub = await Client.open(nb)
+        r = await sub.call("subscribe", {"channel": "talk:load"})
+        epoch = r["result"]["epoch"]
+        seen = []
+
+        async def publish(n):
+            for i in range(n):
+                reply = await pub.call("publish", {"channel": "talk:load", "data": i})
+                acked.append(reply["result"]["offset"])
+
+        task = asyncio.create_task(publish(200))
+        while len(seen) < 50:
+            seen.append((await sub.push())["pub"]["offset"])
+        nb.kill()
+        # Whatever was read before the kill is what the client saw; it moves to C.
+        while True:
+            try:
+                await sub._read(timeout=1)
+            except Exception:
+                break
+        seen += [p["pub"]["offset"] for p in sub.pushes if "pub" in p]
+        moved = await Client.open(nc)
+        r = await moved.call("subscribe", {"channel": "talk:load",
+                                           "since": {"offset": seen[-1], "epoch": epoch}})
+        assert r["result"]["recovered"] is True
+        seen += [p["offset"] for p in r["result"]["publications"]]
+        await task
+        while len(seen) < 200:
+            seen.append((await moved.push())["pub"]["offset"])
+        assert seen == list(range(1, 201))
+        assert sorted(acked) == list(range(1, 201))
+
+    run(go())
