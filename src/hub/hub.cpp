@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <random>
 
 #include "hub/hub_client.h"
 
@@ -17,9 +18,11 @@ int64_t systemNowMs() {
 }
 
 // Client ids are unique in the process, not per Hub: hubs on several loops share one engine,
-// whose presence knows clients by id.
+// whose presence knows clients by id. They count up from a random start (below 2^62), so the
+// nodes sharing a Redis engine do not hand out the same ids either.
 uint64_t nextClientId() {
-  static std::atomic<uint64_t> next{1};
+  static std::atomic<uint64_t> next{std::random_device{}() * (uint64_t{1} << 30) +
+                                    std::random_device{}() % (uint64_t{1} << 30)};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 

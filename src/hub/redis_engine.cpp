@@ -1,5 +1,8 @@
 #include "hub/redis_engine.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -178,6 +181,11 @@ std::optional<std::string> RedisEngine::start(uint32_t timeoutMs) {
 }
 
 void RedisEngine::runEngine(std::promise<void>& ready) {
+  // Signals are the loops' (an App reads them through a signalfd, which needs every thread to
+  // block them); this thread may start before the App blocked them.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   for (const redis::Endpoint& endpoint : options_.shards) {
     Shard shard;
     shard.endpoint = endpoint;
@@ -194,9 +202,11 @@ void RedisEngine::runEngine(std::promise<void>& ready) {
     });
     shard.subscriber->onUp([this, &shard] { onSubscriberUp(shard); });
     shard.subscriber->onDown([this, &shard](std::string_view why) {
-      shard.subscriberUp = false;
-      DUPLEX_LOG(Warn, "redis engine: %s: pub/sub connection lost: %.*s",
-                 shard.endpoint.text().c_str(), static_cast<int>(why.size()), why.data());
+      // Said once per loss (a shard never reached is start()'s one line, or /readyz's).
+      if (std::exchange(shard.subscriberUp, false)) {
+        DUPLEX_LOG(Warn, "redis engine: %s: pub/sub connection lost: %.*s",
+                   shard.endpoint.text().c_str(), static_cast<int>(why.size()), why.data());
+      }
       // A subscribe that waited for its SUBSCRIBE cannot be sure of it now: answer unavailable.
       for (auto& [name, channel] : channels_) {
         if (&shards_[channel->shard] != &shard) continue;

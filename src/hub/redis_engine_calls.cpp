@@ -35,9 +35,11 @@ void RedisEngine::publishOnEngine(LoopPart& caller, PublishRequest request,
   if (request.limits.historySize == 0) {
     // Nothing stored: published to the nodes (this one skips its own message), delivered here
     // once Redis took it, then acknowledged with offset 0.
-    std::string payload = redis_keys::encode('p', nodeId_, {}, 0, request.data);
+    // Built before the callback below takes `request` (arguments are evaluated in any order).
+    std::vector<std::string> command{"PUBLISH", redis_keys::pubsub(request.channel),
+                                     redis_keys::encode('p', nodeId_, {}, 0, request.data)};
     shard.connection->command(
-        {"PUBLISH", redis_keys::pubsub(request.channel), std::move(payload)},
+        std::move(command),
         [this, answer, request = std::move(request), done = std::move(done)](
             redis::Result&& reply) mutable {
           PublishResult result;
