@@ -60,9 +60,13 @@ struct Options {
   std::string tlsCaFile;          // rediss://: verify against this CA (empty: system store)
 };
 
-// One connection to one Redis, living on one loop (use it on that loop's thread only). It
-// connects (AUTH, SELECT) at construction and reconnects with backoff for ever after a failure;
-// commands issued while it is down fail at once (Result::ok false), never queue unbounded.
+// One connection to one Redis, living on one loop (use it on that loop's thread only, and
+// destroy it before the loop). It starts connecting (AUTH, SELECT, then a PING that proves the
+// server ready) at the loop's next iteration, and reconnects with backoff for ever after a
+// failure; commands issued while it is down (or still connecting) fail at once (Result::ok
+// false, `error` the last reason it is down), never queue unbounded. A command that gets no
+// reply within Options::commandTimeoutMs fails with "timeout: ..." and, since RESP cannot skip
+// a reply, so does the connection: every command behind it fails too, then it reconnects.
 class Connection {
  public:
   using Callback = std::function<void(Result&&)>;
@@ -79,6 +83,10 @@ class Connection {
   bool isConnected() const;
   // Called on the loop each time the connection is (re)established and ready (after AUTH and
   // SELECT), and each time it is lost (with the reason). The first connect calls onUp too.
+  // onDown runs once per outage: when an established connection is lost, and when the very
+  // first attempt fails ("cannot connect to redis://h:6379: Connection refused", "authentication
+  // to ... failed: WRONGPASS ..."), not again for each failed retry; the two alternate after
+  // that. Each may destroy the Connection.
   void onUp(std::function<void()> handler);
   void onDown(std::function<void(std::string_view why)> handler);
 
@@ -89,7 +97,11 @@ class Connection {
 
 // A connection in RESP2 pub/sub mode. It keeps the set of channels it should be subscribed to
 // and resubscribes to all of them after every reconnect (then calls onUp), so the owner only
-// says what it wants. Messages arrive on the loop in the order Redis sent them.
+// says what it wants. Messages arrive on the loop in the order Redis sent them; none arrives
+// for a channel after unsubscribe() returned (Redis may still send some: they are dropped).
+// onUp/onDown follow Connection's rule (once per outage); isConnected() is true between them.
+// After a reconnect, messages of the channels Redis has already confirmed may arrive before
+// onUp (nothing is held back, so nothing is lost between the confirmation and onUp).
 class Subscriber {
  public:
   Subscriber(net::Loop& loop, Endpoint endpoint, Options options = {});

@@ -1,0 +1,106 @@
+#pragma once
+// The life of one Redis connection, shared by Connection and Subscriber: connect (TCP, then TLS
+// for rediss://), the handshake (AUTH, SELECT, then PING, whose answer says the server is
+// really ready: a Redis still loading its data answers -LOADING), replies handed to the owner,
+// and on any failure a reconnect after a jittered exponential backoff. One sweep timer per link
+// watches the connect deadline and lets the owner check its own (command timeouts), instead of
+// a timer per command.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/lifeline.h"
+#include "net/loop.h"
+#include "redis/redis.h"
+#include "redis/resp.h"
+
+namespace duplex::net {
+class TlsContext;
+class TlsSession;
+}  // namespace duplex::net
+
+namespace duplex::redis {
+
+class LinkSocket;
+
+class Link {
+ public:
+  // What Connection and Subscriber implement. Each call may destroy the owner (and the Link
+  // with it): the Link touches nothing of itself after one returns without checking.
+  class Owner {
+   public:
+    // The handshake succeeded: commands may be sent.
+    virtual void linkReady() = 0;
+    virtual void linkReply(Reply&& reply) = 0;
+    // The connection failed (`wasReady` false: an attempt that never became ready) or was
+    // lost. The Link has already scheduled the next attempt.
+    virtual void linkLost(const std::string& why, bool wasReady) = 0;
+    // From the sweep, while ready: check deadlines (fail() the link for a late reply).
+    // Returns whether the sweep should keep running.
+    virtual bool linkSweep(uint64_t nowMs) = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  Link(net::Loop& loop, Endpoint endpoint, const Options& options, Owner& owner);
+  ~Link();
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  // The first attempt, at the next loop iteration (never inside the owner's constructor, so
+  // that its handlers can be set first).
+  void start();
+  bool ready() const { return state_ == State::Ready; }
+  // Queues a command (only when ready); it leaves with everything else sent this iteration.
+  void send(std::span<const std::string> args);
+  // Drops the connection (when connecting or ready), tells the owner why, and schedules the
+  // next attempt.
+  void fail(const std::string& why);
+  // Makes sure the sweep runs (the owner has started waiting for something).
+  void watch();
+
+  net::Loop& loop() const { return *loop_; }
+  const Endpoint& endpoint() const { return endpoint_; }
+  const Options& options() const { return options_; }
+
+  // From LinkSocket.
+  void connected();
+  void received(std::span<const uint8_t> data);
+  void ended(int error);
+  void tlsFailed(std::string_view why);
+  void socketClosed();
+
+ private:
+  enum class State : uint8_t { Waiting, Connecting, Ready };
+  enum class Step : uint8_t { Auth, Select, Ping };
+
+  void attempt();
+  void scheduleReconnect();
+  void sweep();
+  void handshakeReply(const Reply& reply);
+  void closeSocket();
+
+  net::Loop* loop_;
+  Endpoint endpoint_;
+  Options options_;
+  Owner& owner_;
+  State state_ = State::Waiting;
+  LinkSocket* socket_ = nullptr;  // owned by the loop (deleted after it closes)
+  ReplyReader reader_;
+  Reply reply_;  // reused for every reply
+  std::vector<Step> handshake_;
+  size_t handshakeDone_ = 0;
+  uint64_t connectDeadlineMs_ = 0;
+  uint32_t failures_ = 0;  // attempts failed in a row: the backoff's exponent
+  net::Loop::TimerId reconnectTimer_ = 0;
+  net::Loop::TimerId sweepTimer_ = 0;
+  std::unique_ptr<net::TlsContext> tls_;         // rediss://: built at the first attempt
+  std::unique_ptr<net::TlsSession> pendingTls_;  // started once the TCP connect completes
+  net::Lifeline<Link> lifeline_{this};
+};
+
+}  // namespace duplex::redis
