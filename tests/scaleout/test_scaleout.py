@@ -4,7 +4,6 @@ nodes over two Redis shards, each test with its own redis-server and duplexd pro
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import urllib.request
 
