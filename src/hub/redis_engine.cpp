@@ -127,57 +127,30 @@ void RedisEngine::flushOutboxes() {
 // ---- Starting, and the engine's own thread.
 
 std::optional<std::string> RedisEngine::start(uint32_t timeoutMs) {
-  struct Startup {
-    std::mutex mutex;
-    std::condition_variable changed;
-    size_t up = 0;
-    std::optional<std::string> error;
-  };
-  auto startup = std::make_shared<Startup>();
   std::promise<void> ready;
   auto started = ready.get_future();
   thread_ = std::thread([this, &ready] { runEngine(ready); });
   started.wait();
-  // Each shard's command connection either comes up (AUTH and SELECT done) and answers a PING,
-  // or goes down first with the reason (refused, wrong password, bad TLS).
-  engineLoop_.post([this, startup] {
-    for (Shard& shard : shards_) {
-      auto report = [startup](std::optional<std::string> error) {
-        std::lock_guard lock(startup->mutex);
-        if (error) {
-          if (!startup->error) startup->error = std::move(error);
-        } else {
-          ++startup->up;
-        }
-        startup->changed.notify_all();
-      };
-      auto ping = [&shard, report] {
-        shard.connection->command({"PING"}, [&shard, report](redis::Result&& result) {
-          if (failed(result)) return report(shard.endpoint.text() + ": " + failureOf(result));
-          report(std::nullopt);
-        });
-      };
-      if (shard.connection->isConnected()) {
-        ping();
-      } else {
-        auto once = std::make_shared<bool>(false);
-        shard.connection->onUp([this, &shard, ping, once] {
-          onConnectionUp(shard);
-          if (!std::exchange(*once, true)) ping();
-        });
-        shard.connection->onDown([&shard, report, once](std::string_view why) {
-          if (!std::exchange(*once, true)) report(shard.endpoint.text() + ": " + std::string(why));
-        });
-      }
-    }
+  // Each shard's command connection either comes up (AUTH, SELECT and a PING answered) or goes
+  // down first with the reason (refused, wrong password, bad TLS): startupReport().
+  std::unique_lock lock(startup_.mutex);
+  const bool answered = startup_.changed.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
+    return startup_.error || startup_.up == options_.shards.size();
   });
-  std::unique_lock lock(startup->mutex);
-  bool done = startup->changed.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
-    return startup->error || startup->up == shards_.size();
-  });
-  if (startup->error) return startup->error;
-  if (!done) return "redis: no answer within " + std::to_string(timeoutMs) + " ms";
+  if (startup_.error) return startup_.error;
+  if (!answered) return "redis: no answer within " + std::to_string(timeoutMs) + " ms";
   return std::nullopt;
+}
+
+void RedisEngine::startupReport(Shard& shard, std::optional<std::string> error) {
+  if (std::exchange(shard.reported, true)) return;
+  std::lock_guard lock(startup_.mutex);
+  if (error) {
+    if (!startup_.error) startup_.error = std::move(error);
+  } else {
+    ++startup_.up;
+  }
+  startup_.changed.notify_all();
 }
 
 void RedisEngine::runEngine(std::promise<void>& ready) {
@@ -194,7 +167,13 @@ void RedisEngine::runEngine(std::promise<void>& ready) {
   for (Shard& shard : shards_) {
     shard.connection =
         std::make_unique<redis::Connection>(engineLoop_, shard.endpoint, options_.client);
-    shard.connection->onUp([this, &shard] { onConnectionUp(shard); });
+    shard.connection->onUp([this, &shard] {
+      onConnectionUp(shard);
+      startupReport(shard, std::nullopt);
+    });
+    shard.connection->onDown([this, &shard](std::string_view why) {
+      startupReport(shard, std::string(why));
+    });
     shard.subscriber =
         std::make_unique<redis::Subscriber>(engineLoop_, shard.endpoint, options_.client);
     shard.subscriber->onMessage([this, &shard](std::string_view channel, std::string_view payload) {

@@ -100,6 +100,7 @@ class RedisEngine final : public Engine {
     std::unique_ptr<redis::Connection> connection;
     std::unique_ptr<redis::Subscriber> subscriber;
     bool subscriberUp = false;
+    bool reported = false;  // to start(): up or down, once
   };
   // A channel this node is subscribed to (engine thread).
   struct Channel {
@@ -120,6 +121,7 @@ class RedisEngine final : public Engine {
   void toLoop(net::Loop& loop, Task task);
   void toLoop(LoopPart& part, Task task);
   void flushOutboxes();
+  void startupReport(Shard& shard, std::optional<std::string> error);
 
   // Engine thread.
   void runEngine(std::promise<void>& ready);
@@ -149,6 +151,12 @@ class RedisEngine final : public Engine {
   net::Loop engineLoop_;
   std::thread thread_;
   std::atomic<uint64_t> gaps_{0};
+  struct {
+    std::mutex mutex;
+    std::condition_variable changed;
+    size_t up = 0;
+    std::optional<std::string> error;
+  } startup_;
 
   // Engine thread only.
   std::vector<Shard> shards_;
