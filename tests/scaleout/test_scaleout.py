@@ -193,7 +193,7 @@ def test_bad_engine_urls_wrong_passwords_and_absent_redis_fail_in_one_line(clust
 
 def test_nothing_acknowledged_is_lost_when_redis_is_killed_and_restarted(cluster):
     redis = cluster.redis(durable=True)
-    node = cluster.node(redis.url)
+    node, other = cluster.node(redis.url), cluster.node(redis.url)
     acked: dict[int, int] = {}
 
     async def publisher(stop):
@@ -217,6 +217,10 @@ def test_nothing_acknowledged_is_lost_when_redis_is_killed_and_restarted(cluster
             await asyncio.sleep(0.01)  # under the connection's 100 commands a second
 
     async def go():
+        # A subscriber on the other node stays connected through the outage: its node
+        # resubscribes and delivers what it missed from the stream.
+        watcher = await Client.open(other)
+        await watcher.call("subscribe", {"channel": "talk:durable"})
         stop = asyncio.Event()
         task = asyncio.create_task(publisher(stop))
         await asyncio.sleep(0.5)
@@ -226,6 +230,11 @@ def test_nothing_acknowledged_is_lost_when_redis_is_killed_and_restarted(cluster
         await asyncio.sleep(1.0)
         stop.set()
         await task
+        top = max(acked.values())
+        seen = []
+        while not seen or seen[-1] < top:
+            seen.append((await watcher.push())["pub"]["offset"])
+        assert seen == list(range(1, top + 1))
         reader = await Client.open(node)
         r = await reader.call("subscribe", {"channel": "talk:durable", "since": {"offset": 0,
                                                                                  "epoch": ""}})
