@@ -74,6 +74,11 @@ RedisEngine::~RedisEngine() {
     engineLoop_.stopFromAnyThread();
     thread_.join();
   }
+  // Connections may outlive the engine (an App destroyed after it, as Topics allows): they must
+  // not tell it about their end.
+  for (auto& part : loops_) {
+    for (auto& [ws, attachment] : part->attachments) ws->removeObserver(attachment.get());
+  }
 }
 
 void RedisEngine::addLoop(net::Loop& loop, pubsub::Topics& topics) {

@@ -287,3 +287,34 @@ def test_a_node_killed_under_load_loses_its_clients_to_the_others_who_recover_ev
         assert sorted(acked) == list(range(1, 201))
 
     run(go())
+
+
+def test_subscribers_of_a_node_that_missed_trimmed_publications_are_told_to_recover(cluster):
+    redis = cluster.redis()
+    env = {"DUPLEXD_TEST_REDIS_RECONNECT_MS": "1500"}
+    a, b = cluster.node(redis.url, env=env), cluster.node(redis.url, env=env)
+
+    async def go():
+        pub, sub, kept = await Client.open(a), await Client.open(b), await Client.open(b)
+        r = await sub.call("subscribe", {"channel": "tiny:gap"})
+        epoch = r["result"]["epoch"]
+        await kept.call("subscribe", {"channel": "talk:kept"})
+        # B's pub/sub connection is cut; while it is away, more is published than tiny keeps
+        # (3) and a little on talk:kept.
+        assert b"ERR" not in redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+        for i in range(5):
+            await pub.call("publish", {"channel": "tiny:gap", "data": i})
+        for i in range(2):
+            await pub.call("publish", {"channel": "talk:kept", "data": i})
+        # talk:kept is caught up from the stream once B is back, each publication once.
+        got = [(await kept.push(timeout=10))["pub"] for _ in range(2)]
+        assert got == [{"offset": 1, "data": 0}, {"offset": 2, "data": 1}]
+        # tiny:gap cannot be: its subscriber is told to reconnect and recover (4009).
+        push = await sub.push("disconnect", timeout=10)
+        assert push["disconnect"]["code"] == 4009
+        again = await Client.open(a)
+        r = await again.call("subscribe", {"channel": "tiny:gap",
+                                           "since": {"offset": 0, "epoch": epoch}})
+        assert r["result"]["recovered"] is False and r["result"]["offset"] == 5
+
+    run(go())
