@@ -24,6 +24,9 @@ duplex::hub::RedisEngineOptions redisEngineOptions(const std::vector<std::string
     options.client.reconnectMinMs = options.client.reconnectMaxMs =
         static_cast<uint32_t>(std::strtoul(ms, nullptr, 10));
   }
+  if (const char* ms = std::getenv("DUPLEXD_TEST_UNSUBSCRIBE_AFTER_MS")) {
+    options.unsubscribeAfterMs = static_cast<uint32_t>(std::strtoul(ms, nullptr, 10));
+  }
   return options;
 }
 

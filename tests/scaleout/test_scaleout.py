@@ -57,6 +57,36 @@ def test_a_publish_on_one_node_reaches_subscribers_on_the_others_once(cluster):
     assert b"talk:room" in keys_on(ra) and b"talk:room" in keys_on(rb)
 
 
+def test_a_node_subscribes_once_per_channel_and_unsubscribes_after_the_last_leaves(cluster):
+    redis = cluster.redis()
+    env = {"DUPLEXD_TEST_UNSUBSCRIBE_AFTER_MS": "300"}
+    a, b = cluster.node(redis.url, env=env), cluster.node(redis.url, env=env)
+
+    def subscribed_nodes():
+        reply = redis.command("PUBSUB", "NUMSUB", "duplex:{talk:once}")
+        return int(reply.split(b"\r\n")[-2][1:])
+
+    async def go():
+        clients = [await Client.open(n) for n in (a, a, a, b)]
+        for c in clients:
+            await c.call("subscribe", {"channel": "talk:once"})
+        assert subscribed_nodes() == 2  # four clients, two nodes
+        for c in clients[:3]:
+            await c.close()
+        deadline = time.monotonic() + 5
+        while subscribed_nodes() != 1:  # a left 0.3 s after its last subscriber
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        # b still delivers; a subscribes again for a new client.
+        again = await Client.open(a)
+        await again.call("subscribe", {"channel": "talk:once"})
+        assert subscribed_nodes() == 2
+        await clients[3].call("publish", {"channel": "talk:once", "data": 1})
+        assert (await again.push())["pub"] == {"offset": 1, "data": 1}
+
+    run(go())
+
+
 def test_a_client_that_moves_from_node_a_to_node_c_recovers_exactly_what_it_missed(cluster):
     (na, nb, nc), _ = three_nodes(cluster)
 
