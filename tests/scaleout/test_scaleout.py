@@ -348,3 +348,34 @@ def test_subscribers_of_a_node_that_missed_trimmed_publications_are_told_to_reco
         assert r["result"]["recovered"] is False and r["result"]["offset"] == 5
 
     run(go())
+
+
+def test_a_redis_that_lost_its_data_gives_new_epochs_and_subscribers_are_told(cluster):
+    redis = cluster.redis()  # no appendonly: a restart starts empty
+    a, b = cluster.node(redis.url), cluster.node(redis.url)
+
+    async def go():
+        sub, pub = await Client.open(b), await Client.open(a)
+        r = await sub.call("subscribe", {"channel": "talk:lost"})
+        old = r["result"]["epoch"]
+        await pub.call("publish", {"channel": "talk:lost", "data": 1})
+        assert (await sub.push())["pub"]["offset"] == 1
+        redis.kill()
+        redis.start()
+        deadline = time.monotonic() + 10
+        while True:  # once the node is connected again, the channel starts over
+            r = await pub.call("publish", {"channel": "talk:lost", "data": 2})
+            if "result" in r:
+                break
+            assert time.monotonic() < deadline, r
+            await asyncio.sleep(0.1)
+        assert r["result"]["epoch"] != old and r["result"]["offset"] == 1
+        # B's subscriber held offsets of the lost history: it is told to reconnect (4009), and
+        # its resubscribe says recovered: false.
+        assert (await sub.push("disconnect"))["disconnect"]["code"] == 4009
+        again = await Client.open(b)
+        r = await again.call("subscribe", {"channel": "talk:lost",
+                                           "since": {"offset": 1, "epoch": old}})
+        assert r["result"]["recovered"] is False and r["result"]["epoch"] != old
+
+    run(go())
