@@ -242,6 +242,7 @@ RedisEngine::Channel& RedisEngine::channel(const std::string& name) {
   auto created = std::make_unique<Channel>();
   Channel& c = *created;
   c.name = name;
+  c.sharedName = std::make_shared<const std::string>(name);
   c.shard = shardOf(name, shards_.size());
   c.feed = std::make_unique<ChannelFeed>(ChannelFeed::Hooks{
       [this, &c](uint64_t offset, std::string_view data) { deliver(c, offset, data); },
@@ -307,7 +308,7 @@ void RedisEngine::onMessage(Shard&, std::string_view pubsubChannel, std::string_
       if (mine) confirm(c);
       return;
     case 'b':
-      if (!mine) deliverRaw(c.name, std::make_shared<const std::string>(message->body));
+      if (!mine) deliverRaw(c.sharedName, std::make_shared<const std::string>(message->body));
       return;
     case 'p':
       if (message->offset == 0) {
@@ -315,10 +316,10 @@ void RedisEngine::onMessage(Shard&, std::string_view pubsubChannel, std::string_
         if (mine) return;
         auto push = std::make_shared<std::string>();
         writePubPush(*push, c.name, 0, message->body);
-        deliverRaw(c.name, std::move(push));
+        deliverRaw(c.sharedName, std::move(push));
         return;
       }
-      c.feed->live(message->epoch, message->offset, std::string(message->body));
+      c.feed->live(message->epoch, message->offset, message->body);
       maybeCatchUp(c);
       return;
     default:
@@ -329,13 +330,20 @@ void RedisEngine::onMessage(Shard&, std::string_view pubsubChannel, std::string_
 void RedisEngine::deliver(Channel& c, uint64_t offset, std::string_view data) {
   auto push = std::make_shared<std::string>();
   writePubPush(*push, c.name, offset, data);
-  deliverRaw(c.name, std::move(push));
+  deliverRaw(c.sharedName, std::move(push));
 }
 
 void RedisEngine::deliverRaw(const std::string& channel,
                              std::shared_ptr<const std::string> message) {
+  auto it = channels_.find(channel);
+  deliverRaw(
+      it != channels_.end() ? it->second->sharedName : std::make_shared<const std::string>(channel),
+      std::move(message));
+}
+
+void RedisEngine::deliverRaw(const std::shared_ptr<const std::string>& name,
+                             std::shared_ptr<const std::string> message) {
   // Written once; each loop frames it once for its own subscribers.
-  auto name = std::make_shared<const std::string>(channel);
   for (auto& part : loops_) {
     toLoop(*part, [topics = part->topics, name, message] { topics->publish(*name, *message); });
   }
