@@ -129,5 +129,7 @@ export class DuplexClient {
   history<T = Json>(channel: string, options?: { since?: StreamPosition; limit?: number }):
     Promise<HistoryResult<T>>;
   presence(channel: string): Promise<PresenceResult>;
+  /** A call answered by the server's back end (its rpc proxy); resolves with the answer's data. */
+  rpc<T = Json>(method: string, data?: Json): Promise<T>;
   ping(): Promise<object>;
 }

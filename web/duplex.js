@@ -182,6 +182,13 @@ export class DuplexClient {
     return this._command({ ping: {} });
   }
 
+  // A call the server's back end answers (docs/protocol.md, rpc): resolves with its `data`.
+  async rpc(method, data) {
+    const body = { method };
+    if (data !== undefined) body.data = data;
+    return (await this._command({ rpc: body })).data;
+  }
+
   // One command on the current connection; fails with `disconnected` if it drops first.
   _command(body, { timeout = true } = {}) {
     if (this.state !== 'connected' && !body.connect) {
@@ -237,6 +244,11 @@ export class DuplexClient {
       if (err.code === 'disconnected' || err.code === 'timeout' || err.code === 'closed') {
         if (err.code === 'timeout') ws.close(1000);
         return; // onclose reconnects
+      }
+      // The server could not ask its back end (docs/protocol.md, Proxies): try again later.
+      if (err.code === 'unavailable') {
+        ws.close(1000);
+        return;
       }
       if (err.code === 'token_expired' && typeof this.token === 'function') {
         ws.close(1000);

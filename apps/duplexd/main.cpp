@@ -27,9 +27,9 @@
 #include "hub/hub.h"
 #include "hub/in_process_engine.h"
 #include "hub/redis_engine.h"
-#include "pubsub/topics.h"
 #include "server/app.h"
 #include "server_cli.h"
+#include "server_numbers.h"
 #include "service_routes.h"
 #include "throw_rules.h"
 #include "token_command.h"
@@ -55,9 +55,8 @@ struct Options {
   std::string adminPassword;
   std::vector<std::string> allowedOrigins;
   std::vector<std::string> engines;  // --engine redis://...: the Redis engine's shards
-  // Event loops. 1 until the hub works across loops (issue #13's hub half); then the number of
-  // cores, as duplex-echo's --threads.
-  uint32_t threads = 1;
+  // Event loops, each on its own thread; by default one per core the process may run on.
+  uint32_t threads = duplex::cli::availableCores();
 };
 
 // Namespaces when no --hub-config is given: a public one with history, recovery and presence,
@@ -149,7 +148,8 @@ std::string fromEnvironment(const char* name) {
       "                     redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS;\n"
       "                     repeat for shards (every node lists the same, in the same\n"
       "                     order; docs/scaling.md). Default: the embedded SQLite engine\n"
-      "  --threads N        event loops (default 1; more need the hub across loops, to come)\n"
+      "  --threads N        event loops, each on its own thread, connections spread over\n"
+      "                     them (1 to 1024; default: one per core it may run on)\n"
       "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
       "                     request and WebSocket connection, and the shutdown\n"
       "  --log-format F     text (default) or json: one JSON object per line\n"
@@ -199,10 +199,8 @@ Options parse(int argc, char** argv) {
           versionFlag("duplexd"),
       },
       o.endpoint);
-  // The hub keeps its state on one loop today: connections on other loops would race on it.
-  // duplex-echo runs on every core already.
-  if (o.threads != 1) {
-    refuseCommandLine("duplexd", "--threads other than 1 needs the hub across loops (not yet)");
+  if (o.threads == 0 || o.threads > 1024) {
+    refuseCommandLine("duplexd", "--threads must be between 1 and 1024");
   }
   return o;
 }
@@ -225,7 +223,9 @@ int main(int argc, char** argv) {
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
     appOptions.threads = options.threads;
     duplex::App app(appOptions);
-    duplex::pubsub::Topics topics(app.loop());
+    // Fan-out: each loop's own Topics; what crosses loops the engine carries (one post per loop
+    // per iteration).
+    duplexd::LoopTopics topics(app.loops());
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
     auto namespaces = duplexd::readHubConfig(
         options.hubConfig.empty() ? std::string(kDefaultHubConfig) : readFile(options.hubConfig));
@@ -267,11 +267,11 @@ int main(int argc, char** argv) {
       engineOptions.storage.commitDelayMs = static_cast<uint32_t>(
           std::strtoul(fromEnvironment("DUPLEXD_TEST_COMMIT_DELAY_MS").c_str(), nullptr, 10));
       inProcess = std::make_unique<duplex::hub::InProcessEngine>(*store, engineOptions);
-      inProcess->addLoop(app.loop(), topics);
+      for (duplex::net::Loop* loop : app.loops()) inProcess->addLoop(*loop, topics.on(*loop));
     } else {
       redis =
           std::make_unique<duplex::hub::RedisEngine>(duplexd::redisEngineOptions(options.engines));
-      redis->addLoop(app.loop(), topics);
+      for (duplex::net::Loop* loop : app.loops()) redis->addLoop(*loop, topics.on(*loop));
       if (auto error = redis->start()) {
         std::fprintf(stderr, "duplexd: --engine %s\n", error->c_str());
         return 1;
@@ -279,9 +279,10 @@ int main(int argc, char** argv) {
     }
     duplex::hub::Engine& engine =
         inProcess ? static_cast<duplex::hub::Engine&>(*inProcess) : *redis;
-    duplex::hub::Hub hub(app.loop(), engine, std::move(hubOptions));
-    app.ws("/connection",
-           duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection"));
+    // One hub over every loop: each connection's commands run on its own loop (hub.h).
+    duplex::hub::Hub hub(app.loops(), engine, std::move(hubOptions));
+    app.ws("/connection", duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)),
+                                                     "/connection", app.loops()));
     hub.addApiRoutes(app);
 
     duplexd::Readiness readiness{
@@ -290,7 +291,8 @@ int main(int argc, char** argv) {
         [&](std::function<void(std::optional<std::string>)> answer) {
           duplex::hub::ReadRequest read;
           read.channel = "demo:throws";
-          engine.read(app.loop(), std::move(read),
+          // On the loop that serves this /readyz.
+          engine.read(*duplex::net::Loop::current(), std::move(read),
                       [answer = std::move(answer)](duplex::hub::ReadResult&& result) {
                         if (result.ok) return answer(std::nullopt);
                         answer(result.error);
@@ -300,7 +302,7 @@ int main(int argc, char** argv) {
       // No channels.db: ready when every Redis shard answers.
       readiness.storeFile.clear();
       readiness.readStore = [&](std::function<void(std::optional<std::string>)> answer) {
-        redis->check(app.loop(), std::move(answer));
+        redis->check(*duplex::net::Loop::current(), std::move(answer));
       };
     }
     duplexd::addServiceRoutes(app, hub, topics, std::move(readiness));

@@ -28,8 +28,7 @@ void writeHistogram(PrometheusText& out, std::string_view name, std::string_view
 
 }  // namespace
 
-std::string renderHubMetrics(const duplex::App& app, const duplex::hub::Hub& hub,
-                             const duplex::pubsub::Topics& topics) {
+std::string renderHubMetrics(const duplex::App& app, const ServerNumbers& numbers) {
   PrometheusText out;
   out.family("duplex_build_info", "gauge", "Always 1; the labels say which duplexd this is.");
   out.sample("duplex_build_info",
@@ -44,7 +43,7 @@ std::string renderHubMetrics(const duplex::App& app, const duplex::hub::Hub& hub
              uint64_t{connections.handshaking});
   out.sample("duplex_server_connections", "state=\"open\"", uint64_t{connections.open});
 
-  const duplex::hub::HubGauges gauges = hub.gauges();
+  const duplex::hub::HubGauges& gauges = numbers.hub.gauges;
   out.single("duplex_hub_clients", "gauge", "Open WebSockets on the hub's path (/connection).",
              gauges.clients);
   out.single("duplex_hub_subscriptions", "gauge", "Channel subscriptions of all clients.",
@@ -53,8 +52,8 @@ std::string renderHubMetrics(const duplex::App& app, const duplex::hub::Hub& hub
              gauges.channels);
   out.single("duplex_hub_users", "gauge", "Distinct authenticated users connected.", gauges.users);
 
-  const HubMetrics& m = hub.metrics();
-  const duplex::hub::HubStats& stats = hub.stats();
+  const HubMetrics& m = numbers.hub.metrics;
+  const duplex::hub::HubStats& stats = numbers.hub.stats;
   out.single("duplex_hub_publishes_total", "counter",
              "Publications stored (where the namespace keeps history) and broadcast.",
              stats.published);
@@ -62,6 +61,16 @@ std::string renderHubMetrics(const duplex::App& app, const duplex::hub::Hub& hub
              "Publishes acknowledged to the WebSocket client that sent them.", m.acks);
   out.single("duplex_hub_duplicate_publishes_total", "counter",
              "Retried publishes answered from the store (same idempotency key).", stats.duplicates);
+
+  if (numbers.proxy) {
+    out.single("duplex_hub_proxy_requests_total", "counter",
+               "Requests to the application's back end (every proxy: docs/protocol.md).",
+               numbers.proxy->requests);
+    out.single("duplex_hub_proxy_unavailable_total", "counter",
+               "Back end requests that timed out, could not connect or got a status other than "
+               "200: their commands were answered unavailable.",
+               numbers.proxy->unavailable);
+  }
 
   out.family("duplex_hub_errors_total", "counter",
              "Error replies by code (docs/protocol.md), over WebSocket and the server API.");
@@ -92,7 +101,7 @@ std::string renderHubMetrics(const duplex::App& app, const duplex::hub::Hub& hub
   writeHistogram(out, "duplex_hub_store_commit_seconds",
                  "Time to store a batch of publications (one SQLite transaction).", m.storeCommit);
 
-  const duplex::pubsub::TopicsStats& delivered = topics.stats();
+  const duplex::pubsub::TopicsStats& delivered = numbers.delivered;
   out.single("duplex_hub_messages_in_total", "counter",
              "WebSocket messages (commands) received by the hub.", m.commandsIn);
   out.single("duplex_hub_bytes_in_total", "counter", "Payload bytes of those messages.",

@@ -3,13 +3,12 @@
 // build, and the process, in the Prometheus text format. docs/deploy.md lists every name.
 #include <string>
 
-#include "hub/hub.h"
-#include "pubsub/topics.h"
 #include "server/app.h"
+#include "server_numbers.h"
 
 namespace duplexd {
 
-std::string renderHubMetrics(const duplex::App& app, const duplex::hub::Hub& hub,
-                             const duplex::pubsub::Topics& topics);
+// `numbers`: every loop's, gathered by gatherNumbers().
+std::string renderHubMetrics(const duplex::App& app, const ServerNumbers& numbers);
 
 }  // namespace duplexd

@@ -5,9 +5,8 @@
 
 namespace duplexd {
 
-void addServiceRoutes(duplex::App& app, const duplex::hub::Hub& hub,
-                      const duplex::pubsub::Topics& topics, Readiness readiness,
-                      std::function<std::string()> moreMetrics) {
+void addServiceRoutes(duplex::App& app, duplex::hub::Hub& hub, LoopTopics& topics,
+                      Readiness readiness, std::function<std::string()> moreMetrics) {
   app.get("/healthz", [](const duplex::Request&, duplex::HttpResponse& response) {
     response.header("Content-Type", "text/plain; charset=utf-8");
     response.body = "ok\n";
@@ -31,9 +30,15 @@ void addServiceRoutes(duplex::App& app, const duplex::hub::Hub& hub,
   });
   app.get("/metrics", [&app, &hub, &topics, moreMetrics = std::move(moreMetrics)](
                           const duplex::Request&, duplex::HttpResponse& response) {
-    response.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    response.body = renderHubMetrics(app, hub, topics);
-    if (moreMetrics) response.body += moreMetrics();
+    gatherNumbers(hub, topics,
+                  [&app, &moreMetrics, later = response.later()](ServerNumbers numbers) mutable {
+                    if (later.clientGone()) return;
+                    duplex::HttpResponse& answer = later.response();
+                    answer.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+                    answer.body = renderHubMetrics(app, numbers);
+                    if (moreMetrics) answer.body += moreMetrics();
+                    later.send();
+                  });
   });
 }
 

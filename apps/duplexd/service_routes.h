@@ -5,15 +5,15 @@
 #include <string>
 
 #include "hub/hub.h"
-#include "pubsub/topics.h"
 #include "readiness.h"
 #include "server/app.h"
+#include "server_numbers.h"
 
 namespace duplexd {
 
 // `moreMetrics`, when given, is appended to /metrics (families of other parts of duplexd).
-void addServiceRoutes(duplex::App& app, const duplex::hub::Hub& hub,
-                      const duplex::pubsub::Topics& topics, Readiness readiness,
-                      std::function<std::string()> moreMetrics = {});
+// /metrics gathers every loop's numbers (gatherNumbers) and answers once they are in.
+void addServiceRoutes(duplex::App& app, duplex::hub::Hub& hub, LoopTopics& topics,
+                      Readiness readiness, std::function<std::string()> moreMetrics = {});
 
 }  // namespace duplexd

@@ -72,10 +72,10 @@ std::optional<ThrowProblem> checkThrowData(simdjson::dom::parser& parser, std::s
 }
 
 duplex::hub::PublishValidator throwValidator() {
-  // std::function must be copyable, hence shared; one parser serves every call.
-  auto parser = std::make_shared<simdjson::dom::parser>();
-  return [parser](std::string_view, std::string_view data) -> std::optional<duplex::hub::HubError> {
-    auto broken = checkThrowData(*parser, data);
+  // The hub calls it on every loop's thread: one parser per thread, reused by its calls.
+  return [](std::string_view, std::string_view data) -> std::optional<duplex::hub::HubError> {
+    thread_local simdjson::dom::parser parser;
+    auto broken = checkThrowData(parser, data);
     if (!broken) return std::nullopt;
     return duplex::hub::HubError{duplex::hub::ErrorCode::BadRequest, std::move(broken->message)};
   };

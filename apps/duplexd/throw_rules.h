@@ -36,8 +36,8 @@ struct ThrowProblem {
 // stored is what every page can show).
 std::optional<ThrowProblem> checkThrowData(simdjson::dom::parser& parser, std::string_view json);
 
-// checkThrowData as a hub validator: a broken rule is bad_request with its message. Keeps its
-// own simdjson parser (reused: the hub calls it on its loop thread only).
+// checkThrowData as a hub validator: a broken rule is bad_request with its message. Keeps a
+// simdjson parser per thread (the hub calls it on every loop's thread), reused by its calls.
 duplex::hub::PublishValidator throwValidator();
 
 }  // namespace duplexd

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <stdexcept>
 
 #include "hub/hub_client.h"
+#include "hub/proxy_client.h"
 
 namespace duplex::hub {
 
@@ -26,6 +28,11 @@ uint64_t nextClientId() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+uint64_t nextHubId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // The disconnect push and close 1001 that a Hub going away sends; also sent from the last
 // publish completion after the Hub is gone (Hub::InFlight), so it needs no Hub.
 void sayGoodbye(WebSocket& ws) {
@@ -38,32 +45,74 @@ void sayGoodbye(WebSocket& ws) {
 }  // namespace
 
 Hub::Hub(net::Loop& loop, Engine& engine, HubOptions options)
-    : loop_(loop),
-      engine_(engine),
+    : Hub(std::vector<net::Loop*>{&loop}, engine, std::move(options)) {}
+
+Hub::Hub(const std::vector<net::Loop*>& loops, Engine& engine, HubOptions options)
+    : engine_(engine),
       options_(std::move(options)),
       verifier_(options_.tokenSecret),
-      inFlight_(std::make_shared<InFlight>()) {
+      loopList_(loops),
+      id_(nextHubId()) {
+  if (loops.empty()) throw std::invalid_argument("Hub: no loop to serve");
   if (!options_.nowMs) options_.nowMs = systemNowMs;
-  // Cancelled by ~Hub, so `this` is safe here.
-  sweepTimer_ = loop_.setInterval(1000, [this] { sweepExpired(); });
+  if (options_.namespaces.proxy().any()) {
+    // One HTTP client per loop inside (made on a loop's first request, on that loop's thread).
+    proxy_ = std::make_unique<ProxyClient>(*loops.front(), options_.namespaces.proxy());
+  }
+  for (net::Loop* loop : loops) {
+    parts_.push_back(std::make_unique<LoopPart>(*loop));
+    LoopPart* part = parts_.back().get();
+    // Cancelled by ~Hub, so `this` is safe here.
+    part->sweepTimer = loop->setInterval(1000, [this, part] { sweepExpired(*part); });
+  }
 }
 
 Hub::~Hub() {
-  loop_.cancelTimer(sweepTimer_);
+  for (auto& part : parts_) part->loop->cancelTimer(part->sweepTimer);
   // From here on, a connection that ends, a completion, or any handler the App still holds
   // finds no Hub.
   lifeline_.cut();
-  inFlight_->hubGone = true;
   // Accepted publishes are the engine's now: they are stored and delivered without the Hub.
   // Their publishers are acknowledged first, so the connections are told to go only when the
-  // last of them has completed (publishCompleted).
-  for (WebSocket* ws : clients_) {
-    if (inFlight_->publishes == 0) {
-      sayGoodbye(*ws);
-    } else {
-      inFlight_->farewell.push_back(std::any_cast<std::shared_ptr<Client>&>(ws->data()));
+  // last of them has completed (publishCompleted). Each loop's in its own count: a loop's
+  // completions run on that loop.
+  for (auto& part : parts_) {
+    InFlight& inFlight = *part->inFlight;
+    inFlight.hubGone = true;
+    for (WebSocket* ws : part->clients) {
+      if (inFlight.publishes == 0) {
+        sayGoodbye(*ws);
+      } else {
+        inFlight.farewell.push_back(std::any_cast<std::shared_ptr<Client>&>(ws->data()));
+      }
     }
   }
+}
+
+Hub::LoopPart& Hub::partOf(const net::Loop& loop) const {
+  // A handful of loops: a scan is cheaper than a lookup, and one loop is one comparison.
+  for (const auto& part : parts_) {
+    if (part->loop == &loop) return *part;
+  }
+  throw std::logic_error("Hub: a loop it does not serve");
+}
+
+Hub::LoopPart& Hub::here() const {
+  if (parts_.size() == 1) return *parts_.front();
+  net::Loop* current = net::Loop::current();
+  // The thread's last answer, for this Hub (by id: an address may be reused) and this loop:
+  // a few calls per message find it in one comparison, however many loops there are.
+  struct Last {
+    uint64_t hub = 0;
+    const net::Loop* loop = nullptr;
+    LoopPart* part = nullptr;
+  };
+  thread_local Last last;
+  if (last.hub == id_ && last.loop == current && current) return *last.part;
+  if (!current) throw std::logic_error("Hub: called from a thread that runs none of its loops");
+  LoopPart& part = partOf(*current);
+  last = {id_, current, &part};
+  return part;
 }
 
 void Hub::publishCompleted(InFlight& inFlight) {
@@ -120,7 +169,8 @@ void Hub::open(WebSocket& ws, const Request& request) {
   client->tokens = options_.commandBurst;
   client->lastRefillMs = options_.nowMs();
   ws.data() = client;
-  clients_.insert(&ws);
+  partOf(ws.loop()).clients.insert(&ws);
+  if (proxy_) keepProxyHeaders(*client, request);
   if (auto token = request.queryParam("token")) {
     HubError error;
     if (!authenticate(ws, *client, *token, error)) {
@@ -133,7 +183,10 @@ void Hub::open(WebSocket& ws, const Request& request) {
 }
 
 void Hub::closed(WebSocket& ws) {
-  if (!clients_.erase(&ws)) return;
+  // By the connection's loop, not the thread's: an App destroyed after its loops stopped
+  // closes what is left from another thread.
+  LoopPart& part = partOf(ws.loop());
+  if (!part.clients.erase(&ws)) return;
   Client& client = clientOf(ws);
   client.ws = nullptr;  // completions still on their way find nobody to answer
   while (!client.present.empty()) leavePresence(ws, client, client.present.back());
@@ -142,8 +195,8 @@ void Hub::closed(WebSocket& ws) {
   }
   client.subscribing.clear();
   if (!client.user.empty()) {
-    auto it = users_.find(client.user);
-    if (it != users_.end() && (it->second.erase(&ws), it->second.empty())) users_.erase(it);
+    auto it = part.users.find(client.user);
+    if (it != part.users.end() && (it->second.erase(&ws), it->second.empty())) part.users.erase(it);
   }
 }
 
@@ -168,14 +221,17 @@ bool Hub::authenticate(WebSocket& ws, Client& client, std::string_view token, Hu
   client.user = claims->user;
   client.grants = claims->channels;
   client.expires = claims->expires;
-  if (first && !client.user.empty()) {
-    users_[client.user].insert(&ws);
-    // Every connection of a user joins the user's personal channel (docs/protocol.md).
-    if (auto personal = personalChannel(client.user)) {
-      if (engine_.attach(ws, *personal)) client.channels.push_back(*personal);
-    }
-  }
+  if (first) enterUser(ws, client);
   return true;
+}
+
+void Hub::enterUser(WebSocket& ws, Client& client) {
+  if (client.user.empty()) return;
+  here().users[client.user].insert(&ws);
+  // Every connection of a user joins the user's personal channel (docs/protocol.md).
+  if (auto personal = personalChannel(client.user)) {
+    if (engine_.attach(ws, *personal)) client.channels.push_back(*personal);
+  }
 }
 
 bool Hub::takeToken(Client& client) {
@@ -190,23 +246,26 @@ bool Hub::takeToken(Client& client) {
 }
 
 void Hub::reply(WebSocket& ws, std::string_view text) {
-  ++metrics_.repliesOut;
-  metrics_.replyBytesOut += text.size();
+  HubMetrics& metrics = here().metrics;
+  ++metrics.repliesOut;
+  metrics.replyBytesOut += text.size();
   ws.send(text);
 }
 
 void Hub::replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message) {
-  ++stats_.errors;
-  metrics_.countError(code);
-  scratch_.clear();
-  writeError(scratch_, id, code, message);
-  reply(ws, scratch_);
+  LoopPart& part = here();
+  ++part.stats.errors;
+  part.metrics.countError(code);
+  part.scratch.clear();
+  writeError(part.scratch, id, code, message);
+  reply(ws, part.scratch);
 }
 
 void Hub::disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason) {
-  scratch_.clear();
-  writeDisconnectPush(scratch_, code, reason);
-  reply(ws, scratch_);
+  std::string& scratch = here().scratch;
+  scratch.clear();
+  writeDisconnectPush(scratch, code, reason);
+  reply(ws, scratch);
   ws.close(static_cast<uint16_t>(code), reason);
 }
 
@@ -224,12 +283,15 @@ ChannelLimits Hub::limitsFor(const NamespaceOptions& options) const {
 
 void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
   Client& client = clientOf(ws);
-  ++stats_.commands;
-  ++metrics_.commandsIn;
-  metrics_.commandBytesIn += data.size();
+  // Counted when handled, after the back end's connect answer.
+  if (client.connecting && opcode == Opcode::Text) return holdWhileConnecting(ws, client, data);
+  LoopPart& part = here();
+  ++part.stats.commands;
+  ++part.metrics.commandsIn;
+  part.metrics.commandBytesIn += data.size();
   if (opcode != Opcode::Text)
     return replyError(ws, 0, ErrorCode::BadRequest, "commands are JSON text frames");
-  ParseResult parsed = parser_.parse(data);
+  ParseResult parsed = part.parser.parse(data);
   if (parsed.status == ParseStatus::NotJson) {
     ws.close(CloseCode::InvalidPayload, parsed.message);  // says where
     return;
@@ -241,7 +303,7 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
   if (!parsed.ok()) return replyError(ws, parsed.command.id, parsed.error, parsed.message);
   const Command& command = parsed.command;
   if (!takeToken(client)) {
-    ++metrics_.commandsRateLimited;
+    ++part.metrics.commandsRateLimited;
     return replyError(ws, command.id, ErrorCode::RateLimited, "too many commands; slow down");
   }
   if (client.expires && options_.nowMs() / 1000 >= client.expires &&
@@ -274,34 +336,53 @@ void Hub::message(WebSocket& ws, std::string_view data, Opcode opcode) {
       }
       return presence(command.channel, command.id, std::move(answer));
     }
+    case Method::Rpc:
+      return rpc(ws, client, command);
     case Method::Ping:
-      scratch_.clear();
-      writeEmptyResult(scratch_, command.id);
-      return reply(ws, scratch_);
+      part.scratch.clear();
+      writeEmptyResult(part.scratch, command.id);
+      return reply(ws, part.scratch);
   }
 }
 
 void Hub::connect(WebSocket& ws, Client& client, const Command& command) {
+  // Without a token, the back end decides who this is (the upgrade's cookies).
+  if (command.token.empty() && !client.hasToken && proxy_ && proxy_->config().connect.configured())
+    return connectThroughProxy(ws, client, command.id);
   if (!command.token.empty()) {
     HubError error;
     if (!authenticate(ws, client, command.token, error)) {
       return replyError(ws, command.id, error.code, error.message);
     }
   }
-  scratch_.clear();
-  writeConnectResult(scratch_, command.id, client.id, client.user, client.expires);
-  reply(ws, scratch_);
+  std::string& scratch = here().scratch;
+  scratch.clear();
+  writeConnectResult(scratch, command.id, client.id, client.user, client.expires);
+  reply(ws, scratch);
 }
 
-void Hub::sweepExpired() {
+void Hub::sweepExpired(LoopPart& part) {
   int64_t nowSeconds = options_.nowMs() / 1000;
   std::vector<WebSocket*> expired;
-  for (WebSocket* ws : clients_) {
+  for (WebSocket* ws : part.clients) {
     Client& client = clientOf(*ws);
     if (client.expires && nowSeconds >= client.expires && ws->isOpen()) expired.push_back(ws);
   }
   for (WebSocket* ws : expired) disconnect(*ws, DisconnectCode::TokenExpired, "token expired");
-  engine_.sweep(options_.nowMs());
+  engine_.sweep(options_.nowMs());  // the engine runs one sweep at a time, whichever loop asks
+}
+
+uint64_t Hub::disconnectUser(LoopPart& part, const std::string& user) {
+  auto it = part.users.find(user);
+  if (it == part.users.end()) return 0;
+  uint64_t count = 0;
+  std::vector<WebSocket*> connections(it->second.begin(), it->second.end());
+  for (WebSocket* ws : connections) {
+    if (!ws->isOpen()) continue;
+    disconnect(*ws, DisconnectCode::Disconnected, "disconnected by the server");
+    ++count;
+  }
+  return count;
 }
 
 }  // namespace duplex::hub

@@ -4,8 +4,13 @@
 // recovery of what a reconnecting client missed, presence, users with personal channels, token
 // auth, and a server API for back ends. It is a WebSocketBehavior (app.ws("/connection",
 // hub.behavior())) plus POST routes (hub.addApiRoutes(app)), over an Engine (engine.h) for
-// storage, fan-out and presence. The Hub lives on one loop; whatever it asks the engine comes
-// back on that loop, so its own state needs no lock.
+// storage, fan-out and presence. One Hub serves every loop of an App: each loop keeps its own
+// part of it (its connections, users, counters and scratch space), touched only on that loop's
+// thread, and whatever a loop asks the engine comes back on that loop, so nothing is locked.
+// What spans the loops (a user's connections everywhere, /metrics, the admin page's numbers)
+// asks each loop on its own thread (net/every_loop.h).
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,11 +32,15 @@
 
 namespace duplex::hub {
 
+class ProxyClient;
+struct ConnectVerdict;
+
 // An embedder's rule for what may be published in a namespace (HubOptions::validators). Gets
 // the channel and the data as the minified JSON text that would be stored (a validator may
 // parse it with its own simdjson parser); returns nullopt to accept, or the error the publisher
 // gets (normally bad_request with a message naming what is wrong), and then nothing is stored.
-// Runs on the loop thread, after the access checks and the publish rate limit.
+// Runs on the publishing connection's loop thread, after the access checks and the publish rate
+// limit: with several loops, on several threads at once (keep per-thread state thread_local).
 using PublishValidator =
     std::function<std::optional<HubError>(std::string_view channel, std::string_view data)>;
 
@@ -65,6 +74,24 @@ struct HubStats {
   uint64_t published = 0;   // stored (or history-less) publications broadcast
   uint64_t duplicates = 0;  // idempotent retries answered from the store
   uint64_t unavailable = 0;
+
+  void add(const HubStats& other);
+};
+
+// Every number the hub reports, over all its loops (Hub::report): counters added up, gauges
+// counted on each loop when asked (users and channels counted once however many loops have
+// them).
+struct HubReport {
+  HubStats stats;
+  HubMetrics metrics;
+  HubGauges gauges;
+  // The users and channels behind gauges.users and gauges.channels, so that add() counts one
+  // connected on several loops once.
+  std::unordered_set<std::string> users;
+  std::unordered_set<std::string> channels;
+
+  // Another loop's report added to this one.
+  void add(const HubReport& other);
 };
 
 class Hub {
@@ -73,6 +100,10 @@ class Hub {
   // gave it (the route's handlers, the API routes) does nothing once the Hub is gone, and
   // completions that arrive after it are ignored.
   Hub(net::Loop& loop, Engine& engine, HubOptions options);
+  // One Hub over several loops (App::loops()): a connection's commands, its engine calls and
+  // their completions run on the connection's loop. Construct and destroy it while the loops
+  // do not run; every loop must be one the engine serves.
+  Hub(const std::vector<net::Loop*>& loops, Engine& engine, HubOptions options);
   // Sends every connection a disconnect push and close 1001 (DisconnectCode::ShuttingDown).
   // Publishes already accepted are the engine's: they are stored and delivered all the same
   // (their publishers are gone, so nobody is acknowledged). The route's handlers and the API
@@ -91,14 +122,25 @@ class Hub {
   // POST /api/publish, /api/history, /api/presence, /api/disconnect.
   void addApiRoutes(App& app);
 
-  const HubStats& stats() const { return stats_; }
-  // For /metrics: counters (hub_metrics.h) and gauges counted now.
-  const HubMetrics& metrics() const { return metrics_; }
+  // Every loop's numbers added up, read now: on the loop's thread with one loop; with several
+  // only while they do not run (tests). A running server asks report() instead.
+  HubStats stats() const;
+  HubMetrics metrics() const;
   HubGauges gauges() const;
-  // The channels that have subscribers, with how many and the latest offset (the admin page).
-  // Answered on this loop (the offsets are read through the engine, off the loop).
+  size_t clientCount() const;
+  // The numbers of /metrics and the admin page over every loop, each loop's read on its own
+  // thread; answered later on the calling loop's thread.
+  void report(std::function<void(HubReport)> done);
+  // This loop's part of report(); call on that loop's thread. For an embedder gathering more
+  // per loop in the same round (duplexd adds its Topics' figures).
+  HubReport reportOf(const net::Loop& loop) const;
+  // The channels that have subscribers on any loop, with how many and the latest offset (the
+  // admin page). Answered on the calling loop (the offsets are read through the engine).
   void channelSummaries(std::function<void(std::vector<ChannelSummary>)> done);
-  size_t clientCount() const { return clients_.size(); }
+  // The back end's proxies (proxy_client.h), when the namespaces' configuration has any.
+  const ProxyClient* proxy() const { return proxy_.get(); }
+  // The loops the Hub serves, loop 0 first.
+  const std::vector<net::Loop*>& loops() const { return loopList_; }
 
   struct Client;  // per-connection state (in ws.data())
   // A publish a connection sent to a channel while its subscribe to it waited for the engine.
@@ -116,6 +158,11 @@ class Hub {
   // the engine answers.
   struct Caller;
   struct InFlight;
+  // What one loop keeps of the Hub, touched only on that loop's thread (hub_client.h).
+  struct LoopPart;
+  // The calling thread's loop's part (the connection's, or the completion's: the same loop).
+  LoopPart& here() const;
+  LoopPart& partOf(const net::Loop& loop) const;
   // A WebSocket publish completed; after the Hub, the last one says goodbye to its clients.
   static void publishCompleted(InFlight& inFlight);
   struct Subscription;
@@ -149,38 +196,62 @@ class Hub {
   std::optional<HubError> validate(const ChannelInfo& info, std::string_view data) const;
   void presence(std::string_view channel, ReplyTo to, std::function<void(std::string&&)> answer);
   void published(const PublishResult& result);  // counts a completed publish
+  // A transaction's publications may complete on several loops: its commit latency is observed
+  // once, by the first loop to see it (true).
+  bool firstToObserve(uint64_t commit);
   // The server API: an answer a completion sends (counted then, not when the handler returns).
   LaterResponse takeLater(HttpResponse& response);
   std::function<void(std::string&&)> answerLater(const Request& request, HttpResponse& response);
+  // /api/disconnect's answer, once every loop has said how many it disconnected.
+  std::function<void(std::vector<uint64_t>)> answerCounted(const Request& request,
+                                                           HttpResponse& response);
   void countApiAnswer(std::string_view endpoint, const HttpResponse& response);
 
   bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);
+  // The connection becomes its user's: in its loop's users, and in the user's personal channel.
+  void enterUser(WebSocket& ws, Client& client);
+
+  // The proxies to the application's back end (proxy_hub.cpp); each answers on this loop.
+  void keepProxyHeaders(Client& client, const Request& request) const;
+  // While the connect proxy decides, the connection's later commands wait (in order).
+  void holdWhileConnecting(WebSocket& ws, Client& client, std::string_view data);
+  void connectThroughProxy(WebSocket& ws, Client& client, uint64_t id);
+  void connectAnswered(WebSocket& ws, Client& client, uint64_t id,
+                       HubResult<ConnectVerdict>&& verdict);
+  void subscribeThroughProxy(WebSocket& ws, Client& client,
+                             std::shared_ptr<Subscription> subscription, ReadRequest read);
+  // The rest of a subscribe once allowed: presence (where on), then the read.
+  void subscribeAllowed(WebSocket& ws, Client& client, std::shared_ptr<Subscription> subscription,
+                        ReadRequest read);
+  void publishThroughProxy(WebSocket& ws, Client& client, const Command& command);
+  void askNextPublish(WebSocket& ws, Client& client);
+  // A publish every check has passed: to the engine, acknowledged when stored and delivered.
+  void publishToEngine(WebSocket& ws, uint64_t id, const ChannelInfo& info, std::string data,
+                       std::string key);
+  void rpc(WebSocket& ws, Client& client, const Command& command);
   bool takeToken(Client& client);
   void reply(WebSocket& ws, std::string_view text);
   void replyError(WebSocket& ws, uint64_t id, ErrorCode code, std::string_view message);
   void disconnect(WebSocket& ws, DisconnectCode code, std::string_view reason);
+  // Disconnects the user's connections on this loop; how many.
+  uint64_t disconnectUser(LoopPart& part, const std::string& user);
   void leavePresence(WebSocket& ws, Client& client, std::string_view channel);
-  void sweepExpired();
+  void sweepExpired(LoopPart& part);
   ChannelLimits limitsFor(const NamespaceOptions& options) const;
   Principal principalOf(const Client& client) const;
 
-  net::Loop& loop_;
   Engine& engine_;
   HubOptions options_;
-  JwtVerifier verifier_;
-  CommandParser parser_;
-  std::unordered_set<WebSocket*> clients_;
-  std::unordered_map<std::string, std::unordered_set<WebSocket*>> users_;
-  net::Loop::TimerId sweepTimer_ = 0;
-  std::string scratch_;
-  HubStats stats_;
-  HubMetrics metrics_;
+  JwtVerifier verifier_;  // read-only once constructed: shared by the loops
+  std::vector<net::Loop*> loopList_;
+  std::vector<std::unique_ptr<LoopPart>> parts_;  // in the order of loopList_
+  uint64_t id_;  // unique in the process: what here()'s per-thread memo is keyed by
+  static constexpr size_t kCommitSlots = 64;
+  std::array<std::atomic<uint64_t>, kCommitSlots> commitsObserved_{};
   // What the handlers the App holds and the engine's completions capture instead of `this`.
   net::Lifeline<Hub> lifeline_{this};
-  std::shared_ptr<InFlight> inFlight_;
-  uint64_t lastCommitObserved_ = 0;
-  bool answeringLater_ = false;  // the API handler now running took response.later()  //
-                                 // PublishResult::commit.id last put in storeCommit
+  // The back end's proxies: one HTTP client per loop inside, each used on its loop's thread.
+  std::unique_ptr<ProxyClient> proxy_;
 };
 
 }  // namespace duplex::hub

@@ -6,7 +6,9 @@
 
 #include "hub/hub.h"
 #include "hub/hub_api_fallback.h"
+#include "hub/hub_client.h"
 #include "hub/json_error_position.h"
+#include "net/every_loop.h"
 
 namespace duplex::hub {
 namespace {
@@ -43,13 +45,14 @@ std::optional<ErrorCode> answeredCode(const HttpResponse& response) {
 }  // namespace
 
 LaterResponse Hub::takeLater(HttpResponse& response) {
-  answeringLater_ = true;
+  here().answeringLater = true;
   return response.later();
 }
 
 void Hub::countApiAnswer(std::string_view endpoint, const HttpResponse& response) {
-  metrics_.countApiCall(endpoint, response.status);
-  if (auto code = answeredCode(response)) metrics_.countError(*code);
+  HubMetrics& metrics = here().metrics;
+  metrics.countApiCall(endpoint, response.status);
+  if (auto code = answeredCode(response)) metrics.countError(*code);
 }
 
 std::function<void(std::string&&)> Hub::answerLater(const Request& request,
@@ -60,6 +63,17 @@ std::function<void(std::string&&)> Hub::answerLater(const Request& request,
     answer(later.response(), body);
     if (Hub* hub = life.get()) hub->countApiAnswer(endpoint, later.response());
     later.send();
+  };
+}
+
+std::function<void(std::vector<uint64_t>)> Hub::answerCounted(const Request& request,
+                                                              HttpResponse& response) {
+  return [answer = answerLater(request, response)](std::vector<uint64_t> counts) mutable {
+    uint64_t count = 0;
+    for (uint64_t n : counts) count += n;
+    std::string out;
+    writeDisconnectedResult(out, ReplyTo::api(), count);
+    answer(std::move(out));
   };
 }
 
@@ -80,17 +94,18 @@ void Hub::addApiRoutes(App& app) {
       } else if (!admin && (options_.apiKey.empty() || !sameSecret(key, options_.apiKey))) {
         answerError(response, ErrorCode::Forbidden, "wrong API key");
       } else {
-        answeringLater_ = false;
+        LoopPart& part = here();
+        part.answeringLater = false;
         handler(request, response);
         // An answer sent later is counted when it is sent (countApiAnswer).
-        if (std::exchange(answeringLater_, false)) return;
+        if (std::exchange(part.answeringLater, false)) return;
       }
       countApiAnswer(request.path(), response);
     };
   };
 
   app.post("/api/publish", guarded([this](const Request& request, HttpResponse& response) {
-             ParseResult parsed = parser_.parseParams(Method::Publish, request.body());
+             ParseResult parsed = here().parser.parseParams(Method::Publish, request.body());
              if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
              const Command& command = parsed.command;
              auto info = options_.namespaces.lookup(command.channel);
@@ -104,7 +119,7 @@ void Hub::addApiRoutes(App& app) {
              // Answered when the engine has stored it: API publishes join the same group commit
              // as the WebSocket ones.
              engine_.publish(
-                 loop_,
+                 *here().loop,
                  {std::string(command.channel), std::string(command.data), std::string(command.key),
                   limitsFor(*info->options), options_.nowMs()},
                  [life = lifeline_.handle(), later = takeLater(response),
@@ -128,7 +143,7 @@ void Hub::addApiRoutes(App& app) {
            }));
 
   app.post("/api/history", guarded([this](const Request& request, HttpResponse& response) {
-             ParseResult parsed = parser_.parseParams(Method::History, request.body());
+             ParseResult parsed = here().parser.parseParams(Method::History, request.body());
              if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
              auto info = options_.namespaces.lookup(parsed.command.channel);
              if (!info.ok()) return answerError(response, info.error().code, info.error().message);
@@ -137,7 +152,7 @@ void Hub::addApiRoutes(App& app) {
            }));
 
   app.post("/api/presence", guarded([this](const Request& request, HttpResponse& response) {
-             ParseResult parsed = parser_.parseParams(Method::Presence, request.body());
+             ParseResult parsed = here().parser.parseParams(Method::Presence, request.body());
              if (!parsed.ok()) return answerError(response, parsed.error, parsed.message);
              auto info = options_.namespaces.lookup(parsed.command.channel);
              if (!info.ok()) return answerError(response, info.error().code, info.error().message);
@@ -161,19 +176,15 @@ void Hub::addApiRoutes(App& app) {
                return answerError(response, ErrorCode::BadRequest,
                                   "body must be {\"user\": \"...\"}");
              }
-             uint64_t count = 0;
-             auto it = users_.find(std::string(user));
-             if (it != users_.end()) {
-               std::vector<WebSocket*> connections(it->second.begin(), it->second.end());
-               for (WebSocket* ws : connections) {
-                 if (!ws->isOpen()) continue;
-                 disconnect(*ws, DisconnectCode::Disconnected, "disconnected by the server");
-                 ++count;
-               }
-             }
-             std::string out;
-             writeDisconnectedResult(out, ReplyTo::api(), count);
-             answer(response, out);
+             // The user's connections may be on any loop: each loop disconnects its own, on
+             // its own thread, and the answer counts them all.
+             net::askEveryLoop<uint64_t>(
+                 loopList_,
+                 [life = lifeline_.handle(), user = std::string(user)](net::Loop& loop) {
+                   Hub* hub = life.get();
+                   return hub ? hub->disconnectUser(hub->partOf(loop), user) : uint64_t{0};
+                 },
+                 answerCounted(request, response));
            }));
   addApiFallbackRoutes(app, {"/api/publish", "/api/history", "/api/presence", "/api/disconnect"});
 }

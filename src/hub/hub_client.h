@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <any>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hub/hub.h"
+#include "hub/proxy_protocol.h"
 
 namespace duplex::hub {
 
@@ -43,11 +45,36 @@ struct Hub::Client {
   int64_t lastRefillMs = 0;
   std::vector<PublishBucket> publishBuckets;
 
+  // The proxies (proxy_hub.cpp). The upgrade's headers the configuration names, kept for the
+  // back end; empty without proxies.
+  ProxyHeaders proxyHeaders;
+  bool connecting = false;                // the connect proxy has not answered yet
+  std::vector<std::string> heldCommands;  // sent meanwhile, handled once it has
+  // Publishes in publish_proxy namespaces, asked one at a time so they are stored in the
+  // order sent; the first is with the back end.
+  struct ProxiedPublish {
+    uint64_t id;
+    std::string channel;
+    std::string key;
+    std::string data;
+  };
+  std::deque<ProxiedPublish> proxiedPublishes;
+
   // The waiting subscribe to `channel`; there is one whenever a completion asks.
   std::vector<Subscribing>::iterator findSubscribing(std::string_view channel) {
     return std::find_if(subscribing.begin(), subscribing.end(),
                         [&](const Subscribing& s) { return s.channel == channel; });
   }
+};
+
+// A subscribe between the command and the engine's answers.
+struct Hub::Subscription {
+  uint64_t id;
+  std::string channel;
+  bool presence;  // the namespace announces members
+  bool history;   // the namespace keeps history (else no read is needed)
+  ReadRequest::Mode mode;
+  uint64_t presenceMax;
 };
 
 struct Hub::Caller {
@@ -69,6 +96,25 @@ struct Hub::InFlight {
   size_t publishes = 0;
   bool hubGone = false;
   std::vector<std::weak_ptr<Client>> farewell;  // told to go once publishes reaches 0
+};
+
+// One loop's part of the Hub: its connections, users, counters, parser and scratch space, all
+// touched on that loop's thread only, so the per-message path takes no lock and shares no
+// cache line with another loop.
+struct Hub::LoopPart {
+  explicit LoopPart(net::Loop& l) : loop(&l), inFlight(std::make_shared<InFlight>()) {}
+
+  net::Loop* loop;
+  CommandParser parser;
+  std::string scratch;
+  std::unordered_set<WebSocket*> clients;
+  std::unordered_map<std::string, std::unordered_set<WebSocket*>> users;
+  net::Loop::TimerId sweepTimer = 0;
+  HubStats stats;
+  HubMetrics metrics;
+  std::shared_ptr<InFlight> inFlight;
+  uint64_t lastCommitObserved = 0;  // PublishResult::commit.id last put in storeCommit
+  bool answeringLater = false;      // the API handler now running took response.later()
 };
 
 inline Hub::Client& clientOf(WebSocket& ws) {

@@ -1,7 +1,8 @@
 #pragma once
 // What the hub counts for /metrics (docs/deploy.md lists the Prometheus names). Plain integers
-// bumped on the loop thread that runs the hub: no locks, no atomics, no allocation per message.
-// The scrape reads them on the same thread. Gauges (connections, subscriptions, channels) are
+// bumped on the loop thread of the connection: no locks, no atomics, no allocation per message.
+// Each loop keeps its own; a scrape reads each loop's on that loop's thread and adds them up
+// (Hub::report). Gauges (connections, subscriptions, channels) are
 // not kept here: they are counted when scraped (Hub::gauges()), which costs the fast path
 // nothing.
 #include <array>
@@ -35,6 +36,11 @@ class LatencyHistogram {
   }
   double sum() const { return sum_; }
   uint64_t count() const { return count_; }
+  void add(const LatencyHistogram& other) {
+    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+    sum_ += other.sum_;
+    count_ += other.count_;
+  }
 
  private:
   std::array<uint64_t, kBounds.size() + 1> counts_{};
@@ -64,14 +70,16 @@ struct HubMetrics {
   std::vector<ApiCalls> apiCalls;
 
   void countError(ErrorCode code) { ++errors[static_cast<size_t>(code)]; }
-  void countApiCall(std::string_view endpoint, int status) {
+  // Another loop's counters added to these (a scrape over several loops).
+  void add(const HubMetrics& other);
+  void countApiCall(std::string_view endpoint, int status, uint64_t count = 1) {
     for (ApiCalls& row : apiCalls) {
       if (row.status == status && row.endpoint == endpoint) {
-        ++row.count;
+        row.count += count;
         return;
       }
     }
-    apiCalls.push_back({std::string(endpoint), status, 1});
+    apiCalls.push_back({std::string(endpoint), status, count});
   }
 };
 

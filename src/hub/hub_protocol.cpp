@@ -15,7 +15,7 @@ using simdjson::dom::object;
 
 constexpr Method kMethods[] = {Method::Connect, Method::Subscribe, Method::Unsubscribe,
                                Method::Publish, Method::History,   Method::Presence,
-                               Method::Ping};
+                               Method::Ping,    Method::Rpc};
 
 std::optional<Method> methodFromName(std::string_view name) {
   for (Method method : kMethods) {
@@ -105,6 +105,7 @@ enum Field : uint8_t {
   kSince = 1 << 4,
   kLimit = 1 << 5,
   kLast = 1 << 6,
+  kMethod = 1 << 7,
 };
 
 uint8_t fieldsOf(Method method) {
@@ -123,6 +124,8 @@ uint8_t fieldsOf(Method method) {
       return kChannel;
     case Method::Ping:
       return 0;
+    case Method::Rpc:
+      return kMethod | kData;
   }
   return 0;
 }
@@ -135,6 +138,7 @@ std::optional<Field> fieldFromName(std::string_view name) {
   if (name == "since") return kSince;
   if (name == "limit") return kLimit;
   if (name == "last") return kLast;
+  if (name == "method") return kMethod;
   return std::nullopt;
 }
 
@@ -165,6 +169,8 @@ std::string_view methodName(Method method) {
       return "presence";
     case Method::Ping:
       return "ping";
+    case Method::Rpc:
+      return "rpc";
   }
   return "ping";
 }
@@ -317,6 +323,7 @@ struct CommandParser::Impl {
       switch (*f) {
         case kChannel:
         case kToken:
+        case kMethod:
         case kKey: {
           std::string_view s;
           if (value.get_string().get(s) != simdjson::SUCCESS) {
@@ -325,6 +332,7 @@ struct CommandParser::Impl {
           if (s.empty()) return fieldError(r, prefix, field.key, " must not be empty");
           if (*f == kChannel) c.channel = s;
           if (*f == kToken) c.token = s;
+          if (*f == kMethod) c.rpcMethod = s;
           if (*f == kKey) {
             if (s.size() > kMaxPublishKeyBytes) {
               return fieldError(r, prefix, field.key, " is at most 64 bytes");
@@ -369,7 +377,13 @@ struct CommandParser::Impl {
     if ((wanted & kChannel) && !(seen & kChannel)) {
       return fieldError(r, prefix, "channel", " is required");
     }
-    if ((wanted & kData) && !(seen & kData)) return fieldError(r, prefix, "data", " is required");
+    if ((wanted & kMethod) && !(seen & kMethod)) {
+      return fieldError(r, prefix, "method", " is required");
+    }
+    // An rpc's data is the back end's business, and optional.
+    if ((wanted & kData) && !(seen & kData) && method != Method::Rpc) {
+      return fieldError(r, prefix, "data", " is required");
+    }
   }
 
   bool parseSince(element value, ParseResult& r) {

@@ -18,7 +18,16 @@
 
 namespace duplex::hub {
 
-enum class Method : uint8_t { Connect, Subscribe, Unsubscribe, Publish, History, Presence, Ping };
+enum class Method : uint8_t {
+  Connect,
+  Subscribe,
+  Unsubscribe,
+  Publish,
+  History,
+  Presence,
+  Ping,
+  Rpc,  // answered by the application's back end (the rpc proxy, proxy_client.h)
+};
 
 // The wire name: "connect", "subscribe", ...
 std::string_view methodName(Method method);
@@ -46,8 +55,10 @@ struct Command {
   // the hub bounds it by its maxRecovery).
   std::optional<uint64_t> last;
   uint32_t limit = kDefaultHistoryLimit;  // history: 1..kMaxHistoryLimit
-  // publish: the value of "data" as minified JSON text (valid JSON, any type), ready to store
-  // and to forward without re-serializing. Its size is what max_data_bytes limits.
+  std::string_view rpcMethod;             // rpc: the back end's method name, non-empty
+  // publish, rpc: the value of "data" as minified JSON text (valid JSON, any type), ready to store
+  // and to forward without re-serializing. Its size is what max_data_bytes limits. An rpc
+  // without data leaves it empty.
   std::string_view data;
 };
 

@@ -63,18 +63,25 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
   // The rate before the validator: a flood of invalid publishes is slowed down too, and costs
   // no parsing once over the limit.
   if (auto limited = takePublishToken(client, *info)) {
-    ++metrics_.publishesRateLimited;
+    ++here().metrics.publishesRateLimited;
     return replyError(ws, command.id, limited->code, limited->message);
   }
   if (auto refused = validate(*info, command.data)) {
     return replyError(ws, command.id, refused->code, refused->message);
   }
-  ++inFlight_->publishes;
+  if (info->options->publishProxy) return publishThroughProxy(ws, client, command);
+  publishToEngine(ws, command.id, *info, std::string(command.data), std::string(command.key));
+}
+
+void Hub::publishToEngine(WebSocket& ws, uint64_t id, const ChannelInfo& info, std::string data,
+                          std::string key) {
+  LoopPart& part = here();
+  ++part.inFlight->publishes;
   engine_.publish(
-      loop_,
-      {std::string(command.channel), std::string(command.data), std::string(command.key),
-       limitsFor(*info->options), options_.nowMs()},
-      [this, caller = callerOf(ws), id = command.id, inFlight = inFlight_](PublishResult&& result) {
+      *part.loop,
+      {std::string(info.channel), std::move(data), std::move(key), limitsFor(*info.options),
+       options_.nowMs()},
+      [this, caller = callerOf(ws), id, inFlight = part.inFlight](PublishResult&& result) {
         if (!caller.hubAlive()) {
           // The Hub went after accepting it: acknowledged all the same, before the goodbye.
           auto publisher = caller.client.lock();
@@ -99,10 +106,12 @@ void Hub::publish(WebSocket& ws, Client& client, const Command& command) {
           return replyError(*open->ws, id, ErrorCode::Unavailable,
                             "the publication could not be stored; retry with the same key");
         }
-        scratch_.clear();
-        writePublishResult(scratch_, id, {result.appended.offset, result.appended.epoch.view()});
-        ++metrics_.acks;
-        reply(*open->ws, scratch_);
+        LoopPart& here = this->here();
+        here.scratch.clear();
+        writePublishResult(here.scratch, id,
+                           {result.appended.offset, result.appended.epoch.view()});
+        ++here.metrics.acks;
+        reply(*open->ws, here.scratch);
       });
 }
 
@@ -120,20 +129,29 @@ void Hub::releaseHeld(WebSocket& ws, Client& client, std::string_view channel,
   }
 }
 
+bool Hub::firstToObserve(uint64_t commit) {
+  // One exchange per transaction per loop (the loop's own completions of it are skipped
+  // before): the first loop to see the id takes the slot. Wrong only for a loop that runs
+  // kCommitSlots transactions behind the others.
+  return commitsObserved_[commit % kCommitSlots].exchange(commit, std::memory_order_relaxed) !=
+         commit;
+}
+
 void Hub::published(const PublishResult& result) {
   // Each transaction once, though its publications complete one by one (in order on a loop).
-  if (result.commit.id && result.commit.id != lastCommitObserved_) {
-    lastCommitObserved_ = result.commit.id;
-    metrics_.storeCommit.observe(result.commit.seconds);
+  LoopPart& part = here();
+  if (result.commit.id && result.commit.id != part.lastCommitObserved) {
+    part.lastCommitObserved = result.commit.id;
+    if (firstToObserve(result.commit.id)) part.metrics.storeCommit.observe(result.commit.seconds);
   }
   if (!result.ok) {
     // Nothing of its batch was stored, so nothing was delivered.
-    ++stats_.unavailable;
+    ++part.stats.unavailable;
     DUPLEX_LOG(Warn, "hub: publication not stored: %s", result.error.c_str());
   } else if (result.appended.duplicate) {
-    ++stats_.duplicates;
+    ++part.stats.duplicates;
   } else {
-    ++stats_.published;
+    ++part.stats.published;
   }
 }
 

@@ -7,15 +7,6 @@
 
 namespace duplex::hub {
 
-// A subscribe between the command and the engine's answers.
-struct Hub::Subscription {
-  uint64_t id;
-  std::string channel;
-  bool presence;  // the namespace announces members
-  bool history;   // the namespace keeps history (else no read is needed)
-  ReadRequest::Mode mode;
-};
-
 namespace {
 
 bool contains(const std::vector<std::string>& channels, std::string_view channel) {
@@ -65,32 +56,41 @@ void Hub::subscribe(WebSocket& ws, Client& client, const Command& command) {
     read.epoch = std::string(command.since->epoch);
     read.limit = options_.maxRecovery;
   }
-  auto subscription = std::make_shared<Subscription>(Subscription{
-      command.id, std::string(command.channel), ns.presence, ns.historySize > 0, read.mode});
+  auto subscription = std::make_shared<Subscription>(
+      Subscription{command.id, std::string(command.channel), ns.presence, ns.historySize > 0,
+                   read.mode, ns.presenceMax});
   client.subscribing.push_back({subscription->channel});
-  if (!ns.presence) return subscribeRead(ws, std::move(subscription), std::move(read));
+  if (ns.subscribeProxy) {
+    return subscribeThroughProxy(ws, client, std::move(subscription), std::move(read));
+  }
+  subscribeAllowed(ws, client, std::move(subscription), std::move(read));
+}
+
+void Hub::subscribeAllowed(WebSocket& ws, Client& client,
+                           std::shared_ptr<Subscription> subscription, ReadRequest read) {
+  if (!subscription->presence) return subscribeRead(ws, std::move(subscription), std::move(read));
   // Presence first: a full channel refuses before anything is read, and the member is known
   // before the subscriber sees its first publication.
-  engine_.join(loop_, subscription->channel, {client.id, client.user}, ns.presenceMax,
-               [this, caller = callerOf(ws), subscription, read = std::move(read),
-                clientId = client.id](bool&& joined) mutable {
-                 auto open = caller.open();
-                 if (!open) {
-                   // Closed meanwhile: closed() could not know it joined.
-                   if (joined && caller.hubAlive()) engine_.leave(subscription->channel, clientId);
-                   return;
-                 }
-                 auto entry = open->findSubscribing(subscription->channel);
-                 if (!joined) {
-                   auto held = std::move(entry->held);
-                   open->subscribing.erase(entry);
-                   replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded,
-                              "presence is full");
-                   return releaseHeld(*open->ws, *open, subscription->channel, std::move(held));
-                 }
-                 entry->joined = true;
-                 subscribeRead(*open->ws, std::move(subscription), std::move(read));
-               });
+  engine_.join(
+      *here().loop, subscription->channel, {client.id, client.user}, subscription->presenceMax,
+      [this, caller = callerOf(ws), subscription, read = std::move(read),
+       clientId = client.id](bool&& joined) mutable {
+        auto open = caller.open();
+        if (!open) {
+          // Closed meanwhile: closed() could not know it joined.
+          if (joined && caller.hubAlive()) engine_.leave(subscription->channel, clientId);
+          return;
+        }
+        auto entry = open->findSubscribing(subscription->channel);
+        if (!joined) {
+          auto held = std::move(entry->held);
+          open->subscribing.erase(entry);
+          replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded, "presence is full");
+          return releaseHeld(*open->ws, *open, subscription->channel, std::move(held));
+        }
+        entry->joined = true;
+        subscribeRead(*open->ws, std::move(subscription), std::move(read));
+      });
 }
 
 void Hub::subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription,
@@ -100,7 +100,7 @@ void Hub::subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscriptio
     nothing.ok = true;
     return subscribed(ws, clientOf(ws), *subscription, nothing);
   }
-  engine_.read(loop_, std::move(read),
+  engine_.read(*here().loop, std::move(read),
                [this, caller = callerOf(ws), subscription](ReadResult&& result) {
                  // Closed meanwhile: closed() already left presence.
                  if (auto client = caller.open()) {
@@ -143,12 +143,12 @@ void Hub::answerSubscribe(WebSocket& ws, Client& client, const Subscription& sub
       if (!subscription.history) {
         writeSubscribeResult(out, id, position);
       } else if (read.recovery == Recovery::Recovered && !read.limited && !read.overflowed) {
-        ++metrics_.recovered;
+        ++here().metrics.recovered;
         beginSubscribeRecovered(out, id, position);
         out += read.publications;
         endPublications(out);
       } else {
-        ++metrics_.notRecovered;
+        ++here().metrics.notRecovered;
         writeSubscribeUnrecovered(out, id, position);
       }
       break;
@@ -160,9 +160,10 @@ void Hub::answerSubscribe(WebSocket& ws, Client& client, const Subscription& sub
   reply(ws, out);
   if (joined) {
     client.present.push_back(subscription.channel);
-    scratch_.clear();
-    writeJoinPush(scratch_, subscription.channel, client.id, client.user);
-    engine_.broadcast(loop_, subscription.channel, scratch_);
+    std::string& scratch = here().scratch;
+    scratch.clear();
+    writeJoinPush(scratch, subscription.channel, client.id, client.user);
+    engine_.broadcast(ws.loop(), subscription.channel, scratch);
   }
 }
 
@@ -175,9 +176,10 @@ void Hub::unsubscribe(WebSocket& ws, Client& client, const Command& command) {
   std::string channel = *it;
   client.channels.erase(it);
   leavePresence(ws, client, channel);
-  scratch_.clear();
-  writeEmptyResult(scratch_, command.id);
-  reply(ws, scratch_);
+  std::string& scratch = here().scratch;
+  scratch.clear();
+  writeEmptyResult(scratch, command.id);
+  reply(ws, scratch);
 }
 
 void Hub::leavePresence(WebSocket& ws, Client& client, std::string_view channel) {
@@ -188,7 +190,7 @@ void Hub::leavePresence(WebSocket& ws, Client& client, std::string_view channel)
   engine_.leave(left, client.id);
   std::string push;
   writeLeavePush(push, left, client.id, client.user);
-  engine_.broadcast(loop_, left, push, &ws);
+  engine_.broadcast(ws.loop(), left, push, &ws);
 }
 
 void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since>& since,
@@ -204,7 +206,7 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
   } else {
     read.mode = ReadRequest::Mode::Latest;
   }
-  engine_.read(loop_, std::move(read),
+  engine_.read(*here().loop, std::move(read),
                // Needs no Hub: `answer` decides (a WebSocket reply only while the Hub lives; an
                // API answer is sent regardless, or its client would wait for nothing).
                [to, answer = std::move(answer)](ReadResult&& result) {
@@ -222,7 +224,7 @@ void Hub::history(const ChannelInfo& info, ReplyTo to, const std::optional<Since
 
 void Hub::presence(std::string_view channel, ReplyTo to,
                    std::function<void(std::string&&)> answer) {
-  engine_.presence(loop_, channel,
+  engine_.presence(*here().loop, channel,
                    [to, answer = std::move(answer)](std::vector<PresenceMember>&& members) {
                      std::string out;
                      beginPresenceResult(out, to);

@@ -43,13 +43,35 @@ void InProcessEngine::detach(WebSocket& ws, std::string_view channel) {
 
 void InProcessEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
                                 const WebSocket* except) {
+  LoopPart& here = partOf(from);
+  here.topics->publish(channel, message, Opcode::Text, except);
+  if (loops_.size() == 1) return;
+  // The other loops get it at the end of the iteration, with everything else this loop
+  // delivered meanwhile: one post (one wake-up) per loop per iteration, never per message.
+  if (!here.outgoing) {
+    here.outgoing = std::make_shared<Deliveries>();
+    from.defer([this, &here] { handOver(here); });
+  }
+  Deliveries& batch = *here.outgoing;
+  batch.items.push_back({channel.size(), message.size()});
+  batch.bytes.append(channel);
+  batch.bytes.append(message);
+}
+
+void InProcessEngine::handOver(LoopPart& from) {
+  std::shared_ptr<const Deliveries> batch = std::move(from.outgoing);
+  from.outgoing.reset();
   for (auto& part : loops_) {
-    if (part->loop == &from) {
-      part->topics->publish(channel, message, Opcode::Text, except);
-    } else {
-      // Rare traffic (presence, channels without history): one post each is fine here.
-      part->topics->publishFromAnyThread(std::string(channel), std::string(message));
-    }
+    if (part.get() == &from) continue;
+    // Read-only on every loop; each loop frames each message once for its subscribers.
+    part->loop->post([topics = part->topics, batch] {
+      std::string_view bytes = batch->bytes;
+      for (const Deliveries::Item& item : batch->items) {
+        topics->publish(bytes.substr(0, item.channelSize),
+                        bytes.substr(item.channelSize, item.messageSize));
+        bytes.remove_prefix(item.channelSize + item.messageSize);
+      }
+    });
   }
 }
 

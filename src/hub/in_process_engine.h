@@ -51,12 +51,24 @@ class InProcessEngine final : public Engine {
   uint64_t commits() const { return storage_.commits(); }
 
  private:
+  // Pushes delivered without storing (presence, channels without history) that one loop sends
+  // the others: gathered during the iteration, handed over at its end with one post per loop.
+  struct Deliveries {
+    struct Item {
+      size_t channelSize;
+      size_t messageSize;  // the message follows the channel in `bytes`
+    };
+    std::string bytes;
+    std::vector<Item> items;
+  };
   struct LoopPart {
     net::Loop* loop;
     pubsub::Topics* topics;
-    bool wakeDeferred = false;  // touched on this loop's thread only
+    bool wakeDeferred = false;             // touched on this loop's thread only
+    std::shared_ptr<Deliveries> outgoing;  // this iteration's, for the other loops; ditto
   };
   LoopPart& partOf(net::Loop& loop);
+  void handOver(LoopPart& from);
   // Wakes the storage thread once at the end of the loop's iteration, for all it queued.
   void wakeAtEndOfIteration(LoopPart& part);
   static ReadResult readNow(ChannelStore& store, const ReadRequest& request);

@@ -24,7 +24,8 @@ enum class Scope : uint8_t { Namespace, Personal };
 
 constexpr std::string_view kNamespaceKeys =
     "history_size, history_ttl_seconds, publish, presence, anonymous, grant_required, "
-    "max_data_bytes, presence_max, idempotency_window_seconds, publish_rate, publish_burst";
+    "max_data_bytes, presence_max, idempotency_window_seconds, publish_rate, publish_burst, "
+    "subscribe_proxy, publish_proxy";
 constexpr std::string_view kPersonalKeys =
     "history_size, history_ttl_seconds, max_data_bytes, idempotency_window_seconds";
 
@@ -80,6 +81,10 @@ std::optional<HubError> readOptions(simdjson::dom::element block, const std::str
       error = boolValue(options.presence);
     } else if (key == "anonymous") {
       error = boolValue(options.anonymous);
+    } else if (key == "subscribe_proxy") {
+      error = boolValue(options.subscribeProxy);
+    } else if (key == "publish_proxy") {
+      error = boolValue(options.publishProxy);
     } else if (key == "grant_required") {
       error = boolValue(options.grantRequired);
     } else if (key == "presence_max") {
@@ -164,9 +169,22 @@ HubResult<Namespaces> Namespaces::fromJson(std::string_view config) {
         if (auto error = readOptions(ns.value, where, Scope::Namespace, options)) return *error;
         result.add(ns.key, options);
       }
+    } else if (section.key == "proxy") {
+      auto proxy = ProxyConfig::fromJson(simdjson::to_string(section.value));
+      if (!proxy.ok()) return proxy.error();
+      result.setProxy(std::move(*proxy));
     } else {
       return badRequest(quoted(section.key) +
-                        ": unknown configuration key (known: namespaces, personal)");
+                        ": unknown configuration key (known: namespaces, personal, proxy)");
+    }
+  }
+  // Checked once every section is read: "proxy" may come after the namespaces.
+  for (const auto& [name, options] : result.namespaces_) {
+    if (options.subscribeProxy && !result.proxy_.subscribe.configured()) {
+      return badRequest("namespaces." + name + ".subscribe_proxy: needs proxy.subscribe.url");
+    }
+    if (options.publishProxy && !result.proxy_.publish.configured()) {
+      return badRequest("namespaces." + name + ".publish_proxy: needs proxy.publish.url");
     }
   }
   return result;

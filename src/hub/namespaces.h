@@ -10,7 +10,8 @@
 // The configuration is JSON:
 //   {"namespaces": {"talk": {"history_size": 1000, "presence": true},
 //                   "private": {"anonymous": false, "grant_required": true}},
-//    "personal": {"history_size": 100}}
+//    "personal": {"history_size": 100},
+//    "proxy": {"connect": {"url": "http://127.0.0.1:8000/duplex/connect"}}}
 // "personal" (optional) sets the history and limits of personal channels; who may publish to
 // and subscribe to them is fixed (the server API; the user itself).
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include <string_view>
 
 #include "hub/hub_protocol_error.h"
+#include "hub/proxy_config.h"
 
 namespace duplex::hub {
 
@@ -45,6 +47,10 @@ struct NamespaceOptions {
   // limit. The burst is how many may come at once; 0: max(1, 2 * publishRate).
   double publishRate = 0;
   double publishBurst = 0;
+  // Ask the back end (ProxyConfig::subscribe / ::publish) before a client subscribes or
+  // publishes here; the configuration refuses them without that proxy's URL.
+  bool subscribeProxy = false;
+  bool publishProxy = false;
   bool operator==(const NamespaceOptions&) const = default;
 };
 
@@ -90,10 +96,14 @@ class Namespaces {
   const NamespaceOptions* find(std::string_view ns) const;
   const NamespaceOptions& personalOptions() const { return personal_; }
   size_t size() const { return namespaces_.size(); }
+  // The back end's proxies (proxy_config.h): none unless the configuration has "proxy".
+  const ProxyConfig& proxy() const { return proxy_; }
+  void setProxy(ProxyConfig proxy) { proxy_ = std::move(proxy); }
 
  private:
   std::map<std::string, NamespaceOptions, std::less<>> namespaces_;
   NamespaceOptions personal_;
+  ProxyConfig proxy_;
 };
 
 // nullopt when `channel` follows the name rules, else a bad_request saying which one it breaks.

@@ -129,6 +129,9 @@ def test_no_deflate_reaches_the_hub_route(duplexd, flags, negotiated):
     (["--log-level", "loud"], "bad value for --log-level: loud"),
     (["--frobnicate"], "unknown flag --frobnicate"),
     (["--cert", "c.pem"], "--cert and --key go together"),
+    (["--threads", "0"], "--threads must be between 1 and 1024"),
+    (["--threads", "1025"], "--threads must be between 1 and 1024"),
+    (["--threads", "four"], "bad value for --threads: four"),
 ])
 def test_a_bad_command_line_is_refused_with_a_reason(program, flags, message):
     """The servers share one flag parser: a value that is not a number in range is an error,

@@ -252,6 +252,19 @@ TEST(CommandParser, JsonThatIsNotACommandGetsAnError) {
       });
 }
 
+TEST(CommandParser, RpcCarriesAMethodAndOptionalData) {
+  CommandParser parser;
+  ParseResult r = parser.parse(R"({"id":3,"rpc":{"method":"add","data":{"a": 1.50}}})");
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(r.command.method, Method::Rpc);
+  EXPECT_EQ(r.command.rpcMethod, "add");
+  EXPECT_EQ(r.command.data, R"({"a":1.5})");
+  r = parser.parse(R"({"id":4,"rpc":{"method":"whoami"}})");
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(r.command.rpcMethod, "whoami");
+  EXPECT_TRUE(r.command.data.empty());
+}
+
 TEST(CommandParser, UnknownMethod) {
   CommandParser parser;
   const auto I = ParseStatus::Invalid;
@@ -260,7 +273,10 @@ TEST(CommandParser, UnknownMethod) {
   std::string longCommand = R"({"id":4,")" + longName + R"(":{}})";
   expectRows(parser,
              {
-                 {R"({"id":4,"rpc":{}})", I, kUnknown, 4, R"(unknown method "rpc")"},
+                 {R"({"id":4,"call":{}})", I, kUnknown, 4, R"(unknown method "call")"},
+                 {R"({"id":4,"rpc":{}})", I, ErrorCode::BadRequest, 4, "rpc.method is required"},
+                 {R"({"id":4,"rpc":{"method":""}})", I, ErrorCode::BadRequest, 4,
+                  "rpc.method must not be empty"},
                  {R"({"id":4,"Publish":{}})", I, kUnknown, 4, R"(unknown method "Publish")"},
                  {R"({"id":4,"disconnect":{"user":"x"}})", I, kUnknown, 4,
                   R"(unknown method "disconnect")"},
@@ -382,7 +398,7 @@ TEST(CommandParser, SteadyStateAllocatesNothing) {
       R"({"id":5,"publish":{"channel":"talk:main","data":{"kind":"tomato","n":[1,2.5]},"key":"k"}})",
       R"({"id":6,"history":{"channel":"talk:main","limit":10}})",
       R"({"id":9,"ping":{}})",
-      R"({"id":4,"rpc":{}})",  // unknown_command: a composed message
+      R"({"id":4,"call":{}})",  // unknown_command: a composed message
       R"({"id":5,"publish":{"channel":"a:b","data":1,"key":5}})",  // bad_request naming a field
       "not json",
   };

@@ -96,13 +96,13 @@ TEST(NamespacesConfig, RefusesWhatItDoesNotUnderstandAndSaysWhere) {
       {"{", "the configuration is not JSON: "},
       {"[]", "the configuration must be a JSON object"},
       {R"({"namespace": {}})",
-       R"("namespace": unknown configuration key (known: namespaces, personal))"},
+       R"("namespace": unknown configuration key (known: namespaces, personal, proxy))"},
       {R"({"namespaces": []})", "namespaces: must be an object of namespace name to options"},
       {R"({"namespaces": {"talk": 1}})", "namespaces.talk: must be an object"},
       {R"({"namespaces": {"talk": {"histroy_size": 5}}})",
        "namespaces.talk.histroy_size: unknown option (known: history_size, history_ttl_seconds, "
        "publish, presence, anonymous, grant_required, max_data_bytes, presence_max, "
-       "idempotency_window_seconds, publish_rate, publish_burst)"},
+       "idempotency_window_seconds, publish_rate, publish_burst, subscribe_proxy, publish_proxy)"},
       {R"({"namespaces": {"talk": {"publish_rate": -1}}})",
        "namespaces.talk.publish_rate: must be a number from 0 to 1000000000"},
       {R"({"namespaces": {"talk": {"publish_rate": "10"}}})",

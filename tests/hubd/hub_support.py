@@ -52,6 +52,10 @@ def hub(tmp_path):
             args += ["--engine", redis.url]
         if "--port" not in flags:
             args += ["--port", "0"]
+        # DUPLEXD_THREADS=N (ctest's hub.loops4 run): every suite on N loops; else duplexd's
+        # default, one loop per core. A test that names --threads itself keeps its own.
+        if "--threads" not in flags and os.environ.get("DUPLEXD_THREADS"):
+            args += ["--threads", os.environ["DUPLEXD_THREADS"]]
         if config is not None:
             path = tmp_path / "hub.json"
             path.write_text(json.dumps(config))

@@ -36,10 +36,13 @@ const freshDir = () => path.join(scratch, `data-${++dirs}`);
 const configFile = path.join(scratch, 'hub.json');
 writeFileSync(configFile, JSON.stringify(CONFIG));
 
+// DUPLEXD_THREADS=N (ctest's hub.loops4 run): duplexd on N loops; else its default (the cores).
+const loopsFlag = () => (process.env.DUPLEXD_THREADS ? ['--threads', process.env.DUPLEXD_THREADS] : []);
+
 async function startDuplexd(t, { dataDir = freshDir(), port = 0, stopAtEnd = true } = {}) {
   const command = process.env.DUPLEXD || path.join(REPO, 'build', 'release', 'apps', 'duplexd');
   const server = new ServerProcess([command, '--host', '127.0.0.1', '--port', String(port),
-    '--data', dataDir, '--quiet', '--hub-config', configFile], 'duplexd');
+    '--data', dataDir, '--quiet', '--hub-config', configFile, ...loopsFlag()], 'duplexd');
   if (stopAtEnd) t.after(() => server.stopAndCheck());
   await server.ready();
   server.dataDir = dataDir;

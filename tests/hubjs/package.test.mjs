@@ -104,7 +104,10 @@ describe('duplex.js as an npm package', () => {
   it('an imported client publishes and receives through duplexd', async (t) => {
     const command = process.env.DUPLEXD || path.join(REPO, 'build', 'release', 'apps', 'duplexd');
     const server = new ServerProcess([command, '--host', '127.0.0.1', '--port', '0', '--quiet',
-      '--data', path.join(scratch, 'data')], 'duplexd');
+      '--data', path.join(scratch, 'data'),
+      // DUPLEXD_THREADS=N (ctest's hub.loops4 run): N loops; else duplexd's default (the cores).
+      ...(process.env.DUPLEXD_THREADS ? ['--threads', process.env.DUPLEXD_THREADS] : [])],
+    'duplexd');
     t.after(() => server.stopAndCheck());
     await server.ready();
     const project = path.join(scratch, 'app');

@@ -52,6 +52,10 @@ def cluster(tmp_path):
                     str(data), "--hub-config", str(tmp_path / "hub.json")]
             for url in urls:
                 args += ["--engine", url]
+            # DUPLEXD_THREADS=N: every node on N loops (as tests/hubd's hub.loops4); else
+            # duplexd's default, one loop per core.
+            if os.environ.get("DUPLEXD_THREADS"):
+                args += ["--threads", os.environ["DUPLEXD_THREADS"]]
             environment = dict(os.environ, DUPLEX_TOKEN_SECRET=SECRET, DUPLEX_API_KEY=API_KEY,
                                **(env or {}))
             node = servers.ServerProcess(args, name=f"duplexd#{len(self.nodes)}", env=environment)

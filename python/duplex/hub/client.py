@@ -21,7 +21,7 @@ from ..client import connect as ws_connect
 from ..exceptions import ConnectionClosed, InvalidURI
 from .errors import (ClientClosedError, DisconnectedError, HubError, HubTimeoutError,
                      TokenExpiredError, UnauthorizedError, NotSubscribedError,
-                     AlreadySubscribedError, error_from)
+                     AlreadySubscribedError, UnavailableError, error_from)
 from .subscription import Publication, Subscription, call_soon
 
 __all__ = ["Client"]
@@ -196,7 +196,9 @@ class Client:
                                            ws=ws)
             except DisconnectedError:
                 pass  # the reader sees the close; reconnect below
-            except HubTimeoutError:
+            except (HubTimeoutError, UnavailableError):
+                # No answer, or the hub could not ask its back end (docs/protocol.md,
+                # Proxies): try again with backoff.
                 await ws.close()
             except TokenExpiredError as exc:
                 if self.get_token is None:
@@ -514,3 +516,11 @@ class Client:
 
     async def ping(self) -> None:
         await self._command({"ping": {}})
+
+    async def rpc(self, method: str, data=None):
+        """A call the server's back end answers through its rpc proxy (docs/protocol.md,
+        "rpc"): returns the answer's data; a refusal raises the back end's error class."""
+        body: dict = {"method": method}
+        if data is not None:
+            body["data"] = data
+        return (await self._command({"rpc": body})).get("data")
