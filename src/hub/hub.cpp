@@ -65,6 +65,15 @@ Hub::Hub(const std::vector<net::Loop*>& loops, Engine& engine, HubOptions option
     // Cancelled by ~Hub, so `this` is safe here.
     part->sweepTimer = loop->setInterval(1000, [this, part] { sweepExpired(*part); });
   }
+  // A user disconnect from any node's server API reaches this Hub's loops through the engine.
+  engine_.setUserDisconnector(
+      [life = lifeline_.handle()](net::Loop& loop, const std::string& user) {
+        Hub* hub = life.get();
+        if (!hub) return uint64_t{0};
+        const auto& served = hub->loopList_;
+        if (std::find(served.begin(), served.end(), &loop) == served.end()) return uint64_t{0};
+        return hub->disconnectUser(hub->partOf(loop), user);
+      });
 }
 
 Hub::~Hub() {

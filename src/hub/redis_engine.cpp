@@ -121,7 +121,7 @@ std::optional<std::string> RedisEngine::start(uint32_t timeoutMs) {
   // down first with the reason (refused, wrong password, bad TLS): startupReport().
   std::unique_lock lock(startup_.mutex);
   const bool answered = startup_.changed.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
-    return startup_.error || startup_.up == options_.shards.size();
+    return startup_.error || (startup_.up == options_.shards.size() && startup_.controlUp);
   });
   if (startup_.error) return startup_.error;
   if (!answered) return "redis: no answer within " + std::to_string(timeoutMs) + " ms";
@@ -181,6 +181,8 @@ void RedisEngine::runEngine(std::promise<void>& ready) {
       }
     });
   }
+  // Before the first connect: the first shard's Subscriber comes up once it is in effect.
+  shards_.front().subscriber->subscribe(std::string(redis_keys::control()));
   engineLoop_.setInterval(100, [this] { housekeeping(); });
   const auto refresh = static_cast<uint64_t>(std::max<int64_t>(options_.presenceTtlMs / 3, 50));
   engineLoop_.setInterval(refresh, [this] { refreshPresence(); });
@@ -263,6 +265,11 @@ void RedisEngine::confirm(Channel& c) {
 void RedisEngine::onSubscriberUp(Shard& shard) {
   // Every wanted channel is subscribed again: read what each missed while the link was down.
   shard.subscriberUp = true;
+  if (&shard == &shards_.front() && !startup_.controlUp) {
+    std::lock_guard lock(startup_.mutex);
+    startup_.controlUp = true;
+    startup_.changed.notify_all();
+  }
   for (auto& [name, c] : channels_) {
     if (&shards_[c->shard] != &shard) continue;
     confirm(*c);
@@ -272,6 +279,7 @@ void RedisEngine::onSubscriberUp(Shard& shard) {
 }
 
 void RedisEngine::onMessage(Shard&, std::string_view pubsubChannel, std::string_view payload) {
+  if (pubsubChannel == redis_keys::control()) return onControl(payload);
   std::string_view name = redis_keys::channelOf(pubsubChannel);
   auto message = redis_keys::decode(payload);
   if (name.empty() || !message) return;

@@ -13,6 +13,9 @@
 // flight), and UNSUBSCRIBEs a while after the last one left. A publication is written into a
 // `pub` push once and handed to every loop's Topics, which frames it once for its subscribers.
 //
+// Control: every node subscribes to duplex:control on the first shard, where a node publishes
+// what all must do; a user disconnect from any node's server API reaches every node's loops.
+//
 // Presence: a hash per channel in Redis, member -> expiry; this node rewrites the expiries of
 // its own members every presenceTtlMs / 3, so the members of a node that died vanish within
 // presenceTtlMs (no leave push is sent for them).
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "hub/engine.h"
+#include "hub/local_disconnect.h"
 #include "hub/redis_feed.h"
 #include "pubsub/topics.h"
 #include "redis/redis.h"
@@ -69,10 +73,12 @@ class RedisEngine final : public Engine {
   void publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) override;
   void read(net::Loop& from, ReadRequest request, Done<ReadResult> done) override;
   void join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
-            Done<bool> done) override;
+            Done<JoinResult> done) override;
   void leave(std::string_view channel, std::string_view client) override;
   void presence(net::Loop& from, std::string_view channel,
                 Done<std::vector<PresenceMember>> done) override;
+  void disconnectUser(net::Loop& from, std::string user, Done<DisconnectResult> done) override;
+  void setUserDisconnector(UserDisconnector disconnector) override;
   void sweep(int64_t nowMs) override;
 
   const std::string& nodeId() const { return nodeId_; }
@@ -132,6 +138,7 @@ class RedisEngine final : public Engine {
   void sendMarker(Channel& channel, int attempt);
   void confirm(Channel& channel);
   void onMessage(Shard& shard, std::string_view pubsubChannel, std::string_view payload);
+  void onControl(std::string_view payload);  // redis_control.cpp
   void onSubscriberUp(Shard& shard);
   void deliver(Channel& channel, uint64_t offset, std::string_view data);
   void deliverRaw(const std::string& channel, std::shared_ptr<const std::string> message);
@@ -154,10 +161,12 @@ class RedisEngine final : public Engine {
   net::Loop engineLoop_;
   std::thread thread_;
   std::atomic<uint64_t> gaps_{0};
+  LocalDisconnect localDisconnect_;
   struct {
     std::mutex mutex;
     std::condition_variable changed;
     size_t up = 0;
+    bool controlUp = false;  // the first shard's Subscriber has subscribed to duplex:control
     std::optional<std::string> error;
   } startup_;
 

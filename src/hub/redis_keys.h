@@ -10,7 +10,8 @@
 //   duplex:{C}            the pub/sub channel the nodes subscribe to
 // And what goes over pub/sub: "<kind><node> <epoch> <offset> <body>", kind 'p' a publication
 // (body: its data), 'b' a broadcast (body: the push as is), 'm' a marker a node sends itself to
-// learn that its SUBSCRIBE is in effect (body: ignored).
+// learn that its SUBSCRIBE is in effect (body: ignored); on duplex:control, 'u' a user
+// disconnect (body: the user).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +41,11 @@ inline std::string idempotency(std::string_view channel, std::string_view key) {
 }
 inline std::string pubsub(std::string_view channel) {
   return base(channel);
+}
+// The nodes' control channel (redis_control.cpp), on the first shard. No channel's pub/sub name
+// looks like it (those have braces).
+constexpr std::string_view control() {
+  return "duplex:control";
 }
 // The channel back from a pub/sub channel name; empty when it is not one of ours.
 std::string_view channelOf(std::string_view pubsubChannel);

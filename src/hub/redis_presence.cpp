@@ -38,7 +38,7 @@ std::string RedisEngine::memberValue(std::string_view user) const {
 }
 
 void RedisEngine::join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
-                       Done<bool> done) {
+                       Done<JoinResult> done) {
   LoopPart& caller = partOf(from);
   toEngine(caller, [this, &caller, name = std::string(channel), member = std::move(member), max,
                     done = std::move(done)]() mutable {
@@ -48,13 +48,17 @@ void RedisEngine::join(net::Loop& from, std::string_view channel, PresenceMember
     joinScript().run(*shardFor(name).connection, {redis_keys::presence(name)}, std::move(args),
                      [this, &caller, name, member = std::move(member),
                       done = std::move(done)](redis::Result&& reply) mutable {
-                       // The interface has no error here: a Redis that did not answer counts as
-                       // full.
-                       const bool joined =
-                           reply.ok && !reply.reply.isError() && reply.reply.integer == 1;
-                       if (joined) members_[name][member.client] = member.user;
+                       // The script answers 1 (joined) or 0 (full); no answer, or an error,
+                       // is neither.
+                       JoinResult joined = JoinResult::Unavailable;
+                       if (reply.ok && reply.reply.type == redis::Reply::Type::Integer) {
+                         joined = reply.reply.integer == 1 ? JoinResult::Joined : JoinResult::Full;
+                       }
+                       if (joined == JoinResult::Joined) {
+                         members_[name][member.client] = member.user;
+                       }
                        toLoop(caller, [done = std::move(done), joined]() mutable {
-                         bool answer = joined;
+                         JoinResult answer = joined;
                          done(std::move(answer));
                        });
                      });

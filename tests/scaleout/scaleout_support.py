@@ -19,9 +19,11 @@ from support import servers  # noqa: E402
 from support.redis_server import RedisServer  # noqa: E402
 from hub_support import API_KEY, SECRET, Client, api, run, token  # noqa: E402,F401
 
-# The namespaces every node gets: `talk` keeps history and presence, `tiny` keeps 3 publications.
+# The namespaces every node gets: `talk` keeps history and presence, `tiny` keeps 3 publications,
+# `pair` has room for two presence members.
 CONFIG = {"namespaces": {
     "talk": {"history_size": 1000, "presence": True},
+    "pair": {"history_size": 10, "presence": True, "presence_max": 2},
     "tiny": {"history_size": 3},
     "live": {"history_size": 0},
 }}

@@ -9,7 +9,7 @@ import urllib.request
 
 import websockets
 
-from scaleout_support import Client, api, cluster, run, run_duplexd  # noqa: F401
+from scaleout_support import Client, api, cluster, run, run_duplexd, token  # noqa: F401
 
 # Channels that land on both shards of two (jump hash of the name; checked below).
 CHANNELS = [f"talk:room{i}" for i in range(6)]
@@ -171,6 +171,49 @@ def test_presence_spans_nodes_and_a_killed_nodes_members_expire(cluster):
     run(go())
 
 
+def test_a_user_disconnected_through_one_node_loses_its_connections_on_every_node(cluster):
+    (na, nb, nc), _ = three_nodes(cluster)
+
+    async def go():
+        as_alice = "?token=" + token({"sub": "alice"})
+        alice_b, alice_c = await Client.open(nb, as_alice), await Client.open(nc, as_alice)
+        bob_c = await Client.open(nc, "?token=" + token({"sub": "bob"}))
+        for c in (alice_b, alice_c, bob_c):
+            await c.call("ping")
+        # Asked on A, where alice has no connection: B's and C's are ended; the answer counts
+        # A's only (docs/scaling.md).
+        status, body = api(na, "disconnect", {"user": "alice"})
+        assert status == 200 and body == {"result": {"disconnected": 0}}, body
+        for c in (alice_b, alice_c):
+            assert (await c.push("disconnect"))["disconnect"]["code"] == 4003
+            await c.ws.wait_closed()
+            assert c.ws.close_code == 4003
+        assert "result" in await bob_c.call("ping")  # another user's connection stays
+        # One on the answering node is ended and counted, one on C too.
+        alice_a, alice_c = await Client.open(na, as_alice), await Client.open(nc, as_alice)
+        await alice_a.call("ping")
+        await alice_c.call("ping")
+        status, body = api(na, "disconnect", {"user": "alice"})
+        assert status == 200 and body == {"result": {"disconnected": 1}}, body
+        for c in (alice_a, alice_c):
+            assert (await c.push("disconnect"))["disconnect"]["code"] == 4003
+
+    run(go())
+
+
+def test_presence_max_spans_nodes(cluster):
+    (na, nb, nc), _ = three_nodes(cluster)
+
+    async def go():
+        a, b, c = await Client.open(na), await Client.open(nb), await Client.open(nc)
+        assert "result" in await a.call("subscribe", {"channel": "pair:x"})
+        assert "result" in await b.call("subscribe", {"channel": "pair:x"})
+        reply = await c.call("subscribe", {"channel": "pair:x"})
+        assert reply["error"]["code"] == "limit_exceeded", reply
+
+    run(go())
+
+
 def test_readyz_follows_redis(cluster):
     r = cluster.redis()
     node = cluster.node(r.url)
@@ -191,6 +234,17 @@ def test_readyz_follows_redis(cluster):
         c = await Client.open(node)
         reply = await c.call("publish", {"channel": "talk:down", "data": 1})
         assert reply["error"]["code"] == "unavailable", reply
+        # Presence that Redis cannot join is unavailable, not a full channel.
+        reply = await c.call("subscribe", {"channel": "talk:down"})
+        assert reply["error"]["code"] == "unavailable", reply
+        # A user disconnect still ends this node's connections, and says the others were not
+        # told.
+        alice = await Client.open(node, "?token=" + token({"sub": "alice"}))
+        await alice.call("ping")
+        status, body = api(node, "disconnect", {"user": "alice"})
+        assert status == 503 and body["error"]["code"] == "unavailable", body
+        assert "disconnected 1 connection(s) on this node" in body["error"]["message"], body
+        assert (await alice.push("disconnect"))["disconnect"]["code"] == 4003
 
     run(unavailable())
     r.start()
