@@ -72,7 +72,10 @@ bool parseFlags(int argc, char** argv, std::initializer_list<Flag> flags, std::s
     double n = 0;
     const bool ok = flag->onNumber ? toNumber(value, n) && flag->onNumber(n) : flag->onText(value);
     if (!ok) {
-      if (error.empty()) error = "bad value for " + std::string(name) + ": " + std::string(value);
+      if (error.empty()) {
+        error = "bad value for " + std::string(name) + ": " + std::string(value);
+        if (!flag->accepted.empty()) error += ", not " + flag->accepted;
+      }
       return false;
     }
   }

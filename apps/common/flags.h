@@ -24,6 +24,9 @@ struct Flag {
   std::function<void()> onSwitch;
   std::function<bool(double)> onNumber;
   std::function<bool(std::string_view)> onText;
+  // What the flag accepts, when "bad value" alone would leave the user guessing (a range):
+  // the error then reads "bad value for --x: 0, not <accepted>".
+  std::string accepted;
 };
 
 inline Flag switchFlag(std::string_view name, std::function<void()> set) {

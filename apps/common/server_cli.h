@@ -50,8 +50,8 @@ inline Flag logFormatFlag() {
 
 // --max-message-size BYTES (or another name for it): the largest message a WebSocket route takes;
 // a larger one closes the connection with 1009. A whole number from 1 to `most`: anything else
-// is refused at startup, 0 included (there is no "unlimited": a peer could make us buffer any
-// amount).
+// is refused at startup with an error naming that range, 0 included (there is no "unlimited": a
+// peer could make us buffer any amount).
 inline Flag maxMessageSizeFlag(std::string_view name, uint64_t& target, uint64_t most) {
   return {name,
           {},
@@ -60,7 +60,8 @@ inline Flag maxMessageSizeFlag(std::string_view name, uint64_t& target, uint64_t
             target = static_cast<uint64_t>(n);
             return true;
           },
-          {}};
+          {},
+          "a whole number of bytes from 1 to " + std::to_string(most)};
 }
 
 // Where a server listens: the address and, with a certificate and key (PEM), TLS.

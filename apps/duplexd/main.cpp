@@ -285,23 +285,17 @@ int main(int argc, char** argv) {
                                                      "/connection", app.loops()));
     hub.addApiRoutes(app);
 
-    duplexd::Readiness readiness{
-        options.dataDir, options.dataDir + "/channels.db",
-        // Through the engine: the store is its storage thread's.
-        [&](std::function<void(std::optional<std::string>)> answer) {
-          duplex::hub::ReadRequest read;
-          read.channel = "demo:throws";
-          // On the loop that serves this /readyz.
-          engine.read(*duplex::net::Loop::current(), std::move(read),
-                      [answer = std::move(answer)](duplex::hub::ReadResult&& result) {
-                        if (result.ok) return answer(std::nullopt);
-                        answer(result.error);
-                      });
-        }};
+    duplexd::Readiness readiness{options.dataDir, options.dataDir + "/channels.db",
+                                 // Through the engine: the store is its storage thread's. The
+                                 // answer comes back to the loop the request arrived on.
+                                 [&](duplexd::Readiness::Answer answer) {
+                                   inProcess->checkStore(*duplex::net::Loop::current(),
+                                                         std::move(answer));
+                                 }};
     if (redis) {
       // No channels.db: ready when every Redis shard answers.
       readiness.storeFile.clear();
-      readiness.readStore = [&](std::function<void(std::optional<std::string>)> answer) {
+      readiness.checkStore = [&](duplexd::Readiness::Answer answer) {
         redis->check(*duplex::net::Loop::current(), std::move(answer));
       };
     }

@@ -30,8 +30,8 @@ std::optional<std::string> Readiness::checkFiles() const {
 
 void Readiness::check(Answer answer) const {
   if (auto reason = checkFiles()) return answer(std::move(reason));
-  if (!readStore) return answer(std::nullopt);
-  readStore([file = storeFile, answer = std::move(answer)](std::optional<std::string> error) {
+  if (!checkStore) return answer(std::nullopt);
+  checkStore([file = storeFile, answer = std::move(answer)](std::optional<std::string> error) {
     if (error) return answer(file.empty() ? *error : file + ": " + *error);
     answer(std::nullopt);
   });

@@ -8,8 +8,6 @@ on every subscriber, the sender included, with no Python loop over them). Compre
 (`compression=None`) unless --deflate; everything else is the package's default, as for the
 websockets peer. The package comes from PYTHONPATH (bench/run sets it).
 """
-import duplex
-
 import python_peer
 
 TOPIC = "all"
@@ -26,13 +24,5 @@ async def broadcast(ws):
         ws.server.publish(TOPIC, message)
 
 
-async def main(args):
-    handler = broadcast if args.broadcast else echo
-    async with duplex.serve(handler, args.host, args.port,
-                            compression="deflate" if args.deflate else None) as server:
-        python_peer.say_listening("bench-duplex-api1-server", args, server.port)
-        await server.serve_forever()
-
-
 if __name__ == "__main__":
-    python_peer.run(main, python_peer.parse_args(__doc__))
+    python_peer.run_duplex("bench-duplex-api1-server", __doc__, echo=echo, broadcast=broadcast)

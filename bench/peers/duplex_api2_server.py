@@ -27,13 +27,5 @@ class Broadcast(duplex.WebSocketHandler):
         self.server.publish(TOPIC, message)
 
 
-async def main(args):
-    handler = Broadcast if args.broadcast else Echo
-    async with duplex.serve(handler, args.host, args.port,
-                            compression="deflate" if args.deflate else None) as server:
-        python_peer.say_listening("bench-duplex-api2-server", args, server.port)
-        await server.serve_forever()
-
-
 if __name__ == "__main__":
-    python_peer.run(main, python_peer.parse_args(__doc__))
+    python_peer.run_duplex("bench-duplex-api2-server", __doc__, echo=Echo, broadcast=Broadcast)

@@ -35,3 +35,19 @@ def say_listening(name, args, port):
     mode = "broadcast" if args.broadcast else "echo"
     loop = "uvloop" if args.uvloop else "asyncio"
     print(f"{name} listening on ws://{args.host}:{port} ({mode}, {loop})", flush=True)
+
+
+def run_duplex(name, description, echo, broadcast):
+    """Runs a peer of duplex's Python package, either API: `echo` or (with --broadcast)
+    `broadcast` is the handler, a coroutine (API 1) or a WebSocketHandler class (API 2), served
+    with compression off unless --deflate and the package's defaults otherwise."""
+    import duplex  # from PYTHONPATH (bench/run sets it); only the duplex peers need it
+
+    async def main(args):
+        handler = broadcast if args.broadcast else echo
+        async with duplex.serve(handler, args.host, args.port,
+                                compression="deflate" if args.deflate else None) as server:
+            say_listening(name, args, server.port)
+            await server.serve_forever()
+
+    run(main, parse_args(description))

@@ -19,11 +19,7 @@ void connect(Engine& engine, py::object engineRef, const std::string& url, py::o
   behavior.headers = settings.headers;
   behavior.origin = settings.origin;
   behavior.handshakeTimeoutSeconds = settings.handshakeTimeoutSeconds;
-  behavior.maxMessageSize = settings.maxMessageSize;
-  behavior.idleTimeoutSeconds = settings.idleTimeoutSeconds;
-  behavior.autoPing = settings.autoPing;
-  behavior.pingTimeoutSeconds = settings.pingTimeoutSeconds;
-  behavior.closeTimeoutSeconds = settings.closeTimeoutSeconds;
+  static_cast<protocol::ConnectionLimits&>(behavior) = settings.limits;
   behavior.compression.enabled = settings.compression;
   behavior.tls.verify = settings.tlsVerify;
   behavior.tls.caFile = settings.caFile;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "limits.h"
+
 namespace duplex::python {
 
 namespace py = pybind11;
@@ -15,12 +17,8 @@ class Engine;
 
 struct ClientSettings {
   bool compression = true;
-  uint64_t maxMessageSize = 1 << 20;
+  PythonConnectionLimits limits;
   uint32_t handshakeTimeoutSeconds = 10;
-  uint32_t idleTimeoutSeconds = 20;
-  bool autoPing = true;
-  uint32_t pingTimeoutSeconds = 0;  // 0: idleTimeoutSeconds again (ping_timeout=None)
-  uint32_t closeTimeoutSeconds = 10;
   size_t writeLimit = 32 * 1024;
   size_t maxQueue = 16;
   std::vector<std::string> subprotocols;

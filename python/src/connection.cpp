@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "engine.h"
+#include "message.h"
 #include "pubsub/topics.h"
 
 namespace duplex::python {
@@ -59,30 +60,8 @@ void Connection::connectFailed() {
 
 int Connection::send(py::handle message) {
   if (!ws_ || closed_) return NotOpen;
-  PyObject* object = message.ptr();
-  bool queued;
-  if (PyUnicode_Check(object)) {
-    Py_ssize_t size;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(object, &size);
-    if (!utf8) throw py::error_already_set();
-    queued = ws_->send(std::string_view(utf8, static_cast<size_t>(size)), Opcode::Text);
-  } else if (PyBytes_Check(object)) {
-    queued = ws_->send(
-        std::string_view(PyBytes_AS_STRING(object), static_cast<size_t>(PyBytes_GET_SIZE(object))),
-        Opcode::Binary);
-  } else {
-    // bytearray, memoryview and anything else with the buffer protocol.
-    Py_buffer view;
-    if (PyObject_GetBuffer(object, &view, PyBUF_SIMPLE) != 0) {
-      PyErr_Clear();
-      throw py::type_error("data must be str or bytes-like, not " +
-                           std::string(Py_TYPE(object)->tp_name));
-    }
-    queued = ws_->send(
-        std::string_view(static_cast<const char*>(view.buf), static_cast<size_t>(view.len)),
-        Opcode::Binary);
-    PyBuffer_Release(&view);
-  }
+  MessageView view(message);
+  const bool queued = ws_->send(view.data(), view.opcode());
   if (!queued) return NotOpen;
   engine_->sent();
   if (mode_ == Mode::Queue && ws_ && ws_->bufferedAmount() > writeLimit) {

@@ -8,6 +8,7 @@
 #include "client.h"
 #include "connection.h"
 #include "engine.h"
+#include "message.h"
 #include "net/log.h"
 #include "pubsub/broadcast.h"
 #include "server.h"
@@ -29,29 +30,32 @@ size_t broadcast(py::iterable connections, py::handle message) {
     }
   }
   if (!engine) return 0;
-  PyObject* object = message.ptr();
-  size_t queued;
-  if (PyUnicode_Check(object)) {
-    Py_ssize_t size;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(object, &size);
-    if (!utf8) throw py::error_already_set();
-    queued = duplex::pubsub::broadcast(engine->loop(), targets,
-                                       std::string_view(utf8, static_cast<size_t>(size)),
-                                       duplex::Opcode::Text);
-  } else {
-    Py_buffer view;
-    if (PyObject_GetBuffer(object, &view, PyBUF_SIMPLE) != 0) {
-      PyErr_Clear();
-      throw py::type_error("message must be str or bytes-like");
-    }
-    queued = duplex::pubsub::broadcast(
-        engine->loop(), targets,
-        std::string_view(static_cast<const char*>(view.buf), static_cast<size_t>(view.len)),
-        duplex::Opcode::Binary);
-    PyBuffer_Release(&view);
-  }
+  MessageView view(message);
+  const size_t queued =
+      duplex::pubsub::broadcast(engine->loop(), targets, view.data(), view.opcode());
   if (queued) engine->sent();
   return queued;
+}
+
+// One field of a settings object's ConnectionLimits as a Python attribute.
+template <class Settings, class Field>
+void bindLimit(py::class_<Settings>& settings, const char* name,
+               Field duplex::protocol::ConnectionLimits::*field) {
+  settings.def_property(
+      name, [field](const Settings& s) { return s.limits.*field; },
+      [field](Settings& s, Field value) { s.limits.*field = value; });
+}
+
+// The limits both roles share, under python-websockets' names (limits.h).
+template <class Settings>
+void bindLimits(py::class_<Settings>& settings) {
+  using Limits = duplex::protocol::ConnectionLimits;
+  bindLimit(settings, "max_message_size", &Limits::maxMessageSize);
+  bindLimit(settings, "max_backpressure", &Limits::maxBackpressure);
+  bindLimit(settings, "idle_timeout", &Limits::idleTimeoutSeconds);
+  bindLimit(settings, "auto_ping", &Limits::autoPing);
+  bindLimit(settings, "ping_timeout", &Limits::pingTimeoutSeconds);
+  bindLimit(settings, "close_timeout", &Limits::closeTimeoutSeconds);
 }
 
 }  // namespace
@@ -102,18 +106,13 @@ PYBIND11_MODULE(_core, m) {
                              "permessage-deflate was agreed for this connection.")
       .def_readwrite("_write_limit", &Connection::writeLimit);
 
-  py::class_<ServerSettings>(m, "ServerSettings")
-      .def(py::init<>())
+  py::class_<ServerSettings> serverSettings(m, "ServerSettings");
+  bindLimits(serverSettings);
+  serverSettings.def(py::init<>())
       .def_readwrite("callbacks", &ServerSettings::callbacks)
       .def_readwrite("compression", &ServerSettings::compression)
-      .def_readwrite("max_message_size", &ServerSettings::maxMessageSize)
-      .def_readwrite("idle_timeout", &ServerSettings::idleTimeoutSeconds)
-      .def_readwrite("auto_ping", &ServerSettings::autoPing)
-      .def_readwrite("ping_timeout", &ServerSettings::pingTimeoutSeconds)
-      .def_readwrite("close_timeout", &ServerSettings::closeTimeoutSeconds)
       .def_readwrite("handshake_timeout", &ServerSettings::handshakeTimeoutSeconds)
       .def_readwrite("shutdown_timeout", &ServerSettings::shutdownTimeoutSeconds)
-      .def_readwrite("max_backpressure", &ServerSettings::maxBackpressure)
       .def_readwrite("write_limit", &ServerSettings::writeLimit)
       .def_readwrite("max_queue", &ServerSettings::maxQueue)
       .def_readwrite("subprotocols", &ServerSettings::subprotocols);
@@ -128,15 +127,11 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("connection_count", &Server::connectionCount)
       .def("release", &Server::release);
 
-  py::class_<ClientSettings>(m, "ClientSettings")
-      .def(py::init<>())
+  py::class_<ClientSettings> clientSettings(m, "ClientSettings");
+  bindLimits(clientSettings);
+  clientSettings.def(py::init<>())
       .def_readwrite("compression", &ClientSettings::compression)
-      .def_readwrite("max_message_size", &ClientSettings::maxMessageSize)
       .def_readwrite("handshake_timeout", &ClientSettings::handshakeTimeoutSeconds)
-      .def_readwrite("idle_timeout", &ClientSettings::idleTimeoutSeconds)
-      .def_readwrite("auto_ping", &ClientSettings::autoPing)
-      .def_readwrite("ping_timeout", &ClientSettings::pingTimeoutSeconds)
-      .def_readwrite("close_timeout", &ClientSettings::closeTimeoutSeconds)
       .def_readwrite("write_limit", &ClientSettings::writeLimit)
       .def_readwrite("max_queue", &ClientSettings::maxQueue)
       .def_readwrite("subprotocols", &ClientSettings::subprotocols)

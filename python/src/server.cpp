@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "engine.h"
+#include "message.h"
 #include "server/request.h"
 
 namespace duplex::python {
@@ -46,12 +47,7 @@ Server::Server(Engine& engine, py::object engineRef, py::object connectionClass,
   topics_ = std::make_unique<pubsub::Topics>(engine.loop());
 
   WebSocketBehavior behavior;
-  behavior.maxMessageSize = settings.maxMessageSize;
-  behavior.maxBackpressure = settings.maxBackpressure;
-  behavior.idleTimeoutSeconds = settings.idleTimeoutSeconds;
-  behavior.autoPing = settings.autoPing;
-  behavior.pingTimeoutSeconds = settings.pingTimeoutSeconds;
-  behavior.closeTimeoutSeconds = settings.closeTimeoutSeconds;
+  static_cast<protocol::ConnectionLimits&>(behavior) = settings.limits;
   behavior.subprotocols = settings.subprotocols;
   behavior.compression.enabled = settings.compression;
   if (!accept_.is_none()) {
@@ -104,25 +100,8 @@ void Server::release() {
 }
 
 size_t Server::publish(std::string_view topic, py::handle message) {
-  PyObject* object = message.ptr();
-  size_t queued;
-  if (PyUnicode_Check(object)) {
-    Py_ssize_t size;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(object, &size);
-    if (!utf8) throw py::error_already_set();
-    queued =
-        topics_->publish(topic, std::string_view(utf8, static_cast<size_t>(size)), Opcode::Text);
-  } else {
-    Py_buffer view;
-    if (PyObject_GetBuffer(object, &view, PyBUF_SIMPLE) != 0) {
-      PyErr_Clear();
-      throw py::type_error("message must be str or bytes-like");
-    }
-    queued = topics_->publish(
-        topic, std::string_view(static_cast<const char*>(view.buf), static_cast<size_t>(view.len)),
-        Opcode::Binary);
-    PyBuffer_Release(&view);
-  }
+  MessageView view(message);
+  const size_t queued = topics_->publish(topic, view.data(), view.opcode());
   if (queued) engine_.sent();
   return queued;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "limits.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 
@@ -22,14 +23,9 @@ class Engine;
 struct ServerSettings {
   bool callbacks = false;  // API 2
   bool compression = true;
-  uint64_t maxMessageSize = 1 << 20;
-  uint32_t idleTimeoutSeconds = 20;
-  bool autoPing = true;
-  uint32_t pingTimeoutSeconds = 0;  // 0: idleTimeoutSeconds again (ping_timeout=None)
-  uint32_t closeTimeoutSeconds = 10;
+  PythonConnectionLimits limits;
   uint32_t handshakeTimeoutSeconds = 10;
   uint32_t shutdownTimeoutSeconds = 5;
-  size_t maxBackpressure = 4 << 20;
   size_t writeLimit = 32 * 1024;
   size_t maxQueue = 16;
   std::vector<std::string> subprotocols;

@@ -355,6 +355,12 @@ def test_publish_and_broadcast(run):
             assert server.publish("news", b"\x01binary") == 4
             for ws in clients[1:]:
                 assert await ws.recv() == b"\x01binary"
+            # Any bytes-like is binary; anything else is refused before a frame is built.
+            assert server.publish("news", memoryview(bytearray(b"\x02view"))) == 4
+            for ws in clients[1:]:
+                assert await ws.recv() == b"\x02view"
+            with pytest.raises(TypeError, match="not int"):
+                server.publish("news", 42)
             for ws in clients:
                 await ws.close()
     run(main)
@@ -379,6 +385,11 @@ def test_broadcast_to_server_connections(run):
             assert duplex.broadcast(connections, "to all") == 3
             for ws in clients:
                 assert await ws.recv() == "to all"
+            assert duplex.broadcast(connections, bytearray(b"\x03all")) == 3
+            for ws in clients:
+                assert await ws.recv() == b"\x03all"
+            with pytest.raises(TypeError, match="not float"):
+                duplex.broadcast(connections, 1.5)
             for ws in clients:
                 await ws.close()
     run(main)
@@ -466,6 +477,19 @@ def _client_frames(data: bytes):
         frames.append((opcode, bytes(b ^ mask[i % 4] for i, b in enumerate(payload))))
         data = data[6 + length:]
     return frames
+
+
+def test_settings_default_to_python_websockets_timing():
+    # Both roles' settings hold the C++ connection limits with python-websockets' defaults
+    # where they differ (docs/python.md): a ping after 20 idle seconds, 10 s to close.
+    from duplex import _core
+
+    for settings in (_core.ServerSettings(), _core.ClientSettings()):
+        assert (settings.idle_timeout, settings.close_timeout) == (20, 10)
+        assert (settings.max_message_size, settings.max_backpressure) == (2**20, 4 << 20)
+        assert (settings.auto_ping, settings.ping_timeout) == (True, 0)
+        settings.max_message_size, settings.idle_timeout = 5, 7
+        assert (settings.max_message_size, settings.idle_timeout) == (5, 7)
 
 
 def test_ping_timeout_is_separate_and_closes_with_1011(run):

@@ -1,5 +1,6 @@
 #include "connection/websocket.h"
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -10,6 +11,21 @@ namespace duplex {
 
 using protocol::ConnectionEvent;
 using protocol::Phase;
+
+class WebSocket::Sink final : public protocol::ConnectionSink {
+ public:
+  explicit Sink(WebSocket& ws) : ws_(ws) {}
+  uint8_t* reserveOutput(size_t size) override { return ws_.reserveOutput(size); }
+  void maskKey(uint8_t key[4]) override { net::secureRandom(key, 4); }
+
+ private:
+  WebSocket& ws_;
+};
+
+// Thousands of idle ones are the common case (docs/performance.md, "memory per idle
+// connection", which breaks the bytes down; 64-bit).
+static_assert(sizeof(void*) != 8 || sizeof(WebSocket) <= 152,
+              "WebSocket is per-connection state; keep it small");
 
 WebSocket::WebSocket(net::Loop& loop, int fd, protocol::Role role)
     : net::Socket(loop, fd), connection_(role) {}
@@ -23,8 +39,8 @@ void WebSocket::enableCompression(const protocol::DeflateParams& agreed,
 
 void WebSocket::open(const WebSocketBehavior& behavior, std::string_view subprotocol) {
   if (!subprotocol.empty()) {
-    for (size_t i = 0; i < behavior.subprotocols.size(); ++i) {
-      if (behavior.subprotocols[i] == subprotocol) subprotocolIndex_ = static_cast<int32_t>(i);
+    for (size_t i = 0; i < behavior.subprotocols.size() && i <= INT8_MAX; ++i) {
+      if (behavior.subprotocols[i] == subprotocol) subprotocolIndex_ = static_cast<int8_t>(i);
     }
   }
   connection_.open(behavior);
@@ -51,10 +67,6 @@ uint8_t* WebSocket::reserveOutput(size_t size) {
   return reserve(size);
 }
 
-void WebSocket::maskKey(uint8_t key[4]) {
-  net::secureRandom(key, 4);
-}
-
 void WebSocket::onData(std::span<uint8_t> data) {
   if (handshaking()) {
     if (!onHandshakeData(data)) return;
@@ -65,8 +77,9 @@ void WebSocket::onData(std::span<uint8_t> data) {
 
 void WebSocket::processFrames(std::span<uint8_t> data) {
   const WebSocketBehavior& handlers = behavior();
+  Sink sink(*this);
   for (;;) {
-    ConnectionEvent event = connection_.receive(data, *this);
+    ConnectionEvent event = connection_.receive(data, sink);
     switch (event.kind) {
       case ConnectionEvent::Kind::NeedMore:
       case ConnectionEvent::Kind::Closed:
@@ -87,19 +100,22 @@ void WebSocket::processFrames(std::span<uint8_t> data) {
 }
 
 bool WebSocket::send(std::string_view data, Opcode opcode) {
-  if (connection_.send(*this, data, opcode)) return true;
+  Sink sink(*this);
+  if (connection_.send(sink, data, opcode)) return true;
   followConnection();  // a refused write ended the connection
   return false;
 }
 
 bool WebSocket::sendFragment(std::string_view data, Opcode opcode, bool fin) {
-  if (connection_.sendFragment(*this, data, opcode, fin)) return true;
+  Sink sink(*this);
+  if (connection_.sendFragment(sink, data, opcode, fin)) return true;
   followConnection();
   return false;
 }
 
 bool WebSocket::ping(std::string_view payload) {
-  if (connection_.ping(*this, payload)) return true;
+  Sink sink(*this);
+  if (connection_.ping(sink, payload)) return true;
   followConnection();
   return false;
 }
@@ -118,7 +134,8 @@ bool WebSocket::sendShared(const SharedFrame& frame) {
 }
 
 void WebSocket::close(uint16_t code, std::string_view reason) {
-  connection_.close(*this, code, reason);
+  Sink sink(*this);
+  connection_.close(sink, code, reason);
   followConnection();
 }
 
@@ -142,7 +159,8 @@ void WebSocket::onTimeout() {
     onHandshakeTimeout();
     return;
   }
-  connection_.expire(*this);
+  Sink sink(*this);
+  connection_.expire(sink);
   followConnection();
 }
 

@@ -49,7 +49,7 @@ class ConnectionObserver {
   ConnectionObserver* next_ = nullptr;
 };
 
-class WebSocket : public net::Socket, private protocol::ConnectionSink {
+class WebSocket : public net::Socket {
  public:
   // Queues one message (a single frame); it leaves with everything else sent to this socket in
   // the same loop iteration. Returns false when it was not queued: the connection is closing or
@@ -86,11 +86,15 @@ class WebSocket : public net::Socket, private protocol::ConnectionSink {
   protocol::Error error() const { return connection_.error(); }
   // The protocol state itself, for inspection (phase, close code, limits).
   const protocol::Connection& connection() const { return connection_; }
-  // Per-connection data of the application's choosing.
-  std::any& data() { return userData_; }
+  // Per-connection data of the application's choosing. Allocated at the first call: a
+  // connection whose application keeps nothing here pays one pointer for it.
+  std::any& data() {
+    if (!userData_) userData_ = std::make_unique<std::any>();
+    return *userData_;
+  }
   template <class T>
   T& data() {
-    return std::any_cast<T&>(userData_);
+    return std::any_cast<T&>(data());
   }
   // The route's (or the client's) behavior; valid once open. It is the connection's limits.
   const WebSocketBehavior& behavior() const {
@@ -142,19 +146,23 @@ class WebSocket : public net::Socket, private protocol::ConnectionSink {
   void onDrain() final;
   void onClosed() final;
 
-  // protocol::ConnectionSink: frames go to the socket's send queue, unless the peer has not
-  // read the last maxBackpressure bytes (then null: the connection ends).
-  uint8_t* reserveOutput(size_t size) override;
-  void maskKey(uint8_t key[4]) override;
+  // The protocol::ConnectionSink the connection writes to, made on the stack for each call
+  // (as a base class it would cost every connection a vtable pointer).
+  class Sink;
+  // Frames go to the socket's send queue, unless the peer has not read the last
+  // maxBackpressure bytes (then null: the connection ends).
+  uint8_t* reserveOutput(size_t size);
   // Does to the socket what the connection's phase asks: arm the deadline it names, close TCP
   // first (server) once the close handshake is over, drop the socket once it Ended.
   void followConnection();
 
+  // First, so that it fits in the tail of net::Socket's layout instead of a word of its own
+  // (docs/performance.md, "memory per idle connection"). Into behavior().subprotocols; -1:
+  // none agreed (a route offers fewer than 128).
+  int8_t subprotocolIndex_ = -1;
   protocol::Connection connection_;
-  std::any userData_;
+  std::unique_ptr<std::any> userData_;  // null until data() is first called
   ConnectionObserver* observers_ = nullptr;
-  // Into behavior().subprotocols; -1: none agreed.
-  int32_t subprotocolIndex_ = -1;
 };
 
 }  // namespace duplex

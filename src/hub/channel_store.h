@@ -191,6 +191,12 @@ class ChannelStore {
   // most trimChunk rows per call, across channels. Costs two index lookups when nothing is due.
   StoreResult<ChannelTrimResult> trimStep(int64_t nowMs);
 
+  // Readiness (/readyz): one short write of the kind publishes make (the same file, lock and
+  // durability; autocommit), rewriting the one row of the `readiness` table, which the first
+  // call creates. Fails as append does: a full disk, a read-only file, a lock held by another
+  // process. Returns how many checks the row has counted.
+  StoreResult<uint64_t> checkWritable();
+
   // Transactions this connection has committed (counted by SQLite's commit hook): what proves
   // that a batch is one commit, and a metric of write pressure.
   uint64_t commits() const { return commits_; }
@@ -267,6 +273,7 @@ class ChannelStore {
   sqlite::Stmt insertPub_, range_, findKey_, putKey_;
   sqlite::Stmt nextDue_, dueChannel_, ttlCut_, deletePubs_, atOf_, trimSave_;
   sqlite::Stmt nextExpiry_, deleteKeys_;
+  sqlite::Stmt touchReadiness_;  // prepared by the first checkWritable(), with its table
 };
 
 }  // namespace duplex::hub

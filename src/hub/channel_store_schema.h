@@ -75,6 +75,16 @@ inline constexpr std::string_view kDeleteKeys =
     "DELETE FROM keys WHERE id IN (SELECT id FROM keys WHERE expires <= ?1 ORDER BY expires "
     "LIMIT ?2)";
 
+// Readiness (ChannelStore::checkWritable): one row rewritten per check. Its table is made by
+// the first check, not by the schema, so files made before it need no new schema version (and
+// a read-only file still opens); hence not in kAll, whose plans are checked on a fresh file.
+inline constexpr const char* kCreateReadiness =
+    "CREATE TABLE IF NOT EXISTS readiness(id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "checks INTEGER NOT NULL)";
+inline constexpr std::string_view kTouchReadiness =
+    "INSERT INTO readiness(id, checks) VALUES (1, 1) "
+    "ON CONFLICT(id) DO UPDATE SET checks = checks + 1 RETURNING checks";
+
 inline constexpr std::string_view kAll[] = {
     kLoadChannel, kCreateChannel, kSaveChannel, kResetChannel, kInsertPub, kRange,
     kFindKey,     kPutKey,        kNextDue,     kDueChannel,   kTtlCut,    kDeletePubs,

@@ -183,6 +183,23 @@ void InProcessEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult
   wakeAtEndOfIteration(caller);
 }
 
+void InProcessEngine::checkStore(net::Loop& from, Done<std::optional<std::string>> done) {
+  LoopPart& caller = partOf(from);
+  storage_.run(
+      [caller = caller.loop, done = std::move(done)](ChannelStore& store,
+                                                     StorageThread::Outbox& outbox) mutable {
+        std::optional<std::string> failure;
+        // Any name does: the read is a search of the channels' index, as every recovery's is.
+        if (auto read = store.position("readyz"); !read) failure = read.error().message;
+        if (auto wrote = store.checkWritable(); !failure && !wrote) failure = wrote.error().message;
+        outbox.post(*caller, [done = std::move(done), failure = std::move(failure)]() mutable {
+          done(std::move(failure));
+        });
+      },
+      false);
+  wakeAtEndOfIteration(caller);
+}
+
 void InProcessEngine::join(net::Loop& from, std::string_view channel, PresenceMember member,
                            size_t max, Done<JoinResult> done) {
   JoinResult joined = JoinResult::Full;

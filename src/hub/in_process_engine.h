@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +50,11 @@ class InProcessEngine final : public Engine {
   void disconnectUser(net::Loop& from, std::string user, Done<DisconnectResult> done) override;
   void setUserDisconnector(UserDisconnector disconnector) override;
   void sweep(int64_t nowMs) override;
+
+  // Readiness (/readyz): a read and a write of the store (ChannelStore::position and
+  // checkWritable), queued on the storage thread like any publish. `done` runs on `from` with
+  // nullopt when both worked, else SQLite's words for what failed ("write: database is locked").
+  void checkStore(net::Loop& from, Done<std::optional<std::string>> done);
 
   // Transactions of publications committed (group commits), for tests and metrics.
   uint64_t commits() const { return storage_.commits(); }

@@ -86,9 +86,19 @@ void OutQueue::appendCopy(const uint8_t* data, size_t size) {
 }
 
 void OutQueue::appendShared(Chunk* chunk, uint32_t offset, uint32_t size) {
+  bytes_ += size;
+  // Frames published in one iteration lie back to back in one chunk (pubsub::Topics packs
+  // them): the next one extends the last segment, so a subscriber that gets 16 of them holds
+  // one reference and hands the kernel one iovec, not 16 of each.
+  if (head_ < segments_.size()) {
+    Segment& last = segments_.back();
+    if (last.chunk == chunk && last.end == offset) {
+      last.end = offset + size;
+      return;
+    }
+  }
   pool_->retain(chunk);
   segments_.push_back({chunk, offset, offset + size});
-  bytes_ += size;
 }
 
 int OutQueue::gather(iovec* iov, int max) const {

@@ -50,7 +50,8 @@ class OutQueue {
   // Copies `size` bytes to the end of the queue, filling the last chunk's free tail before
   // taking pooled chunks: for producers whose pieces do not fit one chunk (TLS records).
   void appendCopy(const uint8_t* data, size_t size);
-  // Queues `size` bytes of a shared chunk without copying them (takes a reference).
+  // Queues `size` bytes of a shared chunk without copying them: takes a reference, or extends
+  // the last segment when the bytes follow it in the same chunk (which it already holds).
   void appendShared(Chunk* chunk, uint32_t offset, uint32_t size);
 
   size_t size() const { return bytes_; }

@@ -115,22 +115,25 @@ class Socket : public Pollable {
   uint32_t interest() const;  // the epoll events wanted now
   void deadlinePassed();
 
+  // Laid out for size (docs/performance.md, "memory per idle connection"): thousands of idle
+  // sockets are the common case, so the pointers come first and the small state packs behind
+  // them, leaving the tail for a subclass's first small member.
   Loop* loop_;
-  int fd_;
-  uint32_t deadline_ = 0;
-  uint32_t stalled_ = 0;  // bufferedAmount() after the last flush, saturated at 4 GiB
-  bool wantWritable_ = false;
-  bool drainRequested_ = false;
-  bool readingPaused_ = false;
-  bool inDirtyList_ = false;
-  bool closeAfterFlush_ = false;  // closeGracefully pending: shut down once the queue drains
-  bool lingering_ = false;        // write side shut down; discarding input until EOF
-  uint32_t lingerSeconds_ = 0;
   OutQueue* out_ = nullptr;          // from the loop's pool while something is queued
   std::unique_ptr<TlsSession> tls_;  // null for plain TCP: the only cost of TLS when it is off
   Socket* prev_ = nullptr;           // Loop's list of live sockets
   Socket* next_ = nullptr;
   Socket* nextDirty_ = nullptr;
+  int fd_;
+  uint32_t deadline_ = 0;
+  uint32_t stalled_ = 0;        // bufferedAmount() after the last flush, saturated at 4 GiB
+  uint16_t lingerSeconds_ = 0;  // closeGracefully's wait, saturated at 18 hours
+  bool wantWritable_ : 1 = false;
+  bool drainRequested_ : 1 = false;
+  bool readingPaused_ : 1 = false;
+  bool inDirtyList_ : 1 = false;
+  bool closeAfterFlush_ : 1 = false;  // closeGracefully pending: shut down once the queue drains
+  bool lingering_ : 1 = false;        // write side shut down; discarding input until EOF
 };
 
 }  // namespace duplex::net

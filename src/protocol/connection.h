@@ -160,10 +160,11 @@ class Connection {
   Role role_;
   Phase phase_ = Phase::Connecting;
   Error error_ = Error::None;
-  bool closeSent_ = false;
-  bool closeReceived_ = false;    // also set on failure: read nothing more
-  bool pingOutstanding_ = false;  // an automatic ping is waiting for any sign of life
-  bool deadlineDue_ = false;      // takeDeadline() has a new value
+  // Bits, not bools: a Connection lives in every idle WebSocket (docs/performance.md).
+  bool closeSent_ : 1 = false;
+  bool closeReceived_ : 1 = false;    // also set on failure: read nothing more
+  bool pingOutstanding_ : 1 = false;  // an automatic ping is waiting for any sign of life
+  bool deadlineDue_ : 1 = false;      // takeDeadline() has a new value
 };
 
 }  // namespace duplex::protocol

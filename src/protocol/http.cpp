@@ -180,7 +180,11 @@ bool parseRequest(std::string_view head, HttpRequest& out, HttpError& error) {
   error = HttpError{};
   std::string_view rest = head, line;
   if (!takeLine(rest, line, error.message)) return false;
+  if (!parseRequestLine(line, out, error)) return false;
+  return parseHeaders(rest, out.headers, error.message);
+}
 
+bool parseRequestLine(std::string_view line, HttpRequest& out, HttpError& error) {
   // RFC 9112 3: request-line = method SP request-target SP HTTP-version, single spaces.
   const size_t sp1 = line.find(' ');
   const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
@@ -220,7 +224,7 @@ bool parseRequest(std::string_view head, HttpRequest& out, HttpError& error) {
   out.path = out.target.substr(0, question);
   out.query =
       question == std::string_view::npos ? std::string_view{} : out.target.substr(question + 1);
-  return parseHeaders(rest, out.headers, error.message);
+  return true;
 }
 
 bool parseResponse(std::string_view head, HttpResponse& out, std::string& error) {

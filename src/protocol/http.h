@@ -45,6 +45,10 @@ size_t findHeadEnd(std::string_view data);
 // Parses a complete head (as delimited by findHeadEnd). Returns false and fills `error` (400 for
 // bad syntax, 505 for a version other than HTTP/1.x) when it is malformed.
 bool parseRequest(std::string_view head, HttpRequest& out, HttpError& error);
+// The request line alone (without its CRLF), as parseRequest checks it: method, target, path,
+// query and version. For a head refused whole (too large) whose request line still says where
+// it was going.
+bool parseRequestLine(std::string_view line, HttpRequest& out, HttpError& error);
 
 // A response head, for the client side of the handshake.
 struct HttpResponse {

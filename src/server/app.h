@@ -74,6 +74,12 @@ class App {
   App& get(std::string pattern, HttpHandler handler);  // GET and HEAD
   // POST with a Content-Length body (Request::body(); at most AppOptions::maxBodySize).
   App& post(std::string pattern, HttpHandler handler);
+  // How the server's own refusals are written for paths matching `pattern` (a route pattern):
+  // the answers it gives before or instead of a handler, such as a malformed head (400), a body
+  // over maxBodySize (413), Transfer-Encoding (501), a method the path does not take (405) or
+  // too many connections (503). An API under a prefix answers them in its own error shape this
+  // way. Elsewhere, and when not even the request line could be read, they are text/plain.
+  App& refusals(std::string pattern, RefusalWriter write);
 
   // Binds and listens (before run() when there are several loops); throws std::system_error /
   // std::runtime_error naming the address when it cannot. Port 0 picks a free port (see port()).

@@ -35,10 +35,6 @@ struct App::Impl {
     net::Loop* loop;
     size_t index;
     size_t connections = 0;  // this App's, open on this loop
-    // This App's connections on this loop, linked through the connections themselves (no
-    // allocation, nothing per message): shutdown and destruction reach these and no other
-    // App's on the same loop.
-    ServerConnection* firstConnection = nullptr;
     // Connections ever adopted by this loop: how evenly accepts are spread (tests, benchmark).
     std::atomic<uint64_t> accepted{0};
     bool shuttingDown = false;
@@ -61,6 +57,7 @@ struct App::Impl {
   RouteTable<WebSocketBehavior> wsRoutes;
   RouteTable<HttpHandler> getRoutes;  // GET and HEAD
   RouteTable<HttpHandler> postRoutes;
+  RouteTable<RefusalWriter> refusalWriters;  // App::refusals
   std::vector<std::unique_ptr<net::Loop>> ownedLoops;
   std::vector<std::unique_ptr<LoopState>> loops;              // loops[0] runs on run()'s thread
   std::vector<std::unique_ptr<net::TlsContext>> tlsContexts;  // one per TLS listen()

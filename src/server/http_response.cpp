@@ -34,14 +34,16 @@ bool LaterResponse::clientGone() const {
 }
 
 LaterResponse ServerConnection::answerLater() {
-  later_ = std::make_shared<LaterResponse::State>();
-  later_->connection = this;
-  return LaterResponse(later_);
+  std::shared_ptr<LaterResponse::State>& later = exchange().later;
+  later = std::make_shared<LaterResponse::State>();
+  later->connection = this;
+  return LaterResponse(later);
 }
 
 void ServerConnection::sendLater(LaterResponse::State& state) {
-  if (later_.get() != &state) return;
-  std::shared_ptr<LaterResponse::State> keep = std::move(later_);
+  if (!exchange_ || exchange_->later.get() != &state) return;
+  std::shared_ptr<LaterResponse::State> keep = std::move(exchange_->later);
+  endExchangeIfIdle();
   keep->connection = nullptr;
   if (isClosed()) return;
   if (keep->logged) logAccess(keep->method, keep->path, keep->response.status, keep->started);

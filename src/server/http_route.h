@@ -72,6 +72,11 @@ class LaterResponse {
 // Fills in the response before it returns, or takes it with response.later() and answers then.
 using HttpHandler = std::function<void(const Request&, HttpResponse&)>;
 
+// Writes one of the server's own refusals (App::refusals): `response` comes with the refusal's
+// status and the headers that status requires (Allow, Retry-After); the writer sets the body
+// and its Content-Type from `reason`, the server's words for what was wrong.
+using RefusalWriter = std::function<void(std::string_view reason, HttpResponse& response)>;
+
 // Serves the files under `root` for a route ending in "*" (the wildcard is the file's path
 // below root): Content-Type from the extension, index.html for directories, 404 for missing
 // files, and 403 for anything that would leave root ("..", encoded or not, or a symlink out).

@@ -20,7 +20,23 @@ using protocol::HttpRequest;
 namespace {
 // After refusing a handshake we wait this long for the client to read our answer and close.
 constexpr uint32_t kLingerAfterRefusalSeconds = 2;
+
+// A head refused before it could be parsed whole (too large, lines ended by bare LFs) may still
+// begin with a readable request line, whose path picks the refusal's writer (App::refusals).
+const HttpRequest* requestLineOf(std::string_view buffer, HttpRequest& http) {
+  size_t end = buffer.find('\n');
+  if (end == std::string_view::npos) return nullptr;
+  std::string_view line = buffer.substr(0, end);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  HttpError ignored;
+  return protocol::parseRequestLine(line, http, ignored) ? &http : nullptr;
+}
 }  // namespace
+
+// 192 bytes is a 208-byte malloc chunk, the server's whole cost per idle connection
+// (docs/performance.md, "memory per idle connection"; 64-bit).
+static_assert(sizeof(void*) != 8 || sizeof(ServerConnection) <= 192,
+              "ServerConnection is per-connection state; keep it small");
 
 ServerConnection::ServerConnection(net::Loop& loop, int fd, App::Impl& app)
     : WebSocket(loop, fd, protocol::Role::Server), app_(&app) {
@@ -49,7 +65,7 @@ bool ServerConnection::admit() {
 }
 
 ServerConnection::~ServerConnection() {
-  if (later_) later_->connection = nullptr;  // its handler finds the client gone
+  if (exchange_ && exchange_->later) exchange_->later->connection = nullptr;  // client gone
   if (ipCount_) {
     std::lock_guard lock(app_->perIpMutex);
     if (--ipCount_->second == 0) {
@@ -94,29 +110,31 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
       return false;
     };
     size_t headEnd = protocol::findHeadEnd(buffer);
+    HttpRequest http;
     if (headEnd == 0) {
       if (buffer.size() >= protocol::kMaxHeadSize) {
-        refuse({431, "request head larger than 8 KiB", {}});
+        refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
         return false;
       }
       // A head ended by bare LFs would otherwise wait for a CRLF CRLF that never comes, until
       // the handshake timeout: say at once what is wrong (we parse strictly, RFC 9112 2.2).
       if (buffer.find("\n\n") != std::string_view::npos) {
-        refuse({400, "request lines must end with CRLF", {}});
+        refuse({400, "request lines must end with CRLF", {}}, requestLineOf(buffer, http));
         return false;
       }
       return waitForMore();
     }
     if (headEnd > protocol::kMaxHeadSize) {
-      refuse({431, "request head larger than 8 KiB", {}});
+      refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
       return false;
     }
-    HttpRequest http;
     HttpError error;
     size_t bodySize = 0;
     if (!protocol::parseRequest(buffer.substr(0, headEnd), http, error) ||
         !bodyLength(http, bodySize, error)) {
-      refuse(error);
+      // A head that failed past its request line still names its path, whose refusal writer
+      // (App::refusals) then shapes the answer.
+      refuse(error, http.path.empty() ? nullptr : &http);
       return false;
     }
     if (buffer.size() - headEnd < bodySize) return waitForMore();
@@ -194,7 +212,10 @@ bool ServerConnection::handleRequest(const HttpRequest& http, std::string_view b
   } else if (fits(ws) || fits(get) || fits(post)) {
     std::string allow = fits(ws) || fits(get) ? "GET, HEAD" : "";
     if (fits(post)) allow += allow.empty() ? "POST" : ", POST";
-    refuse({405, "method " + std::string(http.method) + " not allowed here", {{"Allow", allow}}},
+    refuse({405,
+            "method " + std::string(http.method) + " not allowed on " + std::string(http.path) +
+                " (it takes " + allow + ")",
+            {{"Allow", allow}}},
            &http);
   } else {
     refuse({404, "no route for " + std::string(http.path), {}}, &http);
@@ -257,15 +278,16 @@ void ServerConnection::serveHttp(const HttpRequest& http, std::string_view body,
   const auto started =
       logged ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   handler(request, response);
-  if (later_ && !later_->sent) {
+  LaterResponse::State* later = exchange_ ? exchange_->later.get() : nullptr;
+  if (later && !later->sent) {
     // Answered by LaterResponse::send(), from a completion on this loop; logged then.
-    later_->head = head;
-    later_->keepAlive = keepAlive;
+    later->head = head;
+    later->keepAlive = keepAlive;
     if (logged) {
-      later_->logged = true;
-      later_->started = started;
-      later_->method.assign(http.method);
-      later_->path.assign(http.path);
+      later->logged = true;
+      later->started = started;
+      later->method.assign(http.method);
+      later->path.assign(http.path);
     }
     return;
   }
@@ -290,11 +312,13 @@ void ServerConnection::respond(HttpResponse& response, bool head, bool keepAlive
     write(protocol::writeResponseHead(response.status, response.headers, response.bodyFile->size,
                                       keepAlive));
     if (!head && response.bodyFile->size > 0) {
-      streaming_ = std::move(response.bodyFile);
-      streamed_ = 0;
-      streamKeepAlive_ = keepAlive;
+      Exchange& ongoing = exchange();
+      ongoing.streaming = std::move(response.bodyFile);
+      ongoing.streamed = 0;
+      ongoing.streamKeepAlive = keepAlive;
       if (!streamMore()) return;  // the rest as the socket drains
-      streaming_.reset();
+      ongoing.streaming.reset();
+      endExchangeIfIdle();
     }
     return finishExchange(keepAlive);
   }
@@ -329,30 +353,35 @@ bool ServerConnection::streamMore() {
   // Up to this much queued at a time: the file is read as the peer takes it, never whole.
   constexpr size_t kStreamWindow = 256 * 1024;
   constexpr size_t kPiece = 64 * 1024;
-  while (streamed_ < streaming_->size && bufferedAmount() < kStreamWindow) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, streaming_->size - streamed_));
+  Exchange& ongoing = *exchange_;
+  const FileBody& file = *ongoing.streaming;
+  uint64_t& streamed = ongoing.streamed;
+  while (streamed < file.size && bufferedAmount() < kStreamWindow) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, file.size - streamed));
     uint8_t* into = reserve(want);
-    ssize_t got = ::pread(streaming_->fd, into, want, static_cast<off_t>(streamed_));
+    ssize_t got = ::pread(file.fd, into, want, static_cast<off_t>(streamed));
     if (got != static_cast<ssize_t>(want)) {
       // The file shrank or failed under us: the promised length cannot be kept.
       DUPLEX_LOG(Debug, "static file read failed at %llu; dropping the connection",
-                 static_cast<unsigned long long>(streamed_));
+                 static_cast<unsigned long long>(streamed));
       closeNow();
       return false;
     }
-    streamed_ += want;
+    streamed += want;
   }
-  if (streamed_ == streaming_->size) return true;
+  if (streamed == file.size) return true;
   setDeadline(app_->options.handshakeTimeoutSeconds);  // a reader that reads is not idle
   requestDrain();
   return false;
 }
 
 void ServerConnection::onHandshakeDrain() {
-  if (!streaming_ || isClosed()) return;
+  if (!exchange_ || !exchange_->streaming || isClosed()) return;
   if (!streamMore()) return;
-  streaming_.reset();
-  finishExchange(streamKeepAlive_);
+  const bool keepAlive = exchange_->streamKeepAlive;
+  exchange_->streaming.reset();
+  endExchangeIfIdle();
+  finishExchange(keepAlive);
 }
 
 void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
@@ -366,9 +395,29 @@ void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
                error.message.c_str());
   }
   refused_ = true;
+  write(refusalBytes(error, http));  // before pending_ goes: `http` may view into it
   pending_.reset();
-  write(protocol::writeErrorResponse(error));
   closeGracefully(kLingerAfterRefusalSeconds);
+}
+
+std::string ServerConnection::refusalBytes(const HttpError& error, const HttpRequest* http) const {
+  auto writer = http ? app_->refusalWriters.find(http->path) : RouteTable<RefusalWriter>::Match{};
+  std::string bytes;
+  size_t bodySize = 0;
+  if (writer.target) {
+    HttpResponse response;
+    response.status = error.status;
+    response.headers = error.headers;
+    (*writer.target)(error.message, response);
+    bytes = protocol::writeResponse(response.status, response.headers, response.body, false);
+    bodySize = response.body.size();
+  } else {
+    bytes = protocol::writeErrorResponse(error);
+    bodySize = error.message.size() + 1;  // writeErrorResponse ends the message with a newline
+  }
+  // HEAD: the head a GET would get, without the body (RFC 9110 9.3.2).
+  if (http && http->method == "HEAD") bytes.resize(bytes.size() - bodySize);
+  return bytes;
 }
 
 }  // namespace duplex

@@ -51,6 +51,9 @@ class ServerConnection final : public WebSocket {
                  const HttpHandler& handler, std::string_view wildcard);
   // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
   void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
+  // The refusal's response: the path's RefusalWriter's (App::refusals) or text/plain.
+  std::string refusalBytes(const protocol::HttpError& error,
+                           const protocol::HttpRequest* http) const;
   // Writes a handler's response; then the connection waits for the next request or closes.
   void respond(HttpResponse& response, bool head, bool keepAlive);
   void logAccess(std::string_view method, std::string_view path, int status,
@@ -62,25 +65,39 @@ class ServerConnection final : public WebSocket {
   void onHandshakeDrain() override;
   // While a response is pending (answered later, or a file still streaming), what the client
   // sends is kept in pending_ and handled once the response is out.
-  bool busy() const { return later_ != nullptr || streaming_ != nullptr; }
+  bool busy() const { return exchange_ && (exchange_->later || exchange_->streaming); }
   void handlePendingInput();
 
   // Counts this connection against the limits; false when it is over one of them.
   bool admit();
 
-  friend struct App::Impl;  // links connections into its list
+  // An HTTP exchange that outlives the handler's call: an answer given later, or a file body
+  // sent as the socket drains. Allocated when one starts and freed when it ends, so that a
+  // WebSocket (and a connection that never needed either) pays one null pointer for it all
+  // (docs/performance.md, "memory per idle connection").
+  struct Exchange {
+    std::shared_ptr<LaterResponse::State> later;  // a response its handler answers later
+    std::shared_ptr<FileBody> streaming;          // a file body being sent as the socket drains
+    uint64_t streamed = 0;
+    bool streamKeepAlive = false;
+  };
+  Exchange& exchange() {
+    if (!exchange_) exchange_ = std::make_unique<Exchange>();
+    return *exchange_;
+  }
+  // Frees the Exchange once neither of its parts is in progress.
+  void endExchangeIfIdle() {
+    if (exchange_ && !exchange_->later && !exchange_->streaming) exchange_.reset();
+  }
+
+  friend struct App::Impl;  // finds its own connections among a loop's sockets
   App::Impl* app_;
-  ServerConnection* prevInApp_ = nullptr;  // the App's list of its connections
-  ServerConnection* nextInApp_ = nullptr;
   std::pair<const std::string, uint32_t>* ipCount_ = nullptr;  // its IP's entry, when counted
-  bool countedOpen_ = false;              // in App::Impl::webSockets (upgraded)
-  bool overLimit_ = false;                // answered 503 at its first request
   std::unique_ptr<std::string> pending_;  // a request spanning reads; freed once handled
-  bool refused_ = false;
-  std::shared_ptr<LaterResponse::State> later_;  // a response its handler answers later
-  std::shared_ptr<FileBody> streaming_;          // a file body being sent as the socket drains
-  uint64_t streamed_ = 0;
-  bool streamKeepAlive_ = false;
+  std::unique_ptr<Exchange> exchange_;    // null unless an exchange outlives its handler
+  bool countedOpen_ : 1 = false;          // in App::Impl::webSockets (upgraded)
+  bool overLimit_ : 1 = false;            // answered 503 at its first request
+  bool refused_ : 1 = false;
 };
 
 }  // namespace duplex

@@ -1,6 +1,6 @@
 """/healthz says the process answers; /readyz says the store can be read and written, and
-answers 503 naming the file and the reason when it cannot (here: the data directory removed
-under a running server). At --log-level info, duplexd logs a line per HTTP request (API calls
+answers 503 naming the file and the reason when it cannot (the data directory removed or made
+read-only under a running server, the store's write lock held by another process). At --log-level info, duplexd logs a line per HTTP request (API calls
 included) and per WebSocket connection, and one at shutdown, as text or as JSON lines."""
 
 from __future__ import annotations
@@ -39,6 +39,31 @@ def test_healthz_and_readyz_until_the_data_directory_is_removed(tmp_path):
     finally:
         server.stop_and_check()
     assert f"error not ready: cannot create {data}/.readyz-probe" in server.stderr()
+
+
+def test_readyz_writes_the_store_and_is_503_while_another_process_holds_its_write_lock(tmp_path):
+    """The data directory still takes a file and the store still reads: only a write through
+    the store tells that publishes would fail now."""
+    import sqlite3
+
+    data = tmp_path / "data"
+    server = d.start(data, "--log-level", "off")
+    try:
+        assert d.request(server, "GET", "/readyz").status == 200
+        other = sqlite3.connect(data / "channels.db", isolation_level=None)
+        try:
+            assert other.execute("SELECT checks FROM readiness").fetchone()[0] >= 1
+            other.execute("BEGIN IMMEDIATE")
+            refused = d.request(server, "GET", "/readyz")
+            assert refused.status == 503
+            assert refused.body == (f"not ready: {data}/channels.db: write: "
+                                    "database is locked\n")
+            other.execute("ROLLBACK")
+            assert d.request(server, "GET", "/readyz").status == 200
+        finally:
+            other.close()
+    finally:
+        server.stop_and_check()
 
 
 def exercise(server):

@@ -52,6 +52,66 @@ def test_api_errors_are_json_with_the_matching_status(server):
         error = reply.json()["error"]
         assert error["code"] == code and error["message"], reply.body
     assert d.request(server, "GET", "/api/publish").headers["allow"] == "POST"
+    assert d.request(server, "HEAD", "/api/publish").headers["allow"] == "POST"
+
+
+def raw_exchange(port: int, request: bytes, then: bytes = b"") -> d.Reply:
+    """Sends bytes http.client would not (a bad framing), reads the answer to the end."""
+    import http.client
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request + then)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return d.Reply(response)
+
+
+@pytest.mark.parametrize("request_bytes, status, code, message", [
+    (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413,
+     "too_large", "request body larger than 1048576 bytes"),
+    (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     501, "not_implemented", "Transfer-Encoding is not supported; send Content-Length"),
+    (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400,
+     "bad_request", "bad Content-Length header"),
+    (b"POST /api/history HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n", 400, "bad_request",
+     "header line without a colon"),
+    (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431,
+     "request_header_fields_too_large", "request head larger than 8 KiB"),
+    (b"PUT /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405,
+     "method_not_allowed", "method PUT not allowed on /api/publish (it takes POST)"),
+])
+def test_api_refusals_before_routing_are_json_too(server, request_bytes, status, code, message):
+    reply = raw_exchange(server.port, request_bytes)
+    assert reply.status == status, reply.body
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"error": {"code": code, "message": message}}
+    if status == 405:
+        assert reply.headers["allow"] == "POST"
+    # Outside /api/*, the same refusal stays plain text.
+    elsewhere = raw_exchange(server.port, request_bytes.replace(b"/api/publish", b"/metrics")
+                             .replace(b"/api/history", b"/metrics"))
+    assert elsewhere.status == status
+    assert elsewhere.headers["content-type"].startswith("text/plain")
+
+
+def test_api_refusal_for_too_many_connections_is_json_with_retry_after(tmp_path):
+    server = d.start(tmp_path / "data", "--max-connections", "1")
+    try:
+        import socket
+
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as holder:
+            holder.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert holder.recv(4096).startswith(b"HTTP/1.1 200")  # counted, and kept open
+            reply = raw_exchange(server.port,
+                                 b"POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 0"
+                                 b"\r\n\r\n")
+        assert reply.status == 503
+        assert reply.headers["retry-after"] == "5"
+        assert reply.json() == {"error": {"code": "unavailable",
+                                          "message": "too many connections"}}
+    finally:
+        server.stop_and_check()
 
 
 def test_json_parse_errors_say_where(server):

@@ -207,3 +207,32 @@ def test_api_calls_by_endpoint_and_status(server):
     assert grew("duplex_hub_errors_total", code="forbidden") == 1
     assert grew("duplex_hub_publishes_total") == 2
     assert grew("duplex_hub_store_commit_seconds_count") == 2
+
+
+def test_users_and_duplicate_publishes(server):
+    from hub_support import token
+
+    before = scrape(server)
+
+    async def go():
+        expires = int(time.time()) + 60
+        clients = [await Client.open(server) for _ in range(3)]
+        # Two connections of alice and one of bob: two distinct users.
+        for client, user in zip(clients, ["alice", "alice", "bob"]):
+            claims = {"sub": user, "exp": expires}
+            reply = await client.call("connect", {"token": token(claims, secret=d.SECRET)})
+            assert reply["result"]["user"] == user
+        during = scrape(server)
+        publish = {"channel": "plain:dup", "data": 1, "key": "k-1"}
+        first = await clients[0].call("publish", publish)
+        again = await clients[0].call("publish", publish)
+        assert again["result"]["offset"] == first["result"]["offset"]
+        for client in clients:
+            await client.close()
+        return during
+
+    during = run(go())
+    after = scrape(server)
+    assert value(during, "duplex_hub_users") == value(before, "duplex_hub_users") + 2
+    assert value(after, "duplex_hub_duplicate_publishes_total") == \
+        value(before, "duplex_hub_duplicate_publishes_total") + 1

@@ -159,9 +159,9 @@ def refused(command: list[str], *flags: str) -> subprocess.CompletedProcess:
 def test_duplexd_refuses_a_max_message_size_out_of_range(tmp_path, value):
     result = refused(duplexd_command(), "--data", str(tmp_path), "--max-message-size", value)
     assert result.returncode == 2, result.stderr
-    # One line, as for every bad flag (the range is in --help).
-    assert result.stderr == (f"duplexd: bad value for --max-message-size: {value} "
-                             "(see duplexd --help)\n")
+    # One line, as for every bad flag, naming the range it takes.
+    assert result.stderr == (f"duplexd: bad value for --max-message-size: {value}, not a whole "
+                             "number of bytes from 1 to 65536 (see duplexd --help)\n")
 
 
 @pytest.mark.parametrize("flag", ["--max-message-size", "--max-message"])
@@ -169,7 +169,8 @@ def test_duplexd_refuses_a_max_message_size_out_of_range(tmp_path, value):
 def test_duplex_echo_refuses_a_max_message_size_out_of_range(flag, value):
     result = refused(servers.duplex_echo_command(), flag, value)
     assert result.returncode == 2, result.stderr
-    assert result.stderr == f"duplex-echo: bad value for {flag}: {value} (see duplex-echo --help)\n"
+    assert result.stderr == (f"duplex-echo: bad value for {flag}: {value}, not a whole number "
+                             "of bytes from 1 to 1073741824 (see duplex-echo --help)\n")
 
 
 def test_duplex_echo_max_message_size_closes_with_1009(start_server):

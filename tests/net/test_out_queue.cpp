@@ -241,6 +241,31 @@ TEST(OutQueue, DestructionAndClearReleaseEveryReference) {
   pool.release(frame);
 }
 
+TEST(OutQueue, SharedFramesBackToBackInOneChunkBecomeOneSegment) {
+  // What a subscriber's queue holds after several publishes in one iteration: their frames
+  // follow each other in the publisher's chunk. One reference, one iovec, the bytes in order.
+  BufferPool pool;
+  Chunk* frames = sharedChunk(pool, "aabbbcdddd");
+  OutQueue queue(pool);
+  queue.appendShared(frames, 0, 2);
+  queue.appendShared(frames, 2, 3);
+  queue.appendShared(frames, 5, 1);
+  EXPECT_EQ(frames->refs, 2u);
+  EXPECT_EQ(gatherAll(queue), (std::vector<std::string>{"aabbbc"}));
+  // Not adjacent (a gap, or bytes already queued again): a segment of its own.
+  queue.appendShared(frames, 7, 3);
+  queue.appendShared(frames, 0, 2);
+  EXPECT_EQ(frames->refs, 4u);
+  EXPECT_EQ(gatherAll(queue), (std::vector<std::string>{"aabbbc", "ddd", "aa"}));
+  // Consumed in part, the merged segment keeps the rest and extends again from where it ends.
+  queue.consume(4);
+  queue.appendShared(frames, 2, 3);
+  EXPECT_EQ(joined(queue), "bcdddaabbb");
+  queue.consume(queue.size());
+  EXPECT_EQ(frames->refs, 1u);
+  pool.release(frames);
+}
+
 TEST(BufferPool, ReusesSmallChunksAndFreesLargeOnes) {
   BufferPool pool;
   Chunk* small = pool.acquire(100);

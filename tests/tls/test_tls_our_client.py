@@ -17,7 +17,7 @@ def py_wss(start_server, pki):
 
 def assert_passes(result):
     assert result.returncode == 0, f"stdout: {result.stdout}\nstderr: {result.stderr}"
-    assert "12 echoes OK" in result.stdout
+    assert "16 echoes OK" in result.stdout
 
 
 def assert_refused(result, reason):

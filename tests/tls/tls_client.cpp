@@ -4,34 +4,14 @@
 // Exit 0: all echoes matched. 3: the connection failed (stderr: "error: <why>"). 1: other.
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "client/client.h"
+#include "echo_steps.h"
 #include "net/tls_session.h"
 
 namespace {
-
-struct Step {
-  duplex::Opcode opcode;
-  std::string payload;
-};
-
-std::vector<Step> makeSteps() {
-  std::vector<Step> steps;
-  std::mt19937 random(7);
-  for (size_t size : {0u, 20u, 125u, 16384u, 65536u, 1u << 20}) {
-    std::string text(size, 'x');
-    for (char& c : text) c = static_cast<char>('a' + random() % 26);
-    steps.push_back({duplex::Opcode::Text, text});
-    std::string binary(size, '\0');
-    for (char& c : binary) c = static_cast<char>(random());
-    steps.push_back({duplex::Opcode::Binary, binary});
-  }
-  return steps;
-}
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
@@ -59,12 +39,11 @@ int main(int argc, char** argv) {
   }
 
   duplex::net::Loop loop;
-  std::vector<Step> steps = makeSteps();
-  size_t next = 0;
+  duplex::test::EchoSteps steps;
   int status = 1;
   std::string failure = "did not finish";
 
-  behavior.maxMessageSize = 2 << 20;
+  behavior.maxMessageSize = 2 * duplex::test::EchoSteps::kLargest;
   behavior.open = [&](duplex::WebSocket& ws) {
     duplex::net::TlsSession* tls = ws.tls();
     if (!tls) {
@@ -75,26 +54,19 @@ int main(int argc, char** argv) {
     std::printf("tls %.*s alpn %.*s\n", static_cast<int>(tls->version().size()),
                 tls->version().data(), static_cast<int>(tls->alpn().size()), tls->alpn().data());
     std::fflush(stdout);
-    ws.send(steps[0].payload, steps[0].opcode);
+    steps.start(ws);
   };
   behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode opcode) {
-    const Step& step = steps[next];
-    if (opcode != step.opcode || data != step.payload) {
-      failure = "echo " + std::to_string(next) + " differs (" + std::to_string(data.size()) +
-                " bytes back for " + std::to_string(step.payload.size()) + ")";
+    if (!steps.onEcho(ws, data, opcode, failure)) {
       ws.terminate();
-      return;
-    }
-    if (++next < steps.size()) {
-      ws.send(steps[next].payload, steps[next].opcode);
-    } else {
+    } else if (steps.done()) {
       ws.close(1000, "done");
     }
   };
   behavior.close = [&](duplex::WebSocket&, uint16_t code, std::string_view reason) {
-    if (next == steps.size() && code == 1000) {
+    if (steps.done() && code == 1000) {
       status = 0;
-    } else if (next < steps.size() && failure == "did not finish") {
+    } else if (!steps.done() && failure == "did not finish") {
       failure = "closed early: " + std::to_string(code) + " " + std::string(reason);
     }
     loop.stop();
@@ -110,7 +82,7 @@ int main(int argc, char** argv) {
   loop.setTimeout(30000, [&] { loop.stop(); });
   loop.run();
   if (status == 0) {
-    std::printf("duplex-tls-client: %zu echoes OK\n", steps.size());
+    std::printf("duplex-tls-client: %zu echoes OK\n", steps.count());
   } else if (status == 1) {
     std::fprintf(stderr, "duplex-tls-client: FAILED: %s\n", failure.c_str());
   }

@@ -4,36 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <random>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "client/client.h"
-
-namespace {
-
-struct Step {
-  duplex::Opcode opcode;
-  std::string payload;
-};
-
-std::vector<Step> makeSteps() {
-  std::vector<Step> steps;
-  std::mt19937 random(42);
-  for (size_t size : {0u, 125u, 126u, 65535u, 65536u, 1u << 20}) {
-    std::string text(size, 'x');
-    for (size_t i = 0; i < size; ++i) text[i] = static_cast<char>('a' + random() % 26);
-    if (size >= 4) text.replace(0, 2, "\xc3\xa9");  // some non-ASCII UTF-8 too
-    steps.push_back({duplex::Opcode::Text, text});
-    std::string binary(size, '\0');
-    for (char& c : binary) c = static_cast<char>(random());
-    steps.push_back({duplex::Opcode::Binary, binary});
-  }
-  return steps;
-}
-
-}  // namespace
+#include "echo_steps.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -58,8 +33,7 @@ int main(int argc, char** argv) {
   }
 
   duplex::net::Loop loop;
-  std::vector<Step> steps = makeSteps();
-  size_t next = 0;
+  duplex::test::EchoSteps steps;
   std::string failure = "did not finish";
   bool pongSeen = false;
   const std::string pingPayload = "are you there?";
@@ -71,26 +45,21 @@ int main(int argc, char** argv) {
   };
   duplex::ClientBehavior behavior;
   behavior.compression.enabled = offerDeflate;
-  // The echoes go up to 1 MiB of payload, the default limit (ConnectionLimits); leave room.
-  behavior.maxMessageSize = 4 << 20;
+  // The echoes go up to the default limit (ConnectionLimits); leave room.
+  behavior.maxMessageSize = 4 * duplex::test::EchoSteps::kLargest;
   behavior.open = [&](duplex::WebSocket& ws) {
     std::printf("duplex-interop-client: permessage-deflate %s\n", ws.isCompressed() ? "on" : "off");
     if (!expectDeflate.empty() && expectDeflate != (ws.isCompressed() ? "on" : "off")) {
       failWith(&ws, "permessage-deflate was expected " + expectDeflate);
       return;
     }
-    ws.send(steps[0].payload, steps[0].opcode);
+    steps.start(ws);
   };
   behavior.message = [&](duplex::WebSocket& ws, std::string_view data, duplex::Opcode opcode) {
-    const Step& step = steps[next];
-    if (opcode != step.opcode || data != step.payload) {
-      failWith(&ws, "echo " + std::to_string(next) + " differs (" + std::to_string(data.size()) +
-                        " bytes back for " + std::to_string(step.payload.size()) + ")");
-      return;
-    }
-    if (++next < steps.size()) {
-      ws.send(steps[next].payload, steps[next].opcode);
-    } else {
+    std::string why;
+    if (!steps.onEcho(ws, data, opcode, why)) {
+      failWith(&ws, std::move(why));
+    } else if (steps.done()) {
       ws.ping(pingPayload);
     }
   };
@@ -126,7 +95,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "duplex-interop-client: FAILED: %s\n", failure.c_str());
     return 1;
   }
-  std::printf("duplex-interop-client: %zu echoes, ping/pong and close %u OK\n", steps.size(),
+  std::printf("duplex-interop-client: %zu echoes, ping/pong and close %u OK\n", steps.count(),
               closeCode);
   return 0;
 }
