@@ -22,9 +22,11 @@
 #include "check_config.h"
 #include "connection_log.h"
 #include "data_dir_lock.h"
+#include "engine_flag.h"
 #include "hub/channel_store.h"
 #include "hub/hub.h"
 #include "hub/in_process_engine.h"
+#include "hub/redis_engine.h"
 #include "server/app.h"
 #include "server_cli.h"
 #include "server_numbers.h"
@@ -52,6 +54,7 @@ struct Options {
   std::string hubConfig;  // JSON file with the hub's namespaces
   std::string adminPassword;
   std::vector<std::string> allowedOrigins;
+  std::vector<std::string> engines;  // --engine redis://...: the Redis engine's shards
   // Event loops, each on its own thread; by default one per core the process may run on.
   uint32_t threads = duplex::cli::availableCores();
 };
@@ -143,6 +146,10 @@ std::string fromEnvironment(const char* name) {
       "                     Better in DUPLEX_ADMIN_PASSWORD, out of the process list\n"
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
+      "  --engine URL       share channels with other duplexd nodes through Redis:\n"
+      "                     redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS;\n"
+      "                     repeat for shards (every node lists the same, in the same\n"
+      "                     order; docs/scaling.md). Default: the embedded SQLite engine\n"
       "  --threads N        event loops, each on its own thread, connections spread over\n"
       "                     them (1 to 1024; default: one per core it may run on)\n"
       "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
@@ -182,6 +189,11 @@ Options parse(int argc, char** argv) {
           numberFlag("--max-connections", o.maxConnections),
           numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
           numberFlag("--threads", o.threads),
+          checkedTextFlag("--engine",
+                          [&](std::string_view url) {
+                            o.engines.emplace_back(url);
+                            return true;
+                          }),
           logLevelFlag(),
           logFormatFlag(),
           switchFlag("--help", usage),
@@ -217,14 +229,6 @@ int main(int argc, char** argv) {
     // per iteration).
     duplexd::LoopTopics topics(app.loops());
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
-    duplex::hub::ChannelStoreOptions storeOptions;
-    storeOptions.maxFileBytes = options.historyMaxBytes;
-    auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db", storeOptions);
-    if (!channels.ok()) {
-      std::fprintf(stderr, "duplexd: %s/channels.db: %s\n", options.dataDir.c_str(),
-                   channels.error().message.c_str());
-      return 1;
-    }
     auto namespaces = duplexd::readHubConfig(
         options.hubConfig.empty() ? std::string(kDefaultHubConfig) : readFile(options.hubConfig));
     if (!namespaces.ok()) {
@@ -244,27 +248,60 @@ int main(int argc, char** argv) {
     hubOptions.adminPassword = options.adminPassword;
     const std::string adminSecret =
         options.adminPassword.empty() ? hubOptions.apiKey : options.adminPassword;
-    // The in-process engine: channels.db on its storage thread, fan-out through `topics`.
-    duplex::hub::InProcessEngineOptions engineOptions;
-    // Test hook (tests/hubd): every commit first waits this long, as on a stalled disk.
-    engineOptions.storage.commitDelayMs = static_cast<uint32_t>(
-        std::strtoul(fromEnvironment("DUPLEXD_TEST_COMMIT_DELAY_MS").c_str(), nullptr, 10));
-    duplex::hub::InProcessEngine engine(*channels.value(), engineOptions);
-    for (duplex::net::Loop* loop : app.loops()) engine.addLoop(*loop, topics.on(*loop));
+    // The engine: by default in-process (channels.db on its storage thread), or Redis shared
+    // with other nodes (--engine). Fan-out through `topics` either way.
+    std::unique_ptr<duplex::hub::ChannelStore> store;
+    std::unique_ptr<duplex::hub::InProcessEngine> inProcess;
+    std::unique_ptr<duplex::hub::RedisEngine> redis;
+    if (options.engines.empty()) {
+      duplex::hub::ChannelStoreOptions storeOptions;
+      storeOptions.maxFileBytes = options.historyMaxBytes;
+      auto channels =
+          duplex::hub::ChannelStore::open(options.dataDir + "/channels.db", storeOptions);
+      if (!channels.ok()) {
+        std::fprintf(stderr, "duplexd: %s/channels.db: %s\n", options.dataDir.c_str(),
+                     channels.error().message.c_str());
+        return 1;
+      }
+      store = std::move(channels.value());
+      duplex::hub::InProcessEngineOptions engineOptions;
+      // Test hook (tests/hubd): every commit first waits this long, as on a stalled disk.
+      engineOptions.storage.commitDelayMs = static_cast<uint32_t>(
+          std::strtoul(fromEnvironment("DUPLEXD_TEST_COMMIT_DELAY_MS").c_str(), nullptr, 10));
+      inProcess = std::make_unique<duplex::hub::InProcessEngine>(*store, engineOptions);
+      for (duplex::net::Loop* loop : app.loops()) inProcess->addLoop(*loop, topics.on(*loop));
+    } else {
+      redis =
+          std::make_unique<duplex::hub::RedisEngine>(duplexd::redisEngineOptions(options.engines));
+      for (duplex::net::Loop* loop : app.loops()) redis->addLoop(*loop, topics.on(*loop));
+      if (auto error = redis->start()) {
+        std::fprintf(stderr, "duplexd: --engine %s\n", error->c_str());
+        return 1;
+      }
+    }
+    duplex::hub::Engine& engine =
+        inProcess ? static_cast<duplex::hub::Engine&>(*inProcess) : *redis;
     // One hub over every loop: each connection's commands run on its own loop (hub.h).
     duplex::hub::Hub hub(app.loops(), engine, std::move(hubOptions));
     app.ws("/connection", duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)),
                                                      "/connection", app.loops()));
     hub.addApiRoutes(app);
 
-    duplexd::addServiceRoutes(app, hub, topics,
-                              {options.dataDir, options.dataDir + "/channels.db",
-                               // Through the engine: the store is its storage thread's. The
-                               // answer comes back to the loop the request arrived on.
-                               [&](duplexd::Readiness::Answer answer) {
-                                 engine.checkStore(*duplex::net::Loop::current(),
-                                                   std::move(answer));
-                               }});
+    duplexd::Readiness readiness{options.dataDir, options.dataDir + "/channels.db",
+                                 // Through the engine: the store is its storage thread's. The
+                                 // answer comes back to the loop the request arrived on.
+                                 [&](duplexd::Readiness::Answer answer) {
+                                   inProcess->checkStore(*duplex::net::Loop::current(),
+                                                         std::move(answer));
+                                 }};
+    if (redis) {
+      // No channels.db: ready when every Redis shard answers.
+      readiness.storeFile.clear();
+      readiness.checkStore = [&](duplexd::Readiness::Answer answer) {
+        redis->check(*duplex::net::Loop::current(), std::move(answer));
+      };
+    }
+    duplexd::addServiceRoutes(app, hub, topics, std::move(readiness));
     duplexd::AdminPage admin(app, hub, topics, adminSecret, options.webDir,
                              webSocketRoute(options));
     app.get("/*", duplex::files(options.webDir));
@@ -278,9 +315,11 @@ int main(int argc, char** argv) {
                 app.port());
     std::fflush(stdout);
     if (!options.quiet) {
-      std::fprintf(stderr, "duplexd: open %s://%s:%u and throw (channels: %s/channels.db)\n",
-                   tls ? "https" : "http", endpoint.host.c_str(), app.port(),
-                   options.dataDir.c_str());
+      const std::string channelsIn =
+          redis ? "Redis, " + std::to_string(options.engines.size()) + " shard(s)"
+                : options.dataDir + "/channels.db";
+      std::fprintf(stderr, "duplexd: open %s://%s:%u and throw (channels: %s)\n",
+                   tls ? "https" : "http", endpoint.host.c_str(), app.port(), channelsIn.c_str());
     }
     const auto started = std::chrono::steady_clock::now();
     app.run();

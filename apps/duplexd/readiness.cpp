@@ -19,6 +19,7 @@ std::optional<std::string> Readiness::checkFiles() const {
   ::close(fd);
   ::unlink(probe.c_str());
   if (!written) return "cannot write " + probe + ": " + reasonOf(writeError);
+  if (storeFile.empty()) return std::nullopt;  // the Redis engine: no file of ours
   struct stat file;
   if (::stat(storeFile.c_str(), &file) != 0) {
     return storeFile + ": " + reasonOf(errno) + " (the store's file is gone; restart duplexd)";
@@ -31,7 +32,7 @@ void Readiness::check(Answer answer) const {
   if (auto reason = checkFiles()) return answer(std::move(reason));
   if (!checkStore) return answer(std::nullopt);
   checkStore([file = storeFile, answer = std::move(answer)](std::optional<std::string> error) {
-    if (error) return answer(file + ": " + *error);
+    if (error) return answer(file.empty() ? *error : file + ": " + *error);
     answer(std::nullopt);
   });
 }

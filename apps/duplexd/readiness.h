@@ -16,7 +16,7 @@ namespace duplexd {
 
 struct Readiness {
   std::string dataDir;
-  std::string storeFile;  // dataDir + "/channels.db"
+  std::string storeFile;  // dataDir + "/channels.db"; empty with the Redis engine (no file)
   // Reads and writes the store and answers, on the loop, nullopt when it could or else why not.
   // Asynchronous: the store belongs to the engine's storage thread, never touched from the loop.
   using Answer = std::function<void(std::optional<std::string>)>;

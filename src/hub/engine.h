@@ -90,6 +90,22 @@ struct PresenceMember {
   std::string user;
 };
 
+enum class JoinResult : uint8_t {
+  Joined,
+  Full,         // the channel already has `max` members: limit_exceeded
+  Unavailable,  // the engine could not tell (its Redis down or silent): unavailable
+};
+
+// What a server-wide user disconnect does on one loop of a node: ends the user's connections
+// there and says how many. The Hub sets it (Engine::setUserDisconnector).
+using UserDisconnector = std::function<uint64_t(net::Loop& loop, const std::string& user)>;
+
+struct DisconnectResult {
+  bool ok = true;            // false: the other nodes could not be told; answer `unavailable`
+  uint64_t connections = 0;  // ended on this node (all its loops), ok or not
+  std::string error;         // why not, for the answer
+};
+
 class Engine {
  public:
   template <class T>
@@ -118,13 +134,22 @@ class Engine {
   // publication newer than the result's position.top reaches `from` after `done` runs.
   virtual void read(net::Loop& from, ReadRequest request, Done<ReadResult> done) = 0;
 
-  // Presence: join fails (false) when the channel already has `max` members.
+  // Presence: the member joins unless the channel already has `max` members (Full) or the
+  // engine cannot say (Unavailable: nothing was joined, as far as the caller knows).
   virtual void join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
-                    Done<bool> done) = 0;
+                    Done<JoinResult> done) = 0;
   // Forgets the member (fire and forget; a client that was not a member is no error).
   virtual void leave(std::string_view channel, std::string_view client) = 0;
   virtual void presence(net::Loop& from, std::string_view channel,
                         Done<std::vector<PresenceMember>> done) = 0;
+
+  // Ends the user's connections wherever the engine reaches: on every loop of this node
+  // (through the UserDisconnector) and, for an engine that spans nodes, on every other node.
+  // `done` on `from` counts this node's only: the others are told, none answers.
+  virtual void disconnectUser(net::Loop& from, std::string user, Done<DisconnectResult> done) = 0;
+  // Who ends a user's connections on a loop: the Hub, when it is made (the last one set wins).
+  // Safe while the loops run.
+  virtual void setUserDisconnector(UserDisconnector disconnector) = 0;
 
   // Housekeeping the hub calls about once a second with its clock: trimming history by size
   // and TTL, expired idempotency keys. Never blocks the caller.

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <stdexcept>
 
 #include "hub/hub_client.h"
@@ -19,9 +20,11 @@ int64_t systemNowMs() {
 }
 
 // Client ids are unique in the process, not per Hub: hubs on several loops share one engine,
-// whose presence knows clients by id.
+// whose presence knows clients by id. They count up from a random start (below 2^62), so the
+// nodes sharing a Redis engine do not hand out the same ids either.
 uint64_t nextClientId() {
-  static std::atomic<uint64_t> next{1};
+  static std::atomic<uint64_t> next{std::random_device{}() * (uint64_t{1} << 30) +
+                                    std::random_device{}() % (uint64_t{1} << 30)};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -62,6 +65,15 @@ Hub::Hub(const std::vector<net::Loop*>& loops, Engine& engine, HubOptions option
     // Cancelled by ~Hub, so `this` is safe here.
     part->sweepTimer = loop->setInterval(1000, [this, part] { sweepExpired(*part); });
   }
+  // A user disconnect from any node's server API reaches this Hub's loops through the engine.
+  engine_.setUserDisconnector(
+      [life = lifeline_.handle()](net::Loop& loop, const std::string& user) {
+        Hub* hub = life.get();
+        if (!hub) return uint64_t{0};
+        const auto& served = hub->loopList_;
+        if (std::find(served.begin(), served.end(), &loop) == served.end()) return uint64_t{0};
+        return hub->disconnectUser(hub->partOf(loop), user);
+      });
 }
 
 Hub::~Hub() {

@@ -202,9 +202,8 @@ class Hub {
   // The server API: an answer a completion sends (counted then, not when the handler returns).
   LaterResponse takeLater(HttpResponse& response);
   std::function<void(std::string&&)> answerLater(const Request& request, HttpResponse& response);
-  // /api/disconnect's answer, once every loop has said how many it disconnected.
-  std::function<void(std::vector<uint64_t>)> answerCounted(const Request& request,
-                                                           HttpResponse& response);
+  // /api/disconnect's answer, once the engine has ended the user's connections (engine.h).
+  Engine::Done<DisconnectResult> answerDisconnected(const Request& request, HttpResponse& response);
   void countApiAnswer(std::string_view endpoint, const HttpResponse& response);
 
   bool authenticate(WebSocket& ws, Client& client, std::string_view token, HubError& error);

@@ -8,7 +8,6 @@
 #include "hub/hub_api_fallback.h"
 #include "hub/hub_client.h"
 #include "hub/json_error_position.h"
-#include "net/every_loop.h"
 
 namespace duplex::hub {
 namespace {
@@ -66,14 +65,24 @@ std::function<void(std::string&&)> Hub::answerLater(const Request& request,
   };
 }
 
-std::function<void(std::vector<uint64_t>)> Hub::answerCounted(const Request& request,
-                                                              HttpResponse& response) {
-  return [answer = answerLater(request, response)](std::vector<uint64_t> counts) mutable {
-    uint64_t count = 0;
-    for (uint64_t n : counts) count += n;
-    std::string out;
-    writeDisconnectedResult(out, ReplyTo::api(), count);
-    answer(std::move(out));
+Engine::Done<DisconnectResult> Hub::answerDisconnected(const Request& request,
+                                                       HttpResponse& response) {
+  return [life = lifeline_.handle(), later = takeLater(response),
+          endpoint = std::string(request.path())](DisconnectResult&& result) mutable {
+    if (later.clientGone()) return;
+    if (result.ok) {
+      std::string out;
+      writeDisconnectedResult(out, ReplyTo::api(), result.connections);
+      answer(later.response(), out);
+    } else {
+      // Ended here all the same; the back end may retry (a repeat ends nothing twice).
+      answerError(later.response(), ErrorCode::Unavailable,
+                  "disconnected " + std::to_string(result.connections) +
+                      " connection(s) on this node, but the other nodes could not be told: " +
+                      result.error);
+    }
+    if (Hub* hub = life.get()) hub->countApiAnswer(endpoint, later.response());
+    later.send();
   };
 }
 
@@ -176,15 +185,11 @@ void Hub::addApiRoutes(App& app) {
                return answerError(response, ErrorCode::BadRequest,
                                   "body must be {\"user\": \"...\"}");
              }
-             // The user's connections may be on any loop: each loop disconnects its own, on
-             // its own thread, and the answer counts them all.
-             net::askEveryLoop<uint64_t>(
-                 loopList_,
-                 [life = lifeline_.handle(), user = std::string(user)](net::Loop& loop) {
-                   Hub* hub = life.get();
-                   return hub ? hub->disconnectUser(hub->partOf(loop), user) : uint64_t{0};
-                 },
-                 answerCounted(request, response));
+             // The user's connections may be on any loop, of any node sharing the engine: the
+             // engine asks each (through setUserDisconnector's hook); the answer counts this
+             // node's.
+             engine_.disconnectUser(*here().loop, std::string(user),
+                                    answerDisconnected(request, response));
            }));
   addApiFallbackRoutes(app, {"/api/publish", "/api/history", "/api/presence", "/api/disconnect"});
 }

@@ -51,6 +51,9 @@ enum class DisconnectCode : uint16_t {
   TokenExpired = 4002,  // reconnect after refreshing the token
   Disconnected = 4003,  // ended by the server API; do not reconnect
   TooSlow = 4008,       // reconnect and recover
+  // The node lost publications of a subscribed channel it cannot replay (cut off from Redis
+  // while they were trimmed): reconnect and resubscribe with `since` (docs/protocol.md).
+  MissedPublications = 4009,
 };
 
 struct HubError {

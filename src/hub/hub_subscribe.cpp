@@ -74,18 +74,25 @@ void Hub::subscribeAllowed(WebSocket& ws, Client& client,
   engine_.join(
       *here().loop, subscription->channel, {client.id, client.user}, subscription->presenceMax,
       [this, caller = callerOf(ws), subscription, read = std::move(read),
-       clientId = client.id](bool&& joined) mutable {
+       clientId = client.id](JoinResult&& joined) mutable {
         auto open = caller.open();
         if (!open) {
           // Closed meanwhile: closed() could not know it joined.
-          if (joined && caller.hubAlive()) engine_.leave(subscription->channel, clientId);
+          if (joined == JoinResult::Joined && caller.hubAlive()) {
+            engine_.leave(subscription->channel, clientId);
+          }
           return;
         }
         auto entry = open->findSubscribing(subscription->channel);
-        if (!joined) {
+        if (joined != JoinResult::Joined) {
           auto held = std::move(entry->held);
           open->subscribing.erase(entry);
-          replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded, "presence is full");
+          if (joined == JoinResult::Full) {
+            replyError(*open->ws, subscription->id, ErrorCode::LimitExceeded, "presence is full");
+          } else {
+            replyError(*open->ws, subscription->id, ErrorCode::Unavailable,
+                       "presence could not be joined");
+          }
           return releaseHeld(*open->ws, *open, subscription->channel, std::move(held));
         }
         entry->joined = true;

@@ -201,19 +201,35 @@ void InProcessEngine::checkStore(net::Loop& from, Done<std::optional<std::string
 }
 
 void InProcessEngine::join(net::Loop& from, std::string_view channel, PresenceMember member,
-                           size_t max, Done<bool> done) {
-  bool joined = false;
+                           size_t max, Done<JoinResult> done) {
+  JoinResult joined = JoinResult::Full;
   {
     std::lock_guard lock(presenceMutex_);
     auto& members = presence_[std::string(channel)];
     if (members.size() < max) {
       members.push_back(std::move(member));
-      joined = true;
+      joined = JoinResult::Joined;
     } else if (members.empty()) {
       presence_.erase(std::string(channel));
     }
   }
   from.defer([done = std::move(done), joined]() mutable { done(std::move(joined)); });
+}
+
+void InProcessEngine::disconnectUser(net::Loop& from, std::string user,
+                                     Done<DisconnectResult> done) {
+  (void)from;  // askEveryLoop answers on the calling loop, which is `from`
+  std::vector<net::Loop*> loops;
+  for (auto& part : loops_) loops.push_back(part->loop);
+  localDisconnect_.onLoops(loops, std::move(user), [done = std::move(done)](uint64_t count) {
+    DisconnectResult result;
+    result.connections = count;
+    done(std::move(result));
+  });
+}
+
+void InProcessEngine::setUserDisconnector(UserDisconnector disconnector) {
+  localDisconnect_.set(std::move(disconnector));
 }
 
 void InProcessEngine::leave(std::string_view channel, std::string_view client) {

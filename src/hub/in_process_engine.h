@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hub/engine.h"
+#include "hub/local_disconnect.h"
 #include "hub/storage_thread.h"
 #include "pubsub/topics.h"
 
@@ -42,10 +43,12 @@ class InProcessEngine final : public Engine {
   void publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) override;
   void read(net::Loop& from, ReadRequest request, Done<ReadResult> done) override;
   void join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
-            Done<bool> done) override;
+            Done<JoinResult> done) override;
   void leave(std::string_view channel, std::string_view client) override;
   void presence(net::Loop& from, std::string_view channel,
                 Done<std::vector<PresenceMember>> done) override;
+  void disconnectUser(net::Loop& from, std::string user, Done<DisconnectResult> done) override;
+  void setUserDisconnector(UserDisconnector disconnector) override;
   void sweep(int64_t nowMs) override;
 
   // Readiness (/readyz): a read and a write of the store (ChannelStore::position and
@@ -83,6 +86,7 @@ class InProcessEngine final : public Engine {
   std::vector<std::unique_ptr<LoopPart>> loops_;  // fixed once the loops run
   std::mutex presenceMutex_;
   std::unordered_map<std::string, std::vector<PresenceMember>> presence_;
+  LocalDisconnect localDisconnect_;
   std::atomic<bool> sweepQueued_{false};
   StorageThread storage_;  // last: its thread stops (running what is queued) before the rest goes
 };

@@ -38,10 +38,18 @@ def token(claims: dict, secret: str = SECRET, alg: str = "HS256") -> str:
 @pytest.fixture
 def hub(tmp_path):
     started = []
+    # DUPLEX_HUB_ENGINE=redis (ctest hub.protocol.redis): the same tests over the Redis engine,
+    # one redis-server per test (docs/scaling.md).
+    redis = None
+    if os.environ.get("DUPLEX_HUB_ENGINE") == "redis":
+        from support.redis_server import RedisServer
+        redis = RedisServer(tmp_path / "redis")
 
     def start(*flags, data=None, config=None, env=None):
         command = os.environ.get("DUPLEXD") or str(servers.REPO / "build/release/apps/duplexd")
         args = [command, "--host", "127.0.0.1", "--quiet", "--data", str(data or tmp_path / "d")]
+        if redis is not None:
+            args += ["--engine", redis.url]
         if "--port" not in flags:
             args += ["--port", "0"]
         # DUPLEXD_THREADS=N (ctest's hub.loops4 run): every suite on N loops; else duplexd's
@@ -62,6 +70,8 @@ def hub(tmp_path):
     for server in started:
         if server.alive():
             server.stop_and_check()
+    if redis is not None:
+        redis.stop()
 
 
 class Client:

@@ -184,6 +184,21 @@ def test_recovery_is_refused_when_history_was_trimmed_past_the_client(hub):
     run(go())
 
 
+def test_presence_max_refuses_one_member_more_until_one_leaves(hub):
+    server = hub(config={"namespaces": {"pair": {"presence": True, "presence_max": 2}}})
+
+    async def go():
+        a, b, c = [await Client.open(server) for _ in range(3)]
+        assert "result" in await a.call("subscribe", {"channel": "pair:x"})
+        assert "result" in await b.call("subscribe", {"channel": "pair:x"})
+        full = await c.call("subscribe", {"channel": "pair:x"})
+        assert full["error"]["code"] == "limit_exceeded", full
+        assert "result" in await a.call("unsubscribe", {"channel": "pair:x"})
+        assert "result" in await c.call("subscribe", {"channel": "pair:x"})
+
+    run(go())
+
+
 def test_tokens_valid_expired_forged_and_granted(hub):
     server = hub()
     now = int(time.time())
