@@ -55,6 +55,7 @@ struct Options {
   // Event loops. 1 until the hub works across loops (issue #13's hub half); then the number of
   // cores, as duplex-echo's --threads.
   uint32_t threads = 1;
+  duplex::net::IoBackend backend = duplex::net::IoBackend::Default;
 };
 
 // Namespaces when no --hub-config is given: a public one with history, recovery and presence,
@@ -143,6 +144,8 @@ std::string fromEnvironment(const char* name) {
       "  environment: DUPLEX_TOKEN_SECRET (HS256 key for tokens), DUPLEX_API_KEY\n"
       "               (X-API-Key of /api/*); secrets stay out of the process list\n"
       "  --threads N        event loops (default 1; more need the hub across loops, to come)\n"
+      "  --io-uring | --epoll  the loops' kernel interface (default: $DUPLEX_IO_BACKEND, else\n"
+      "                     epoll; io_uring falls back to epoll when the kernel refuses it)\n"
       "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
       "                     request and WebSocket connection, and the shutdown\n"
       "  --log-format F     text (default) or json: one JSON object per line\n"
@@ -180,6 +183,8 @@ Options parse(int argc, char** argv) {
           numberFlag("--max-connections", o.maxConnections),
           numberFlag("--max-connections-per-ip", o.maxConnectionsPerIp),
           numberFlag("--threads", o.threads),
+          duplex::cli::ioUringFlag(o.backend),
+          duplex::cli::epollFlag(o.backend),
           logLevelFlag(),
           logFormatFlag(),
           switchFlag("--help", usage),
@@ -212,6 +217,7 @@ int main(int argc, char** argv) {
     appOptions.maxConnections = options.maxConnections;
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
     appOptions.threads = options.threads;
+    appOptions.backend = options.backend;
     duplex::App app(appOptions);
     duplex::pubsub::Topics topics(app.loop());
     // The hub (docs/protocol.md): channels with acknowledgements, recovery, presence, auth.
