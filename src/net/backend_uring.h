@@ -102,6 +102,7 @@ class UringBackend {
   void armAccept(int fd, FdState& st);
   void waitCompletions(int timeoutMs);
   void dispatch();
+  void retireSends();
   void complete(uint64_t userData, int res, uint32_t flags);
   void onRecv(int fd, uint32_t gen, int res, uint32_t flags);
   void onSend(SendSlot* slot, int res);
@@ -121,6 +122,12 @@ class UringBackend {
   std::vector<FdState> fds_;
   std::vector<SendSlot*> freeSlots_;
   std::vector<SendSlot*> orphans_;  // in flight for a socket that closed
+  struct Completion {
+    uint64_t userData;
+    int res;
+    uint32_t flags;
+  };
+  std::vector<Completion> stash_;  // reaped during a flush, handled at the next dispatch
   size_t slotsInFlight_ = 0;
   int64_t armed_ = 0;  // multishot/poll requests whose last CQE has not come
 };

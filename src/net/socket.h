@@ -108,9 +108,10 @@ class Socket : public Pollable {
   // What a recv gave (bytes; 0: EOF; -errno), from readOnce or an io_uring completion.
   void received(uint8_t* buffer, ssize_t result);
   // io_uring halves, in uring_socket.cpp: a send leaves as an SQE, and its CQE (`result`: bytes
-  // taken or -errno; `offered`: bytes in that send) finishes the flush.
+  // taken or -errno; `offered`: bytes in that send; `consumed`: already dropped from the queue)
+  // finishes the flush.
   bool startSend(OutQueue*& queue);
-  void sendCompleted(int result, size_t offered);
+  void sendCompleted(int result, size_t offered, bool consumed);
   // Sends what `queue` holds; releases it to the loop once empty. False when the peer is gone.
   bool sendQueue(OutQueue*& queue);
   bool hasUnsent() const { return tls_ ? tlsHasUnsent() : out_ != nullptr; }

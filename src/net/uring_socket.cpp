@@ -23,13 +23,13 @@ bool Socket::startSend(OutQueue*& queue) {
   return true;
 }
 
-void Socket::sendCompleted(int result, size_t offered) {
+void Socket::sendCompleted(int result, size_t offered, bool consumed) {
   if (isClosed()) return;
   OutQueue*& queue = tls_ ? tls_->wire() : out_;
   bool peerGone = false;
   if (queue) {
     if (result > 0) {
-      queue->consume(static_cast<size_t>(result));
+      if (!consumed) queue->consume(static_cast<size_t>(result));
     } else if (result != -EAGAIN && result != -EINTR && result != 0) {
       // The peer is gone; the read side will report it. Drop what cannot be delivered.
       queue->clear();
