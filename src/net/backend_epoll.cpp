@@ -42,12 +42,14 @@ void EpollBackend::remove(int fd) {
 
 int EpollBackend::waitEvents(int timeoutMs) {
   int n = epoll_wait(fd_, events_, kMaxEvents, timeoutMs);
-  if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+  if (n < 0 && errno != EINTR)
+    throw std::system_error(errno, std::generic_category(), "epoll_wait");
   return n < 0 ? 0 : n;
 }
 
 void EpollBackend::dispatch(int n) {
-  for (int i = 0; i < n; ++i) static_cast<Pollable*>(events_[i].data.ptr)->onEvents(events_[i].events);
+  for (int i = 0; i < n; ++i)
+    static_cast<Pollable*>(events_[i].data.ptr)->onEvents(events_[i].events);
 }
 
 }  // namespace duplex::net

@@ -5,10 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <poll.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <poll.h>
 #include <system_error>
 
 #include "net/listener.h"
@@ -30,7 +30,7 @@ constexpr unsigned kBufferSize = 16 * 1024;
 constexpr unsigned kBufferCount = 256;  // a power of two
 constexpr uint16_t kBufferGroup = 0;
 constexpr int kMaxIov = 64;  // as the epoll path's sendmsg
-// Send slots (about 1 KiB each) kept for reuse; a fan-out to more sockets allocates the rest.
+// Send slots (about 150 bytes each) kept for reuse; a fan-out to more sockets allocates the rest.
 constexpr size_t kMaxFreeSlots = 256;
 // Within one flush, every this many sends are submitted and their bytes released (retireSends).
 constexpr unsigned kSendBatch = 128;
@@ -39,7 +39,11 @@ constexpr unsigned kSendBatch = 128;
 
 struct UringBackend::SendSlot {
   msghdr message;
-  iovec iov[kMaxIov];
+  // Most sends are one or two segments: a slot per sending socket stays small, and the few
+  // with more keep a larger array for their next use.
+  static constexpr int kInlineIov = 4;
+  iovec inlineIov[kInlineIov];
+  std::unique_ptr<iovec[]> manyIov;
   Socket* socket;
   OutQueue* queue;
   size_t offered;
@@ -83,7 +87,8 @@ bool UringBackend::setUp(std::string& error) {
     return false;
   }
   size_t ringBytes = kBufferCount * sizeof(io_uring_buf);
-  void* ringMemory = mmap(nullptr, ringBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* ringMemory =
+      mmap(nullptr, ringBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   // Populated now: the ring's order touches every buffer in time, and memory that grows for
   // minutes after start would look like a leak (tests/soak judges growth after a warm-up).
   void* bufferMemory = mmap(nullptr, size_t{kBufferCount} * kBufferSize, PROT_READ | PROT_WRITE,
@@ -323,11 +328,20 @@ void UringBackend::send(Socket& socket, OutQueue* queue) {
     slot = freeSlots_.back();
     freeSlots_.pop_back();
   }
-  int count = queue->gather(slot->iov, kMaxIov);
+  iovec gathered[kMaxIov];
+  int count = queue->gather(gathered, kMaxIov);
+  iovec* iov = slot->inlineIov;
+  if (count > SendSlot::kInlineIov) {
+    if (!slot->manyIov) slot->manyIov = std::make_unique<iovec[]>(kMaxIov);
+    iov = slot->manyIov.get();
+  }
   size_t offered = 0;
-  for (int i = 0; i < count; ++i) offered += slot->iov[i].iov_len;
+  for (int i = 0; i < count; ++i) {
+    iov[i] = gathered[i];
+    offered += gathered[i].iov_len;
+  }
   slot->message = msghdr{};
-  slot->message.msg_iov = slot->iov;
+  slot->message.msg_iov = iov;
   slot->message.msg_iovlen = static_cast<size_t>(count);
   slot->socket = &socket;
   slot->queue = queue;
@@ -440,11 +454,16 @@ void UringBackend::complete(uint64_t userData, int res, uint32_t flags) {
   int fd = static_cast<int>(userData >> 32);
   auto gen = static_cast<uint32_t>((userData >> 3) & 0x1FFFFFFF);
   switch (op) {
-    case kRecv: return onRecv(fd, gen, res, flags);
-    case kPollOut: return onPollOut(fd, gen, res);
-    case kPoll: return onPoll(fd, gen, res, flags);
-    case kAccept: return onAccept(fd, gen, res, flags);
-    default: return;
+    case kRecv:
+      return onRecv(fd, gen, res, flags);
+    case kPollOut:
+      return onPollOut(fd, gen, res);
+    case kPoll:
+      return onPoll(fd, gen, res, flags);
+    case kAccept:
+      return onAccept(fd, gen, res, flags);
+    default:
+      return;
   }
 }
 

@@ -82,7 +82,7 @@ class UringBackend {
     bool wantRead = false;
     bool wantWrite = false;
     bool pollOutArmed = false;
-    bool armed = false;  // generic poll or accept
+    bool armed = false;   // generic poll or accept
     uint32_t events = 0;  // generic: what the poll watches
     SendSlot* send = nullptr;
     Held* held = nullptr;  // input that arrived while reading was paused

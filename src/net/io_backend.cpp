@@ -9,9 +9,12 @@ namespace duplex::net {
 
 std::string_view backendName(IoBackend backend) {
   switch (backend) {
-    case IoBackend::Epoll: return "epoll";
-    case IoBackend::IoUring: return "io_uring";
-    case IoBackend::Default: break;
+    case IoBackend::Epoll:
+      return "epoll";
+    case IoBackend::IoUring:
+      return "io_uring";
+    case IoBackend::Default:
+      break;
   }
   return "default";
 }
@@ -28,7 +31,8 @@ IoBackend resolveBackend(IoBackend requested) {
   if (!value || !*value) return IoBackend::Epoll;
   if (auto parsed = parseBackend(value)) return *parsed;
   static std::atomic<bool> logged{false};
-  if (!logged.exchange(true)) DUPLEX_LOG(Warn, "DUPLEX_IO_BACKEND=%s is not io_uring or epoll: using epoll", value);
+  if (!logged.exchange(true))
+    DUPLEX_LOG(Warn, "DUPLEX_IO_BACKEND=%s is not io_uring or epoll: using epoll", value);
   return IoBackend::Epoll;
 }
 
