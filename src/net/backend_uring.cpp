@@ -308,8 +308,11 @@ void UringBackend::remove(int fd) {
   uint32_t gen = st.gen + 1;
   st = FdState{};
   st.gen = gen & 0x1FFFFFFF;
-  // A listener's port must be free once close() returns: cancel its accept now.
-  if (kind == Kind::Listener) submit();
+  // The caller closes the descriptor next, and the number may come back with the next accept:
+  // what the SQ still holds for it (a recv armed this iteration, a TLS alert's send, the
+  // cancels) goes now, while the number is still this socket's. A listener's port must also be
+  // free once close() returns.
+  if (io_uring_sq_ready(&ring_) > 0 || kind == Kind::Listener) submit();
 }
 
 bool UringBackend::sending(int fd) const {

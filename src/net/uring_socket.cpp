@@ -3,7 +3,9 @@
 // sendmsg's return did: drops what the kernel took, and either keeps going (the kernel took
 // everything and more was queued since), or ends the flush as with epoll (stalled_, the
 // graceful close, waiting for writability after a partial send, onDrain once it drained).
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 #include "net/backend_uring.h"
 #include "net/loop.h"
@@ -46,7 +48,10 @@ void Socket::sendCompleted(int result, size_t offered, bool consumed) {
   }
   if (!peerGone && result >= 0 && static_cast<size_t>(result) == offered && hasUnsent()) {
     // All of it went: what was queued since (or lay past the iovec limit) leaves at this
-    // iteration's flush, with whatever else the iteration queues.
+    // iteration's flush, with whatever else the iteration queues. Until the kernel answers for
+    // it, it counts as stalled: epoll's flush would have tried it already, and a reader that
+    // falls behind a steady stream must show as slow (pubsub drops by stalledAmount()).
+    stalled_ = static_cast<uint32_t>(std::min<size_t>(bufferedAmount(), UINT32_MAX));
     loop_->markDirty(this);
     return;
   }
