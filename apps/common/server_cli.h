@@ -48,6 +48,16 @@ inline Flag logFormatFlag() {
   });
 }
 
+// --io-uring / --epoll: the loops' kernel interface (net/io_backend.h). Neither: the
+// DUPLEX_IO_BACKEND environment variable, else epoll. io_uring falls back to epoll, logged once,
+// when the kernel refuses it.
+inline Flag ioUringFlag(net::IoBackend& target) {
+  return switchFlag("--io-uring", [&target] { target = net::IoBackend::IoUring; });
+}
+inline Flag epollFlag(net::IoBackend& target) {
+  return switchFlag("--epoll", [&target] { target = net::IoBackend::Epoll; });
+}
+
 // --max-message-size BYTES (or another name for it): the largest message a WebSocket route takes;
 // a larger one closes the connection with 1009. A whole number from 1 to `most`: anything else
 // is refused at startup with an error naming that range, 0 included (there is no "unlimited": a

@@ -33,6 +33,7 @@ struct Options {
   bool sharedFrames = true;
   uint32_t threads = duplex::cli::availableCores();
   bool acceptOnEveryLoop = false;
+  duplex::net::IoBackend backend = duplex::net::IoBackend::Default;
 };
 
 [[noreturn]] void usage() {
@@ -48,6 +49,7 @@ struct Options {
       "                   [--deflate | --deflate-takeover] [--log-level debug|info|warn|error]\n"
       "                   [--log-format text|json]\n"
       "                   [--threads N (default: one per core it may run on)]\n"
+      "                   [--io-uring | --epoll (default: $DUPLEX_IO_BACKEND, else epoll)]\n"
       "                   [--no-cork] [--no-shared-frames] [--accept-on-every-loop]\n"
       "                   (benchmark knobs: see docs/performance.md)\n"
       "                   [--version] [--help]\n");
@@ -77,6 +79,8 @@ Options parse(int argc, char** argv) {
           switchFlag("--no-shared-frames", [&] { o.sharedFrames = false; }),
           numberFlag("--threads", o.threads),
           switchFlag("--accept-on-every-loop", [&] { o.acceptOnEveryLoop = true; }),
+          ioUringFlag(o.backend),
+          epollFlag(o.backend),
           logLevelFlag(),
           logFormatFlag(),
           switchFlag("--help", usage),
@@ -100,6 +104,7 @@ int main(int argc, char** argv) {
     appOptions.cork = options.cork;
     appOptions.threads = options.threads;
     appOptions.acceptOnEveryLoop = options.acceptOnEveryLoop;
+    appOptions.backend = options.backend;
     duplex::App app(appOptions);
     // --broadcast: one topic per path; each message is framed once for all its subscribers
     // (and compressed once for those without context takeover) on each loop, and reaches the

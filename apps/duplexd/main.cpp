@@ -57,6 +57,7 @@ struct Options {
   std::vector<std::string> engines;  // --engine redis://...: the Redis engine's shards
   // Event loops, each on its own thread; by default one per core the process may run on.
   uint32_t threads = duplex::cli::availableCores();
+  duplex::net::IoBackend backend = duplex::net::IoBackend::Default;
 };
 
 // Namespaces when no --hub-config is given: a public one with history, recovery and presence,
@@ -152,6 +153,8 @@ std::string fromEnvironment(const char* name) {
       "                     order; docs/scaling.md). Default: the embedded SQLite engine\n"
       "  --threads N        event loops, each on its own thread, connections spread over\n"
       "                     them (1 to 1024; default: one per core it may run on)\n"
+      "  --io-uring | --epoll  the loops' kernel interface (default: $DUPLEX_IO_BACKEND, else\n"
+      "                     epoll; io_uring falls back to epoll when the kernel refuses it)\n"
       "  --log-level L      debug, info, warn (default), error or off; info logs a line per\n"
       "                     request and WebSocket connection, and the shutdown\n"
       "  --log-format F     text (default) or json: one JSON object per line\n"
@@ -194,6 +197,8 @@ Options parse(int argc, char** argv) {
                             o.engines.emplace_back(url);
                             return true;
                           }),
+          duplex::cli::ioUringFlag(o.backend),
+          duplex::cli::epollFlag(o.backend),
           logLevelFlag(),
           logFormatFlag(),
           switchFlag("--help", usage),
@@ -224,6 +229,7 @@ int main(int argc, char** argv) {
     appOptions.maxConnections = options.maxConnections;
     appOptions.maxConnectionsPerIp = options.maxConnectionsPerIp;
     appOptions.threads = options.threads;
+    appOptions.backend = options.backend;
     duplex::App app(appOptions);
     // Fan-out: each loop's own Topics; what crosses loops the engine carries (one post per loop
     // per iteration).

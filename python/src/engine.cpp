@@ -28,7 +28,9 @@ class IterationScope {
 
 }  // namespace
 
-Engine::Engine() : loop_(std::make_unique<net::Loop>()) {}
+// epoll whatever DUPLEX_IO_BACKEND says: asyncio polls fd() and the engine flushes per callback,
+// so io_uring's one submission per iteration would buy nothing here.
+Engine::Engine() : loop_(std::make_unique<net::Loop>(net::IoBackend::Epoll)) {}
 
 Engine::~Engine() = default;
 

@@ -36,7 +36,7 @@ Listener::Listener(Loop& loop, std::string_view host, uint16_t port, AcceptHandl
   getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &boundLength);
   port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
                                            : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
-  loop_.add(fd_, EPOLLIN, this);
+  loop_.addListener(fd_, this);
 }
 
 Listener::~Listener() {
@@ -64,28 +64,38 @@ void Listener::onEvents(uint32_t) {
   for (int i = 0; i < 256; ++i) {
     int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause();
-      return;  // EAGAIN: drained
+      if (acceptFailed(errno)) return;  // EAGAIN: drained
+      continue;
     }
-    // We batch our own writes (corking), so Nagle's algorithm would only add latency.
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    onAccept_(fd);
+    accepted(fd);
     if (fd_ < 0) return;  // the handler closed us
   }
 }
 
+void Listener::accepted(int fd) {
+  // We batch our own writes (corking), so Nagle's algorithm would only add latency.
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  onAccept_(fd);
+}
+
+bool Listener::acceptFailed(int error) {
+  if (error == EINTR || error == ECONNABORTED) return false;
+  if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) pause();
+  return true;
+}
+
 void Listener::pause() {
-  // Level-triggered epoll would report the pending connection again at once; stop watching
-  // the listener until descriptors may have been freed.
+  // Level-triggered epoll would report the pending connection again at once (and io_uring's
+  // multishot accept would fail again): stop watching the listener until descriptors may have
+  // been freed.
   if (paused_) return;
   paused_ = true;
   loop_.remove(fd_);
   resumeTimer_ = loop_.setTimeout(kBackoffMs, [this] {
     resumeTimer_ = 0;
     paused_ = false;
-    if (fd_ >= 0) loop_.add(fd_, EPOLLIN, this);
+    if (fd_ >= 0) loop_.addListener(fd_, this);
   });
 }
 

@@ -34,6 +34,11 @@ class Listener final : public Pollable {
   void close();
 
   void onEvents(uint32_t events) override;
+  // A connection arrived (from accept4, or io_uring's multishot accept).
+  void accepted(int fd);
+  // accept failed with `error`: true when accepting should stop for now (EAGAIN, or pausing
+  // after EMFILE/ENFILE), false when the next one may be tried at once.
+  bool acceptFailed(int error);
 
   // How long accepting pauses after EMFILE/ENFILE.
   static constexpr uint64_t kBackoffMs = 100;

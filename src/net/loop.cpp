@@ -12,6 +12,10 @@
 #include <system_error>
 #include <utility>
 
+#include "net/backend_epoll.h"
+#include "net/backend_uring.h"
+#include "net/listener.h"
+#include "net/log.h"
 #include "net/socket.h"
 
 namespace duplex::net {
@@ -34,7 +38,7 @@ bool laterDue(const auto& a, const auto& b) {
 
 }  // namespace
 
-// The eventfd that post() writes to so a sleeping epoll_wait returns.
+// The eventfd that post() writes to so a sleeping wait (epoll_wait, io_uring_enter) returns.
 class Loop::Waker final : public Pollable {
  public:
   explicit Waker(Loop& loop) : loop_(loop), fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
@@ -87,8 +91,24 @@ class Loop::SignalWatcher final : public Pollable {
   std::vector<std::pair<int, std::function<void()>>> handlers_;
 };
 
-Loop::Loop() : epollFd_(epoll_create1(EPOLL_CLOEXEC)), readBuffer_(new uint8_t[kReadBufferSize]) {
-  if (epollFd_ < 0) throwErrno("epoll_create1");
+Loop::Loop(IoBackend backend) {
+  if (resolveBackend(backend) == IoBackend::IoUring) {
+    std::string why;
+    uring_ = UringBackend::create(*this, why);
+    if (!uring_) {
+      // Once per process: every loop (and every test) would otherwise say it again.
+      static std::atomic<bool> logged{false};
+      if (!logged.exchange(true))
+        DUPLEX_LOG(Warn, "io_uring unavailable (%s): using epoll", why.c_str());
+    }
+  }
+  if (uring_) {
+    fd_ = uring_->fd();
+  } else {
+    epoll_ = std::make_unique<EpollBackend>();
+    fd_ = epoll_->fd();
+    readBuffer_.reset(new uint8_t[kReadBufferSize]);
+  }
   nowMs_ = startMs_ = monotonicMs();
   waker_ = std::make_unique<Waker>(*this);
   // One sweep a second checks every socket's deadline: per-connection timeouts then cost four
@@ -100,28 +120,49 @@ Loop::~Loop() {
   // Sockets still open when the loop dies are closed without ceremony.
   while (sockets_) sockets_->closeNow();
   destroyClosed();
-  for (OutQueue* queue : spareQueues_) delete queue;
   signals_.reset();
   waker_.reset();
-  close(epollFd_);
+  // The ring goes before the queues: sends still in flight hold some (and their chunks).
+  uring_.reset();
+  for (OutQueue* queue : spareQueues_) delete queue;
+  spareQueues_.clear();
 }
 
+// With io_uring, a watch changed outside an iteration of this loop (a socket made before the
+// loop runs, or while another event loop drives it through fd()) is submitted at once: whoever
+// polls fd() must see its events. Inside an iteration it leaves with the iteration's wait.
 void Loop::add(int fd, uint32_t events, Pollable* target) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = target;
-  if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) != 0) throwErrno("epoll_ctl(ADD)");
+  if (!uring_) return epoll_->add(fd, events, target);
+  uring_->add(fd, events, target);
+  if (current_ != this) uring_->submit();
 }
 
 void Loop::modify(int fd, uint32_t events, Pollable* target) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = target;
-  if (epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev) != 0) throwErrno("epoll_ctl(MOD)");
+  if (!uring_) return epoll_->modify(fd, events, target);
+  uring_->modify(fd, events, target);
+  if (current_ != this) uring_->submit();
 }
 
 void Loop::remove(int fd) {
-  epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
+  if (!uring_) return epoll_->remove(fd);
+  uring_->remove(fd);
+  if (current_ != this) uring_->submit();
+}
+
+void Loop::addSocket(Socket* socket) {
+  if (!uring_) return epoll_->add(socket->fd(), EPOLLIN, socket);
+  uring_->addSocket(socket);
+  if (current_ != this) uring_->submit();
+}
+
+void Loop::addListener(int fd, Listener* listener) {
+  if (!uring_) return epoll_->add(fd, EPOLLIN, listener);
+  uring_->addListener(fd, listener);
+  if (current_ != this) uring_->submit();
+}
+
+bool Loop::sendInFlight(int fd) const {
+  return uring_ && uring_->sending(fd);
 }
 
 Loop::TimerId Loop::setTimeout(uint64_t delayMs, std::function<void()> callback) {
@@ -184,29 +225,42 @@ class CurrentScope {
 void Loop::run() {
   stopping_ = false;
   CurrentScope scope(current_, this);
-  while (!stopping_) runOnce(nextTimeoutMs());
+  // With io_uring, what an iteration prepared leaves in the next iteration's wait: one syscall.
+  while (!stopping_) iterate(nextTimeoutMs());
+  submit();
 }
 
 void Loop::runOnce(int timeoutMs) {
   CurrentScope scope(current_, this);
-  constexpr int kMaxEvents = 1024;
-  epoll_event events[kMaxEvents];
-  int n = epoll_wait(epollFd_, events, kMaxEvents, timeoutMs);
-  if (n < 0 && errno != EINTR) throwErrno("epoll_wait");
-  updateClock();
-  for (int i = 0; i < n; ++i) {
-    static_cast<Pollable*>(events[i].data.ptr)->onEvents(events[i].events);
-  }
+  iterate(timeoutMs);
+  submit();  // whoever drives us waits on fd(), not in our wait
+}
+
+void Loop::iterate(int timeoutMs) {
+  auto clock = [this] { updateClock(); };
+  if (uring_)
+    uring_->wait(timeoutMs, clock);
+  else
+    epoll_->wait(timeoutMs, clock);
   runTimers();
   runPosted();
-  flush();
+  flushIteration();
 }
 
 void Loop::flush() {
   CurrentScope scope(current_, this);
+  flushIteration();
+  submit();
+}
+
+void Loop::flushIteration() {
   runDeferred();
   flushDirty();
   destroyClosed();
+}
+
+void Loop::submit() {
+  if (uring_) uring_->submit();
 }
 
 void Loop::updateClock() {
@@ -215,6 +269,7 @@ void Loop::updateClock() {
 
 int Loop::nextTimeoutMs() const {
   if (dirty_ || !closed_.empty() || !deferred_.empty()) return 0;
+  if (uring_ && uring_->hasCompletions()) return 0;
   if (timerHeap_.empty()) return -1;
   uint64_t now = monotonicMs();
   uint64_t due = timerHeap_.front().due;
@@ -324,6 +379,8 @@ OutQueue* Loop::acquireQueue() {
 }
 
 void Loop::releaseQueue(OutQueue* queue) {
+  // A closing socket's queue that io_uring is still sending: released when the send completes.
+  if (uring_ && uring_->adoptQueue(queue)) return;
   queue->clear();
   if (spareQueues_.size() < 1024)
     spareQueues_.push_back(queue);

@@ -1,9 +1,8 @@
 #pragma once
-// One event loop per thread: epoll, timers, cross-thread tasks, signals, and the end-of-iteration
-// flush that turns everything sent to a socket during one iteration into one syscall ("corking").
+// One event loop per thread: waiting for I/O (epoll or io_uring, see io_backend.h), timers,
+// cross-thread tasks, signals, and the end-of-iteration flush that turns everything sent to a
+// socket during one iteration into one send ("corking").
 // Several loops may run on several threads; nothing here is global.
-#include <sys/epoll.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -13,12 +12,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/io_backend.h"
 #include "net/out_queue.h"
 #include "net/pollable.h"
 
 namespace duplex::net {
 
+class EpollBackend;
+class Listener;
 class Socket;
+class UringBackend;
 
 class Loop {
  public:
@@ -26,7 +29,10 @@ class Loop {
   // an idle connection then costs no receive buffer of its own.
   static constexpr size_t kReadBufferSize = 512 * 1024;
 
-  Loop();
+  // IoBackend::Default: DUPLEX_IO_BACKEND, else epoll. io_uring falls back to epoll (logged
+  // once) when the kernel refuses it; backend() says which one runs.
+  Loop() : Loop(IoBackend::Default) {}
+  explicit Loop(IoBackend backend);
   ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
@@ -35,19 +41,23 @@ class Loop {
   void run();
   void stop() { stopping_ = true; }
 
+  IoBackend backend() const { return uring_ ? IoBackend::IoUring : IoBackend::Epoll; }
+
   // Driving the loop from another event loop (the Python package runs it inside asyncio's):
-  // fd() (the epoll set) is readable whenever there are events to handle. runOnce does one
+  // fd() (the epoll set, or the io_uring's completion ring) is readable whenever there are
+  // events to handle. runOnce does one
   // iteration: waits at most `timeoutMs` for events (0: not at all), handles them, the timers,
   // tasks and deferred work that are due, then flushes. nextTimeoutMs() says how soon the next
   // iteration is needed (-1: only when fd() is readable). flush() ends an iteration's worth of
   // work done from outside runOnce (sends from the other loop's callbacks): deferred tasks, the
   // corked writes, the closed sockets.
-  int fd() const { return epollFd_; }
+  int fd() const { return fd_; }
   void runOnce(int timeoutMs);
   int nextTimeoutMs() const;
   void flush();
 
-  // epoll registration (level-triggered).
+  // Readiness of a descriptor that is not a Socket or Listener (an eventfd, a signalfd), in
+  // epoll's terms (EPOLLIN, EPOLLOUT), level-triggered on both backends.
   void add(int fd, uint32_t events, Pollable* target);
   void modify(int fd, uint32_t events, Pollable* target);
   void remove(int fd);
@@ -100,6 +110,14 @@ class Loop {
 
   // Socket bookkeeping (used by Socket).
   void attach(Socket* socket);
+  // Starts receiving on a socket, or accepting on a listener (one multishot request each with
+  // io_uring; EPOLLIN otherwise). Loop::modify and Loop::remove work on both afterwards.
+  void addSocket(Socket* socket);
+  void addListener(int fd, Listener* listener);
+  // With io_uring, sends are completions: the socket's sends go through here (null: epoll).
+  UringBackend* uring() const { return uring_.get(); }
+  // A send of this socket is in flight (io_uring only): its completion finishes the flush.
+  bool sendInFlight(int fd) const;
   void detach(Socket* socket);  // closed: unlinked now, deleted at the end of the iteration
   void markDirty(Socket* socket);
   OutQueue* acquireQueue();
@@ -120,6 +138,9 @@ class Loop {
   class Waker;
   class SignalWatcher;
 
+  void iterate(int timeoutMs);
+  void flushIteration();
+  void submit();
   void updateClock();
   void runTimers();
   void runPosted();
@@ -127,7 +148,9 @@ class Loop {
   void flushDirty();
   void sweepDeadlines();
 
-  int epollFd_ = -1;
+  std::unique_ptr<EpollBackend> epoll_;  // exactly one of these two
+  std::unique_ptr<UringBackend> uring_;
+  int fd_ = -1;
   bool stopping_ = false;
   bool corking_ = true;
   uint64_t nowMs_ = 0;

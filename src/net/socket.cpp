@@ -20,7 +20,7 @@ static_assert(sizeof(void*) != 8 || sizeof(Socket) <= 72,
 
 Socket::Socket(Loop& loop, int fd) : loop_(&loop), fd_(fd) {
   loop.attach(this);
-  loop.add(fd_, EPOLLIN, this);
+  loop.addSocket(this);
 }
 
 Socket::~Socket() {
@@ -81,17 +81,21 @@ void Socket::readOnce() {
   // in the kernel wakes us again on the next epoll_wait.
   uint8_t* buffer = loop_->readBuffer();
   ssize_t n = ::recv(fd_, buffer, Loop::kReadBufferSize, 0);
-  if (n > 0) {
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  received(buffer, n < 0 ? -errno : n);
+}
+
+void Socket::received(uint8_t* buffer, ssize_t result) {
+  if (result > 0) {
     if (lingering_) return;  // discarding what a closing peer still sends
-    std::span<uint8_t> bytes(buffer, static_cast<size_t>(n));
+    std::span<uint8_t> bytes(buffer, static_cast<size_t>(result));
     if (tls_)
       receiveTls(bytes);
     else
       onData(bytes);
     return;
   }
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-  int error = n == 0 ? 0 : errno;
+  int error = static_cast<int>(-result);
   if (lingering_) {
     closeNow();
     return;
@@ -107,6 +111,11 @@ void Socket::flush() {
   } else {
     sendQueue(out_);
   }
+  if (loop_->sendInFlight(fd_)) return;  // io_uring: the completion calls flushed()
+  flushed();
+}
+
+void Socket::flushed() {
   stalled_ = static_cast<uint32_t>(std::min<size_t>(bufferedAmount(), UINT32_MAX));
   if (closeAfterFlush_ && !hasUnsent()) {
     closeAfterFlush_ = false;
@@ -118,6 +127,7 @@ void Socket::flush() {
 }
 
 bool Socket::sendQueue(OutQueue*& queue) {
+  if (loop_->uring()) return startSend(queue);
   bool peerGone = false;
   while (queue && !queue->empty()) {
     constexpr int kMaxIov = 64;

@@ -96,12 +96,22 @@ class Socket : public Pollable {
 
  private:
   friend class Loop;
+  friend class UringBackend;
   void flush();
+  // The end of a flush once the kernel answered: stalled_, the graceful close, interest.
+  void flushed();
   // With corking off (Loop::setCorking): sends what earlier writes queued before queueing more.
   void flushUncorked() {
     if (!loop_->corking() && out_ && !tls_ && !closeAfterFlush_) flush();
   }
   void readOnce();
+  // What a recv gave (bytes; 0: EOF; -errno), from readOnce or an io_uring completion.
+  void received(uint8_t* buffer, ssize_t result);
+  // io_uring halves, in uring_socket.cpp: a send leaves as an SQE, and its CQE (`result`: bytes
+  // taken or -errno; `offered`: bytes in that send; `consumed`: already dropped from the queue)
+  // finishes the flush.
+  bool startSend(OutQueue*& queue);
+  void sendCompleted(int result, size_t offered, bool consumed);
   // Sends what `queue` holds; releases it to the loop once empty. False when the peer is gone.
   bool sendQueue(OutQueue*& queue);
   bool hasUnsent() const { return tls_ ? tlsHasUnsent() : out_ != nullptr; }

@@ -13,12 +13,12 @@
 
 namespace duplex {
 App::App(AppOptions options) : impl_(std::make_unique<Impl>(options)) {
-  impl_->ownedLoops.push_back(std::make_unique<net::Loop>());
+  impl_->ownedLoops.push_back(std::make_unique<net::Loop>(options.backend));
   net::Loop& first = *impl_->ownedLoops.back();
   first.setCorking(options.cork);
   impl_->loops.push_back(std::make_unique<Impl::LoopState>(first, 0));
   for (uint32_t i = 1; i < options.threads; ++i) {
-    impl_->ownedLoops.push_back(std::make_unique<net::Loop>());
+    impl_->ownedLoops.push_back(std::make_unique<net::Loop>(first.backend()));
     impl_->ownedLoops.back()->setCorking(options.cork);
     impl_->loops.push_back(std::make_unique<Impl::LoopState>(*impl_->ownedLoops.back(), i));
   }
@@ -28,7 +28,7 @@ App::App(net::Loop& loop, AppOptions options) : impl_(std::make_unique<Impl>(opt
   if (!options.cork) loop.setCorking(false);  // a shared loop: only ever switched off
   impl_->loops.push_back(std::make_unique<Impl::LoopState>(loop, 0));
   for (uint32_t i = 1; i < options.threads; ++i) {
-    impl_->ownedLoops.push_back(std::make_unique<net::Loop>());
+    impl_->ownedLoops.push_back(std::make_unique<net::Loop>(loop.backend()));
     impl_->ownedLoops.back()->setCorking(options.cork);
     impl_->loops.push_back(std::make_unique<Impl::LoopState>(*impl_->ownedLoops.back(), i));
   }

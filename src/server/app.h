@@ -50,6 +50,10 @@ struct AppOptions {
   // own SO_REUSEPORT socket and the kernel spreads connections by a hash of their addresses.
   // Round-robin spreads more evenly (docs/architecture.md, "threads"); leave it off.
   bool acceptOnEveryLoop = false;
+  // The kernel interface of the loops the App makes (net/io_backend.h): Default follows
+  // DUPLEX_IO_BACKEND (epoll when unset); IoUring falls back to epoll, logged once, when the
+  // kernel refuses it. An App on a caller's loop gives its other loops that loop's backend.
+  net::IoBackend backend = net::IoBackend::Default;
 };
 
 // Serving wss:// (and https:// for the GET routes) on a listener.

@@ -145,7 +145,6 @@ TEST(Listener, BacksOffOnEmfileInsteadOfSpinningAndResumes) {
 #endif
   Loop loop;
   std::vector<int> accepted;
-  Listener listener(loop, "127.0.0.1", 0, [&](int fd) { accepted.push_back(fd); });
   // Client sockets exist before the table fills; connecting needs no new descriptor.
   int clients[2] = {::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
                     ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
@@ -156,6 +155,9 @@ TEST(Listener, BacksOffOnEmfileInsteadOfSpinningAndResumes) {
   {
     FdLimit limit(static_cast<rlim_t>(highestOpenFd() + 8));
     ASSERT_TRUE(limit.ok());
+    // Made under the lowered limit: io_uring's multishot accept takes the limit in force when
+    // it is armed (as a process would see it from the start).
+    Listener listener(loop, "127.0.0.1", 0, [&](int fd) { accepted.push_back(fd); });
     for (;;) {
       int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
@@ -175,8 +177,12 @@ TEST(Listener, BacksOffOnEmfileInsteadOfSpinningAndResumes) {
     gAcceptCalls = 0;
     test::runFor(loop, 500);
     EXPECT_TRUE(accepted.empty());
-    EXPECT_GE(gAcceptCalls, 1) << "the listener never even tried";
-    EXPECT_LE(gAcceptCalls, 20) << "the listener spins on EMFILE";
+    // io_uring's multishot accept makes no accept4 call to count (its failures end the
+    // request, and the listener pauses the same way before arming it again).
+    if (loop.backend() == IoBackend::Epoll) {
+      EXPECT_GE(gAcceptCalls, 1) << "the listener never even tried";
+      EXPECT_LE(gAcceptCalls, 20) << "the listener spins on EMFILE";
+    }
 
     // Descriptors come back: both pending connections are accepted without outside help.
     for (size_t i = 0; i < 4 && i < fillers.size(); ++i) ::close(fillers[i]);

@@ -84,7 +84,8 @@ TEST(SocketCorking, WritesOfOneIterationLeaveInOneSendmsg) {
   EXPECT_TRUE(readRecords(fds[1]).empty()) << "written before the end of the iteration";
   runOnce(loop);
   EXPECT_EQ(readRecords(fds[1]), std::vector<std::string>{"GET /a HTTP/1.1"});
-  EXPECT_EQ(socket->bufferedAmount(), 0u);
+  // io_uring: the kernel's answer (all 15 taken) is a completion, handled an iteration later.
+  EXPECT_TRUE(test::runUntil(loop, [&] { return socket->bufferedAmount() == 0; }));
 
   // Writes in different iterations are different syscalls (the method above can tell).
   socket->write("one");

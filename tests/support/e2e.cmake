@@ -24,5 +24,11 @@ function(duplex_e2e_test)
     list(APPEND env "DUPLEX_INTEROP_CLIENT=$<TARGET_FILE:duplex-interop-client>")
   endif()
   add_test(NAME ${T_NAME} COMMAND ${cmd} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS e2e ENVIRONMENT "${env}")
+  set(labels e2e)
+  # The suites that scripts/test runs a second time on io_uring (DUPLEX_IO_BACKEND).
+  if(T_NAME MATCHES "^(interop|badinput|load|soak)\\.")
+    list(APPEND labels backends)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${labels}"
+                                            ENVIRONMENT "${env}")
 endfunction()
