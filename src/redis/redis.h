@@ -57,6 +57,11 @@ struct Options {
   uint32_t commandTimeoutMs = 2000;
   uint32_t reconnectMinMs = 50;   // backoff with jitter, doubling up to the max
   uint32_t reconnectMaxMs = 2000;
+  // A connection that received nothing for this long sends a PING, which must be answered
+  // within commandTimeoutMs like any command: a Redis that hangs (stopped, swapping, stuck) is
+  // noticed and the connection remade, not only one whose host vanished (TCP keepalive).
+  // 0: never.
+  uint32_t idlePingMs = 3000;
   std::string tlsCaFile;          // rediss://: verify against this CA (empty: system store)
 };
 
@@ -100,6 +105,7 @@ class Connection {
 // says what it wants. Messages arrive on the loop in the order Redis sent them; none arrives
 // for a channel after unsubscribe() returned (Redis may still send some: they are dropped).
 // onUp/onDown follow Connection's rule (once per outage); isConnected() is true between them.
+// It checks itself with a PING when idle, as Connection does.
 // After a reconnect, messages of the channels Redis has already confirmed may arrive before
 // onUp (nothing is held back, so nothing is lost between the confirmation and onUp).
 class Subscriber {

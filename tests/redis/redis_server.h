@@ -27,6 +27,9 @@ class RedisServer {
   std::string url(const std::string& userinfo = "", const std::string& path = "") const;
 
   void kill();     // SIGKILL, and waits for it to be gone
+  // SIGSTOP / SIGCONT: a Redis that hangs, its connections open, answering nothing.
+  void pause();
+  void resume();
   bool restart();  // on the same port; false if it did not come up
 
  private:
