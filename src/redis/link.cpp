@@ -289,7 +289,6 @@ void Link::sweep() {
   if (alive.get() && again) watch();
 }
 
-
 void Link::armIdleCheck(uint64_t delayMs) {
   if (options_.idlePingMs == 0) return;
   idleTimer_ = loop_->setTimeout(std::max<uint64_t>(delayMs, 1), [this] { idleCheck(); });

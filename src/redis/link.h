@@ -105,7 +105,7 @@ class Link {
   net::Loop::TimerId reconnectTimer_ = 0;
   net::Loop::TimerId sweepTimer_ = 0;
   net::Loop::TimerId idleTimer_ = 0;
-  uint64_t lastReceivedMs_ = 0;  // while ready: when Redis last sent anything
+  uint64_t lastReceivedMs_ = 0;                  // while ready: when Redis last sent anything
   std::unique_ptr<net::TlsContext> tls_;         // rediss://: built at the first attempt
   std::unique_ptr<net::TlsSession> pendingTls_;  // started once the TCP connect completes
   net::Lifeline<Link> lifeline_{this};
