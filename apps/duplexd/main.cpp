@@ -254,7 +254,8 @@ int main(int argc, char** argv) {
     if (options.engines.empty()) {
       duplex::hub::ChannelStoreOptions storeOptions;
       storeOptions.maxFileBytes = options.historyMaxBytes;
-      auto channels = duplex::hub::ChannelStore::open(options.dataDir + "/channels.db", storeOptions);
+      auto channels =
+          duplex::hub::ChannelStore::open(options.dataDir + "/channels.db", storeOptions);
       if (!channels.ok()) {
         std::fprintf(stderr, "duplexd: %s/channels.db: %s\n", options.dataDir.c_str(),
                      channels.error().message.c_str());
@@ -268,8 +269,8 @@ int main(int argc, char** argv) {
       inProcess = std::make_unique<duplex::hub::InProcessEngine>(*store, engineOptions);
       inProcess->addLoop(app.loop(), topics);
     } else {
-      redis = std::make_unique<duplex::hub::RedisEngine>(
-          duplexd::redisEngineOptions(options.engines));
+      redis =
+          std::make_unique<duplex::hub::RedisEngine>(duplexd::redisEngineOptions(options.engines));
       redis->addLoop(app.loop(), topics);
       if (auto error = redis->start()) {
         std::fprintf(stderr, "duplexd: --engine %s\n", error->c_str());
@@ -283,18 +284,18 @@ int main(int argc, char** argv) {
            duplexd::withConnectionLog(hub.behavior(webSocketRoute(options)), "/connection"));
     hub.addApiRoutes(app);
 
-    duplexd::Readiness readiness{options.dataDir, options.dataDir + "/channels.db",
-                               // Through the engine: the store is its storage thread's.
-                               [&](std::function<void(std::optional<std::string>)> answer) {
-                                 duplex::hub::ReadRequest read;
-                                 read.channel = "demo:throws";
-                                 engine.read(app.loop(), std::move(read),
-                                             [answer = std::move(answer)](
-                                                 duplex::hub::ReadResult&& result) {
-                                               if (result.ok) return answer(std::nullopt);
-                                               answer(result.error);
-                                             });
-                               }};
+    duplexd::Readiness readiness{
+        options.dataDir, options.dataDir + "/channels.db",
+        // Through the engine: the store is its storage thread's.
+        [&](std::function<void(std::optional<std::string>)> answer) {
+          duplex::hub::ReadRequest read;
+          read.channel = "demo:throws";
+          engine.read(app.loop(), std::move(read),
+                      [answer = std::move(answer)](duplex::hub::ReadResult&& result) {
+                        if (result.ok) return answer(std::nullopt);
+                        answer(result.error);
+                      });
+        }};
     if (redis) {
       // No channels.db: ready when every Redis shard answers.
       readiness.storeFile.clear();
@@ -316,12 +317,11 @@ int main(int argc, char** argv) {
                 app.port());
     std::fflush(stdout);
     if (!options.quiet) {
-      const std::string channelsIn = redis ? "Redis, " + std::to_string(options.engines.size()) +
-                                                 " shard(s)"
-                                           : options.dataDir + "/channels.db";
+      const std::string channelsIn =
+          redis ? "Redis, " + std::to_string(options.engines.size()) + " shard(s)"
+                : options.dataDir + "/channels.db";
       std::fprintf(stderr, "duplexd: open %s://%s:%u and throw (channels: %s)\n",
-                   tls ? "https" : "http", endpoint.host.c_str(), app.port(),
-                   channelsIn.c_str());
+                   tls ? "https" : "http", endpoint.host.c_str(), app.port(), channelsIn.c_str());
     }
     const auto started = std::chrono::steady_clock::now();
     app.run();

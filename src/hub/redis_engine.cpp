@@ -38,7 +38,9 @@ std::string failureOf(const redis::Result& result) {
   return "redis: " + result.reply.string;
 }
 
-bool failed(const redis::Result& result) { return !result.ok || result.reply.isError(); }
+bool failed(const redis::Result& result) {
+  return !result.ok || result.reply.isError();
+}
 
 }  // namespace
 
@@ -55,7 +57,8 @@ struct RedisEngine::Attachment final : ConnectionObserver {
       if (it != part->byChannel.end() && (it->second.erase(&ws), it->second.empty())) {
         part->byChannel.erase(it);
       }
-      engine->toEngine(*part, [engine = engine, channel] { engine->attachedOnEngine(channel, -1); });
+      engine->toEngine(*part,
+                       [engine = engine, channel] { engine->attachedOnEngine(channel, -1); });
     }
     part->attachments.erase(&ws);  // deletes this (WebSocket took the next link first)
   }
@@ -70,6 +73,11 @@ RedisEngine::~RedisEngine() {
   if (thread_.joinable()) {
     engineLoop_.stopFromAnyThread();
     thread_.join();
+  }
+  // Connections may outlive the engine (an App destroyed after it, as Topics allows): they must
+  // not tell it about their end.
+  for (auto& part : loops_) {
+    for (auto& [ws, attachment] : part->attachments) ws->removeObserver(attachment.get());
   }
 }
 
@@ -110,7 +118,9 @@ void RedisEngine::toLoop(LoopPart& part, Task task) {
   engineLoop_.defer([this] { flushOutboxes(); });
 }
 
-void RedisEngine::toLoop(net::Loop& loop, Task task) { toLoop(partOf(loop), std::move(task)); }
+void RedisEngine::toLoop(net::Loop& loop, Task task) {
+  toLoop(partOf(loop), std::move(task));
+}
 
 void RedisEngine::flushOutboxes() {
   flushDeferred_ = false;
@@ -171,9 +181,8 @@ void RedisEngine::runEngine(std::promise<void>& ready) {
       onConnectionUp(shard);
       startupReport(shard, std::nullopt);
     });
-    shard.connection->onDown([this, &shard](std::string_view why) {
-      startupReport(shard, std::string(why));
-    });
+    shard.connection->onDown(
+        [this, &shard](std::string_view why) { startupReport(shard, std::string(why)); });
     shard.subscriber =
         std::make_unique<redis::Subscriber>(engineLoop_, shard.endpoint, options_.client);
     shard.subscriber->onMessage([this, &shard](std::string_view channel, std::string_view payload) {
@@ -218,7 +227,9 @@ RedisEngine::Shard& RedisEngine::shardFor(std::string_view channel) {
   return shards_[shardOf(channel, shards_.size())];
 }
 
-std::string RedisEngine::newEpoch() { return randomHex(16); }
+std::string RedisEngine::newEpoch() {
+  return randomHex(16);
+}
 
 // ---- Channels this node is subscribed to.
 
@@ -347,8 +358,7 @@ void RedisEngine::onGap(const std::string& channel, std::string_view why) {
       for (WebSocket* ws : subscribers) {
         if (!ws->isOpen()) continue;
         ws->send(push);
-        ws->close(static_cast<uint16_t>(DisconnectCode::MissedPublications),
-                  "missed publications");
+        ws->close(static_cast<uint16_t>(DisconnectCode::MissedPublications), "missed publications");
       }
     });
   }
@@ -370,13 +380,8 @@ void RedisEngine::catchUp(Channel& c) {
   Shard& shard = shards_[c.shard];
   if (!shard.connection->isConnected()) return;  // housekeeping tries again
   c.feed->catchUpIssued();
-  std::vector<std::string> args{"s",
-                                "0",
-                                "",
-                                "1000",
-                                std::to_string(c.feed->delivered()),
-                                c.feed->epoch(),
-                                "0"};
+  std::vector<std::string> args{
+      "s", "0", "", "1000", std::to_string(c.feed->delivered()), c.feed->epoch(), "0"};
   readScript().run(
       *shard.connection, {redis_keys::meta(c.name), redis_keys::stream(c.name)}, std::move(args),
       [this, name = c.name](redis::Result&& result) {
@@ -394,7 +399,7 @@ void RedisEngine::catchUp(Channel& c) {
           entries.push_back({static_cast<uint64_t>(list[i].integer), list[i + 1].string});
         }
         again.feed->caughtUp(r.elements[0].string, static_cast<uint64_t>(r.elements[1].integer),
-                         r.elements[2].integer == 1, std::move(entries));
+                             r.elements[2].integer == 1, std::move(entries));
         maybeCatchUp(again);
       });
 }
@@ -410,8 +415,8 @@ void RedisEngine::housekeeping() {
   for (auto it = channels_.begin(); it != channels_.end();) {
     Channel& c = *it->second;
     maybeCatchUp(c);
-    const bool idle = c.attached == 0 && c.afterConfirmed.empty() && c.feed->idle() &&
-                      !c.catchUpScheduled;
+    const bool idle =
+        c.attached == 0 && c.afterConfirmed.empty() && c.feed->idle() && !c.catchUpScheduled;
     if (!idle) {
       c.idleSinceMs = -1;
     } else if (c.idleSinceMs < 0) {
@@ -484,18 +489,16 @@ void RedisEngine::broadcast(net::Loop& from, std::string_view channel, std::stri
 
 void RedisEngine::publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) {
   LoopPart& caller = partOf(from);
-  toEngine(caller,
-           [this, &caller, request = std::move(request), done = std::move(done)]() mutable {
-             publishOnEngine(caller, std::move(request), std::move(done));
-           });
+  toEngine(caller, [this, &caller, request = std::move(request), done = std::move(done)]() mutable {
+    publishOnEngine(caller, std::move(request), std::move(done));
+  });
 }
 
 void RedisEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult> done) {
   LoopPart& caller = partOf(from);
-  toEngine(caller,
-           [this, &caller, request = std::move(request), done = std::move(done)]() mutable {
-             readOnEngine(caller, std::move(request), std::move(done));
-           });
+  toEngine(caller, [this, &caller, request = std::move(request), done = std::move(done)]() mutable {
+    readOnEngine(caller, std::move(request), std::move(done));
+  });
 }
 
 void RedisEngine::sweep(int64_t) {

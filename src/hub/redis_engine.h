@@ -107,10 +107,10 @@ class RedisEngine final : public Engine {
     std::string name;
     size_t shard = 0;
     std::unique_ptr<ChannelFeed> feed;
-    size_t attached = 0;      // local subscribers over every loop
-    bool confirmed = false;   // our SUBSCRIBE is in effect (the marker came back)
+    size_t attached = 0;               // local subscribers over every loop
+    bool confirmed = false;            // our SUBSCRIBE is in effect (the marker came back)
     std::vector<Task> afterConfirmed;  // reads waiting for that
-    int64_t idleSinceMs = -1;  // when `attached` fell to 0 with nothing in flight
+    int64_t idleSinceMs = -1;          // when `attached` fell to 0 with nothing in flight
     bool catchUpScheduled = false;
   };
 

@@ -2,8 +2,8 @@
 // each, and the channel's feed (redis_feed.h) to put their completions in order.
 #include <chrono>
 
-#include "hub/publication_list.h"
 #include "hub/hub_protocol_writer.h"
+#include "hub/publication_list.h"
 #include "hub/redis_engine.h"
 #include "hub/redis_keys.h"
 #include "hub/redis_scripts.h"
@@ -11,7 +11,9 @@
 namespace duplex::hub {
 namespace {
 
-bool failed(const redis::Result& result) { return !result.ok || result.reply.isError(); }
+bool failed(const redis::Result& result) {
+  return !result.ok || result.reply.isError();
+}
 
 std::string failureOf(const redis::Result& result) {
   if (!result.ok) return "redis: " + result.error;
@@ -28,9 +30,8 @@ void RedisEngine::publishOnEngine(LoopPart& caller, PublishRequest request,
                                   Done<PublishResult> done) {
   Shard& shard = shardFor(request.channel);
   auto answer = [this, &caller](Done<PublishResult>& to, PublishResult result) {
-    toLoop(caller, [to = std::move(to), result = std::move(result)]() mutable {
-      to(std::move(result));
-    });
+    toLoop(caller,
+           [to = std::move(to), result = std::move(result)]() mutable { to(std::move(result)); });
   };
   if (request.limits.historySize == 0) {
     // Nothing stored: published to the nodes (this one skips its own message), delivered here
@@ -38,21 +39,20 @@ void RedisEngine::publishOnEngine(LoopPart& caller, PublishRequest request,
     // Built before the callback below takes `request` (arguments are evaluated in any order).
     std::vector<std::string> command{"PUBLISH", redis_keys::pubsub(request.channel),
                                      redis_keys::encode('p', nodeId_, {}, 0, request.data)};
-    shard.connection->command(
-        std::move(command),
-        [this, answer, request = std::move(request), done = std::move(done)](
-            redis::Result&& reply) mutable {
-          PublishResult result;
-          if (failed(reply)) {
-            result.error = failureOf(reply);
-            return answer(done, std::move(result));
-          }
-          auto push = std::make_shared<std::string>();
-          writePubPush(*push, request.channel, 0, request.data);
-          deliverRaw(request.channel, std::move(push));
-          result.ok = true;
-          answer(done, std::move(result));
-        });
+    shard.connection->command(std::move(command),
+                              [this, answer, request = std::move(request),
+                               done = std::move(done)](redis::Result&& reply) mutable {
+                                PublishResult result;
+                                if (failed(reply)) {
+                                  result.error = failureOf(reply);
+                                  return answer(done, std::move(result));
+                                }
+                                auto push = std::make_shared<std::string>();
+                                writePubPush(*push, request.channel, 0, request.data);
+                                deliverRaw(request.channel, std::move(push));
+                                result.ok = true;
+                                answer(done, std::move(result));
+                              });
     return;
   }
   std::vector<std::string> keys{redis_keys::meta(request.channel),
@@ -105,9 +105,8 @@ void RedisEngine::readOnEngine(LoopPart& caller, ReadRequest request, Done<ReadR
   auto fail = [this, &caller](Done<ReadResult>& to, std::string error) {
     ReadResult result;
     result.error = std::move(error);
-    toLoop(caller, [to = std::move(to), result = std::move(result)]() mutable {
-      to(std::move(result));
-    });
+    toLoop(caller,
+           [to = std::move(to), result = std::move(result)]() mutable { to(std::move(result)); });
   };
   // Sent once this node's SUBSCRIBE to the channel is in effect, so every publication after
   // what the read sees reaches this node over pub/sub (or, if lost, from the stream).
@@ -121,7 +120,7 @@ void RedisEngine::readOnEngine(LoopPart& caller, ReadRequest request, Done<ReadR
     Shard& shard = shards_[target.shard];
     const char* mode = request.mode == ReadRequest::Mode::Position ? "p"
                        : request.mode == ReadRequest::Mode::Latest ? "l"
-                                                                    : "s";
+                                                                   : "s";
     const int64_t cutoff =
         request.limits.historyTtlMs > 0 ? request.nowMs - request.limits.historyTtlMs : 0;
     std::vector<std::string> args{mode,
@@ -173,18 +172,18 @@ void RedisEngine::readOnEngine(LoopPart& caller, ReadRequest request, Done<ReadR
             });
           }
           // Handed to the loop once every offset up to the read's top was delivered here.
-          c->feed->readAnswered(epoch, result.position.top,
-                                [this, &caller, done = std::move(done),
-                                 result = std::move(result)](bool inOrder) mutable {
-                                  if (!inOrder) {
-                                    result = ReadResult{};
-                                    result.error = "redis: publications before it were lost";
-                                  }
-                                  toLoop(caller, [done = std::move(done),
-                                                  result = std::move(result)]() mutable {
-                                    done(std::move(result));
-                                  });
-                                });
+          c->feed->readAnswered(
+              epoch, result.position.top,
+              [this, &caller, done = std::move(done),
+               result = std::move(result)](bool inOrder) mutable {
+                if (!inOrder) {
+                  result = ReadResult{};
+                  result.error = "redis: publications before it were lost";
+                }
+                toLoop(caller, [done = std::move(done), result = std::move(result)]() mutable {
+                  done(std::move(result));
+                });
+              });
           maybeCatchUp(*c);
         });
   };

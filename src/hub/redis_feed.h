@@ -83,8 +83,8 @@ class ChannelFeed {
   int readsInFlight_ = 0;
   bool catchUpInFlight_ = false;
   bool resyncWanted_ = false;
-  std::map<uint64_t, std::string> buffer_;       // offsets above delivered_ not yet handed over
-  std::multimap<uint64_t, Action> waiting_;      // by the offset they wait for
+  std::map<uint64_t, std::string> buffer_;   // offsets above delivered_ not yet handed over
+  std::multimap<uint64_t, Action> waiting_;  // by the offset they wait for
 };
 
 }  // namespace duplex::hub

@@ -24,15 +24,23 @@ inline std::string base(std::string_view channel) {
   key += '}';
   return key;
 }
-inline std::string meta(std::string_view channel) { return base(channel) + ":meta"; }
-inline std::string stream(std::string_view channel) { return base(channel) + ":stream"; }
-inline std::string presence(std::string_view channel) { return base(channel) + ":presence"; }
+inline std::string meta(std::string_view channel) {
+  return base(channel) + ":meta";
+}
+inline std::string stream(std::string_view channel) {
+  return base(channel) + ":stream";
+}
+inline std::string presence(std::string_view channel) {
+  return base(channel) + ":presence";
+}
 inline std::string idempotency(std::string_view channel, std::string_view key) {
   std::string k = base(channel) + ":key:";
   k.append(key);
   return k;
 }
-inline std::string pubsub(std::string_view channel) { return base(channel); }
+inline std::string pubsub(std::string_view channel) {
+  return base(channel);
+}
 // The channel back from a pub/sub channel name; empty when it is not one of ours.
 std::string_view channelOf(std::string_view pubsubChannel);
 

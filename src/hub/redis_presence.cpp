@@ -37,26 +37,27 @@ std::string RedisEngine::memberValue(std::string_view user) const {
   return value;
 }
 
-void RedisEngine::join(net::Loop& from, std::string_view channel, PresenceMember member,
-                       size_t max, Done<bool> done) {
+void RedisEngine::join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
+                       Done<bool> done) {
   LoopPart& caller = partOf(from);
   toEngine(caller, [this, &caller, name = std::string(channel), member = std::move(member), max,
                     done = std::move(done)]() mutable {
     std::vector<std::string> args{member.client, memberValue(member.user), std::to_string(max),
                                   std::to_string(wallClockMs()),
                                   std::to_string(options_.presenceTtlMs)};
-    joinScript().run(
-        *shardFor(name).connection, {redis_keys::presence(name)}, std::move(args),
-        [this, &caller, name, member = std::move(member),
-         done = std::move(done)](redis::Result&& reply) mutable {
-          // The interface has no error here: a Redis that did not answer counts as full.
-          const bool joined = reply.ok && !reply.reply.isError() && reply.reply.integer == 1;
-          if (joined) members_[name][member.client] = member.user;
-          toLoop(caller, [done = std::move(done), joined]() mutable {
-            bool answer = joined;
-            done(std::move(answer));
-          });
-        });
+    joinScript().run(*shardFor(name).connection, {redis_keys::presence(name)}, std::move(args),
+                     [this, &caller, name, member = std::move(member),
+                      done = std::move(done)](redis::Result&& reply) mutable {
+                       // The interface has no error here: a Redis that did not answer counts as
+                       // full.
+                       const bool joined =
+                           reply.ok && !reply.reply.isError() && reply.reply.integer == 1;
+                       if (joined) members_[name][member.client] = member.user;
+                       toLoop(caller, [done = std::move(done), joined]() mutable {
+                         bool answer = joined;
+                         done(std::move(answer));
+                       });
+                     });
   });
 }
 
@@ -109,9 +110,9 @@ void RedisEngine::refreshPresence() {
     }
     redis::Connection& connection = *shardFor(name).connection;
     connection.command(std::move(command), [](redis::Result&&) {});
-    connection.command({"PEXPIRE", redis_keys::presence(name),
-                        std::to_string(options_.presenceTtlMs)},
-                       [](redis::Result&&) {});
+    connection.command(
+        {"PEXPIRE", redis_keys::presence(name), std::to_string(options_.presenceTtlMs)},
+        [](redis::Result&&) {});
   }
 }
 

@@ -120,8 +120,8 @@ void RedisScript::run(redis::Connection& connection, std::vector<std::string> ke
   command.push_back(std::to_string(keys.size()));
   for (auto& k : keys) command.push_back(std::move(k));
   for (auto& a : args) command.push_back(std::move(a));
-  connection.command(command, [this, &connection, command, done = std::move(done)](
-                                  redis::Result&& result) mutable {
+  connection.command(command, [this, &connection, command,
+                               done = std::move(done)](redis::Result&& result) mutable {
     if (result.ok && result.reply.isError() && result.reply.string.starts_with("NOSCRIPT")) {
       command[0] = "EVAL";
       command[1] = std::string(source);

@@ -18,8 +18,9 @@ size_t shardOf(std::string_view channel, size_t shards) {
   while (next < static_cast<int64_t>(shards)) {
     bucket = next;
     key = key * 2862933555777941757ull + 1;
-    next = static_cast<int64_t>(static_cast<double>(bucket + 1) *
-                                (static_cast<double>(1ll << 31) / static_cast<double>((key >> 33) + 1)));
+    next = static_cast<int64_t>(
+        static_cast<double>(bucket + 1) *
+        (static_cast<double>(1ll << 31) / static_cast<double>((key >> 33) + 1)));
   }
   return static_cast<size_t>(bucket);
 }

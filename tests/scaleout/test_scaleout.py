@@ -57,6 +57,36 @@ def test_a_publish_on_one_node_reaches_subscribers_on_the_others_once(cluster):
     assert b"talk:room" in keys_on(ra) and b"talk:room" in keys_on(rb)
 
 
+def test_a_node_subscribes_once_per_channel_and_unsubscribes_after_the_last_leaves(cluster):
+    redis = cluster.redis()
+    env = {"DUPLEXD_TEST_UNSUBSCRIBE_AFTER_MS": "300"}
+    a, b = cluster.node(redis.url, env=env), cluster.node(redis.url, env=env)
+
+    def subscribed_nodes():
+        reply = redis.command("PUBSUB", "NUMSUB", "duplex:{talk:once}")
+        return int(reply.split(b"\r\n")[-2][1:])
+
+    async def go():
+        clients = [await Client.open(n) for n in (a, a, a, b)]
+        for c in clients:
+            await c.call("subscribe", {"channel": "talk:once"})
+        assert subscribed_nodes() == 2  # four clients, two nodes
+        for c in clients[:3]:
+            await c.close()
+        deadline = time.monotonic() + 5
+        while subscribed_nodes() != 1:  # a left 0.3 s after its last subscriber
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        # b still delivers; a subscribes again for a new client.
+        again = await Client.open(a)
+        await again.call("subscribe", {"channel": "talk:once"})
+        assert subscribed_nodes() == 2
+        await clients[3].call("publish", {"channel": "talk:once", "data": 1})
+        assert (await again.push())["pub"] == {"offset": 1, "data": 1}
+
+    run(go())
+
+
 def test_a_client_that_moves_from_node_a_to_node_c_recovers_exactly_what_it_missed(cluster):
     (na, nb, nc), _ = three_nodes(cluster)
 
@@ -285,5 +315,67 @@ def test_a_node_killed_under_load_loses_its_clients_to_the_others_who_recover_ev
             seen.append((await moved.push())["pub"]["offset"])
         assert seen == list(range(1, 201))
         assert sorted(acked) == list(range(1, 201))
+
+    run(go())
+
+
+def test_subscribers_of_a_node_that_missed_trimmed_publications_are_told_to_recover(cluster):
+    redis = cluster.redis()
+    env = {"DUPLEXD_TEST_REDIS_RECONNECT_MS": "1500"}
+    a, b = cluster.node(redis.url, env=env), cluster.node(redis.url, env=env)
+
+    async def go():
+        pub, sub, kept = await Client.open(a), await Client.open(b), await Client.open(b)
+        r = await sub.call("subscribe", {"channel": "tiny:gap"})
+        epoch = r["result"]["epoch"]
+        await kept.call("subscribe", {"channel": "talk:kept"})
+        # B's pub/sub connection is cut; while it is away, more is published than tiny keeps
+        # (3) and a little on talk:kept.
+        assert b"ERR" not in redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+        for i in range(5):
+            await pub.call("publish", {"channel": "tiny:gap", "data": i})
+        for i in range(2):
+            await pub.call("publish", {"channel": "talk:kept", "data": i})
+        # talk:kept is caught up from the stream once B is back, each publication once.
+        got = [(await kept.push(timeout=10))["pub"] for _ in range(2)]
+        assert got == [{"offset": 1, "data": 0}, {"offset": 2, "data": 1}]
+        # tiny:gap cannot be: its subscriber is told to reconnect and recover (4009).
+        push = await sub.push("disconnect", timeout=10)
+        assert push["disconnect"]["code"] == 4009
+        again = await Client.open(a)
+        r = await again.call("subscribe", {"channel": "tiny:gap",
+                                           "since": {"offset": 0, "epoch": epoch}})
+        assert r["result"]["recovered"] is False and r["result"]["offset"] == 5
+
+    run(go())
+
+
+def test_a_redis_that_lost_its_data_gives_new_epochs_and_subscribers_are_told(cluster):
+    redis = cluster.redis()  # no appendonly: a restart starts empty
+    a, b = cluster.node(redis.url), cluster.node(redis.url)
+
+    async def go():
+        sub, pub = await Client.open(b), await Client.open(a)
+        r = await sub.call("subscribe", {"channel": "talk:lost"})
+        old = r["result"]["epoch"]
+        await pub.call("publish", {"channel": "talk:lost", "data": 1})
+        assert (await sub.push())["pub"]["offset"] == 1
+        redis.kill()
+        redis.start()
+        deadline = time.monotonic() + 10
+        while True:  # once the node is connected again, the channel starts over
+            r = await pub.call("publish", {"channel": "talk:lost", "data": 2})
+            if "result" in r:
+                break
+            assert time.monotonic() < deadline, r
+            await asyncio.sleep(0.1)
+        assert r["result"]["epoch"] != old and r["result"]["offset"] == 1
+        # B's subscriber held offsets of the lost history: it is told to reconnect (4009), and
+        # its resubscribe says recovered: false.
+        assert (await sub.push("disconnect"))["disconnect"]["code"] == 4009
+        again = await Client.open(b)
+        r = await again.call("subscribe", {"channel": "talk:lost",
+                                           "since": {"offset": 1, "epoch": old}})
+        assert r["result"]["recovered"] is False and r["result"]["epoch"] != old
 
     run(go())
