@@ -188,8 +188,9 @@ async def connect(port: int, on_message) -> Peer:
     _, peer = await loop.create_connection(lambda: Peer(on_message), "127.0.0.1", port)
     key = base64.b64encode(os.urandom(16)).decode()
     peer.transport.write((f"GET /connection HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                          f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                          f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+                          f"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                          ).encode())
     await asyncio.wait_for(peer.handshake, 20)
     return peer
 
@@ -309,7 +310,8 @@ async def generate(a) -> dict:
         "node_cpu_us_per_delivery": sum(cpu_nodes) * 1e6 / delivered if delivered else None,
         "node_cpu_s": [round(c, 3) for c in cpu_nodes],
         "node_cpu_share": sum(cpu_nodes) / elapsed,
-        "redis_cpu_us_per_publish": (sum(cpu_redis) * 1e6 / acked) if redis_pids and acked else None,
+        "redis_cpu_us_per_publish": (sum(cpu_redis) * 1e6 / acked
+                                     if redis_pids and acked else None),
         "redis_cpu_s": [round(c, 3) for c in cpu_redis],
         "generator_cpu_share": own / elapsed,
     }
@@ -458,8 +460,9 @@ def summarize(results: dict) -> dict:
 def table(summary: dict) -> str:
     """Markdown: one row per workload and configuration, medians (with min-max of the node CPU
     when there were several runs), and the node CPU as a ratio to the embedded engine's."""
-    lines = ["| workload | configuration | deliveries/s | p50 µs | p99 µs | node CPU µs/delivery | "
-             "vs embedded | Redis CPU µs/publish |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| workload | configuration | deliveries/s | p50 µs | p99 µs | "
+             "node CPU µs/delivery | vs embedded | Redis CPU µs/publish |",
+             "|---|---|---|---|---|---|---|---|"]
     for workload, per_config in summary.items():
         base = per_config.get(BASELINE, {}).get("node_cpu_us_per_delivery", {}).get("median")
         for name, entry in per_config.items():

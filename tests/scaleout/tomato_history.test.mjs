@@ -80,7 +80,8 @@ async function waitShows(page, kinds, what) {
       return seen;
     }
     if (Date.now() > deadline) {
-      assert.fail(`${what}: waiting for ${JSON.stringify(want)}; last seen ${JSON.stringify(seen)}`);
+      assert.fail(`${what}: waiting for ${JSON.stringify(want)}; ` +
+        `last seen ${JSON.stringify(seen)}`);
     }
     await delay(50);
   }
