@@ -11,6 +11,7 @@
 
 #include "hub/hub_protocol_error.h"
 #include "hub/hub_protocol_writer.h"
+#include "hub/redis_engine_attachment.h"
 #include "hub/redis_keys.h"
 #include "hub/redis_scripts.h"
 #include "hub/redis_shards.h"
@@ -33,36 +34,11 @@ int64_t wallClockMs() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string failureOf(const redis::Result& result) {
-  if (!result.ok) return "redis: " + result.error;
-  return "redis: " + result.reply.string;
-}
-
 bool failed(const redis::Result& result) {
   return !result.ok || result.reply.isError();
 }
 
 }  // namespace
-
-// What a loop keeps of a connection attached to channels: told when it ends, so the engine
-// learns that its channels lost a subscriber (the Hub does not detach a closing connection).
-struct RedisEngine::Attachment final : ConnectionObserver {
-  RedisEngine* engine;
-  LoopPart* part;
-  std::vector<std::string> channels;
-
-  void connectionClosed(WebSocket& ws) override {
-    for (const std::string& channel : channels) {
-      auto it = part->byChannel.find(channel);
-      if (it != part->byChannel.end() && (it->second.erase(&ws), it->second.empty())) {
-        part->byChannel.erase(it);
-      }
-      engine->toEngine(*part,
-                       [engine = engine, channel] { engine->attachedOnEngine(channel, -1); });
-    }
-    part->attachments.erase(&ws);  // deletes this (WebSocket took the next link first)
-  }
-};
 
 RedisEngine::RedisEngine(RedisEngineOptions options)
     : options_(std::move(options)), nodeId_(randomHex(12)) {
@@ -242,6 +218,7 @@ RedisEngine::Channel& RedisEngine::channel(const std::string& name) {
   auto created = std::make_unique<Channel>();
   Channel& c = *created;
   c.name = name;
+  c.sharedName = std::make_shared<const std::string>(name);
   c.shard = shardOf(name, shards_.size());
   c.feed = std::make_unique<ChannelFeed>(ChannelFeed::Hooks{
       [this, &c](uint64_t offset, std::string_view data) { deliver(c, offset, data); },
@@ -307,7 +284,7 @@ void RedisEngine::onMessage(Shard&, std::string_view pubsubChannel, std::string_
       if (mine) confirm(c);
       return;
     case 'b':
-      if (!mine) deliverRaw(c.name, std::make_shared<const std::string>(message->body));
+      if (!mine) deliverRaw(c.sharedName, std::make_shared<const std::string>(message->body));
       return;
     case 'p':
       if (message->offset == 0) {
@@ -315,10 +292,10 @@ void RedisEngine::onMessage(Shard&, std::string_view pubsubChannel, std::string_
         if (mine) return;
         auto push = std::make_shared<std::string>();
         writePubPush(*push, c.name, 0, message->body);
-        deliverRaw(c.name, std::move(push));
+        deliverRaw(c.sharedName, std::move(push));
         return;
       }
-      c.feed->live(message->epoch, message->offset, std::string(message->body));
+      c.feed->live(message->epoch, message->offset, message->body);
       maybeCatchUp(c);
       return;
     default:
@@ -329,13 +306,20 @@ void RedisEngine::onMessage(Shard&, std::string_view pubsubChannel, std::string_
 void RedisEngine::deliver(Channel& c, uint64_t offset, std::string_view data) {
   auto push = std::make_shared<std::string>();
   writePubPush(*push, c.name, offset, data);
-  deliverRaw(c.name, std::move(push));
+  deliverRaw(c.sharedName, std::move(push));
 }
 
 void RedisEngine::deliverRaw(const std::string& channel,
                              std::shared_ptr<const std::string> message) {
+  auto it = channels_.find(channel);
+  deliverRaw(
+      it != channels_.end() ? it->second->sharedName : std::make_shared<const std::string>(channel),
+      std::move(message));
+}
+
+void RedisEngine::deliverRaw(const std::shared_ptr<const std::string>& name,
+                             std::shared_ptr<const std::string> message) {
   // Written once; each loop frames it once for its own subscribers.
-  auto name = std::make_shared<const std::string>(channel);
   for (auto& part : loops_) {
     toLoop(*part, [topics = part->topics, name, message] { topics->publish(*name, *message); });
   }
@@ -428,103 +412,6 @@ void RedisEngine::housekeeping() {
     }
     ++it;
   }
-}
-
-// ---- The calls, on the loops.
-
-bool RedisEngine::attach(WebSocket& ws, std::string_view channel) {
-  LoopPart& part = partOf(ws.loop());
-  if (!part.topics->subscribe(ws, channel)) return false;
-  auto& attachment = part.attachments[&ws];
-  if (!attachment) {
-    attachment = std::make_unique<Attachment>();
-    attachment->engine = this;
-    attachment->part = &part;
-    ws.addObserver(attachment.get());
-  }
-  std::string name(channel);
-  attachment->channels.push_back(name);
-  part.byChannel[name].insert(&ws);
-  toEngine(part, [this, name] { attachedOnEngine(name, +1); });
-  return true;
-}
-
-void RedisEngine::detach(WebSocket& ws, std::string_view channel) {
-  LoopPart& part = partOf(ws.loop());
-  if (!part.topics->unsubscribe(ws, channel)) return;
-  std::string name(channel);
-  auto it = part.attachments.find(&ws);
-  if (it != part.attachments.end()) {
-    auto& channels = it->second->channels;
-    std::erase(channels, name);
-    if (channels.empty()) {
-      ws.removeObserver(it->second.get());
-      part.attachments.erase(it);
-    }
-  }
-  auto subscribers = part.byChannel.find(name);
-  if (subscribers != part.byChannel.end() &&
-      (subscribers->second.erase(&ws), subscribers->second.empty())) {
-    part.byChannel.erase(subscribers);
-  }
-  toEngine(part, [this, name] { attachedOnEngine(name, -1); });
-}
-
-void RedisEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
-                            const WebSocket* except) {
-  for (auto& part : loops_) {
-    if (part->loop == &from) {
-      part->topics->publish(channel, message, Opcode::Text, except);
-    } else {
-      part->topics->publishFromAnyThread(std::string(channel), std::string(message));
-    }
-  }
-  // The other nodes (fire and forget: presence pushes are not stored).
-  toEngine(partOf(from), [this, name = std::string(channel), body = std::string(message)] {
-    shardFor(name).connection->command(
-        {"PUBLISH", redis_keys::pubsub(name), redis_keys::encode('b', nodeId_, {}, 0, body)},
-        [](redis::Result&&) {});
-  });
-}
-
-void RedisEngine::publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) {
-  LoopPart& caller = partOf(from);
-  toEngine(caller, [this, &caller, request = std::move(request), done = std::move(done)]() mutable {
-    publishOnEngine(caller, std::move(request), std::move(done));
-  });
-}
-
-void RedisEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult> done) {
-  LoopPart& caller = partOf(from);
-  toEngine(caller, [this, &caller, request = std::move(request), done = std::move(done)]() mutable {
-    readOnEngine(caller, std::move(request), std::move(done));
-  });
-}
-
-void RedisEngine::sweep(int64_t) {
-  // Nothing to do here: Redis trims streams as they grow (MAXLEN), keys expire by themselves,
-  // and presence reads skip (and joins delete) expired members.
-}
-
-void RedisEngine::check(net::Loop& from, Done<std::optional<std::string>> done) {
-  LoopPart& caller = partOf(from);
-  toEngine(caller, [this, &caller, done = std::move(done)]() mutable {
-    struct Gather {
-      size_t left;
-      std::optional<std::string> error;
-      Done<std::optional<std::string>> done;
-    };
-    auto gather = std::make_shared<Gather>(Gather{shards_.size(), std::nullopt, std::move(done)});
-    for (Shard& shard : shards_) {
-      shard.connection->command({"PING"}, [this, &caller, &shard, gather](redis::Result&& result) {
-        if (failed(result) && !gather->error) {
-          gather->error = shard.endpoint.text() + ": " + failureOf(result);
-        }
-        if (--gather->left > 0) return;
-        toLoop(caller, [gather] { gather->done(std::move(gather->error)); });
-      });
-    }
-  });
 }
 
 }  // namespace duplex::hub

@@ -105,6 +105,7 @@ class RedisEngine final : public Engine {
   // A channel this node is subscribed to (engine thread).
   struct Channel {
     std::string name;
+    std::shared_ptr<const std::string> sharedName;  // what the loops' tasks hold
     size_t shard = 0;
     std::unique_ptr<ChannelFeed> feed;
     size_t attached = 0;               // local subscribers over every loop
@@ -134,6 +135,8 @@ class RedisEngine final : public Engine {
   void onSubscriberUp(Shard& shard);
   void deliver(Channel& channel, uint64_t offset, std::string_view data);
   void deliverRaw(const std::string& channel, std::shared_ptr<const std::string> message);
+  void deliverRaw(const std::shared_ptr<const std::string>& name,
+                  std::shared_ptr<const std::string> message);
   void onGap(const std::string& channel, std::string_view why);
   void maybeCatchUp(Channel& channel);
   void catchUp(Channel& channel);

@@ -30,9 +30,16 @@ void ChannelFeed::failWaiting() {
   for (auto& [offset, action] : waiting) action(false);
 }
 
-void ChannelFeed::live(std::string_view epoch, uint64_t offset, std::string data) {
+void ChannelFeed::live(std::string_view epoch, uint64_t offset, std::string_view data) {
   if (!checkEpoch(epoch, offset - 1)) {
-    buffer_.emplace(offset, std::move(data));
+    buffer_.emplace(offset, std::string(data));
+    return pump();
+  }
+  // The usual case: the next offset, nothing held back, no read that it could overtake.
+  if (known_ && offset == delivered_ + 1 && buffer_.empty() &&
+      (readsInFlight_ == 0 || offset <= confirmedTop_)) {
+    delivered_ = offset;
+    hooks_.deliver(offset, data);
     return pump();
   }
   if (!known_) {
@@ -42,7 +49,7 @@ void ChannelFeed::live(std::string_view epoch, uint64_t offset, std::string data
       delivered_ = offset - 1;
     }
   }
-  if (!known_ || offset > delivered_) buffer_.emplace(offset, std::move(data));
+  if (!known_ || offset > delivered_) buffer_.emplace(offset, std::string(data));
   pump();
 }
 

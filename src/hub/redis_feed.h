@@ -42,7 +42,7 @@ class ChannelFeed {
   explicit ChannelFeed(Hooks hooks) : hooks_(std::move(hooks)) {}
 
   // A pub/sub message.
-  void live(std::string_view epoch, uint64_t offset, std::string data);
+  void live(std::string_view epoch, uint64_t offset, std::string_view data);
   // A publish script stored `offset` (not a duplicate): `then` runs once it is delivered.
   void stored(std::string_view epoch, uint64_t offset, std::string data, Action then);
   // A read was sent on the command connection; then exactly one of readAnswered / readFailed.
