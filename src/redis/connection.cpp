@@ -1,6 +1,7 @@
 // Connection: commands pipelined over a Link. Replies come back in the order the commands were
 // sent (RESP has no ids), so the callbacks wait in a FIFO; a reply that takes too long cannot
 // be skipped, so it fails the whole connection, and every command behind it with it.
+#include <array>
 #include <vector>
 
 #include "net/lifeline.h"
@@ -11,7 +12,7 @@ namespace duplex::redis {
 namespace {
 
 struct Pending {
-  Connection::Callback done;
+  Connection::Callback done;  // empty for an idle PING of the connection's own
   uint64_t sentMs;
 };
 
@@ -69,7 +70,8 @@ struct Connection::Impl final : Link::Owner {
     // Failed later, on the loop: never inside the destructor of the caller's object.
     link.loop().defer([refused = std::move(refused), pending = pending.takeAll()]() mutable {
       for (Refused& r : refused) r.done(Result{false, std::move(r.why), {}});
-      for (Pending& p : pending) p.done(Result{false, "closed", {}});
+      for (Pending& p : pending)
+        if (p.done) p.done(Result{false, "closed", {}});
     });
   }
 
@@ -114,6 +116,7 @@ struct Connection::Impl final : Link::Owner {
       if (!alive.get()) return;
     }
     Callback done = pending.pop().done;
+    if (!done) return;  // the answer to an idle PING: Redis is alive
     Result result;
     result.ok = true;
     result.reply = std::move(reply);
@@ -128,7 +131,8 @@ struct Connection::Impl final : Link::Owner {
     auto alive = lifeline.handle();
     // In issue order: those refused were issued before the link became ready.
     for (Refused& r : refusedNow) r.done(Result{false, std::move(r.why), {}});
-    for (Pending& p : lost) p.done(Result{false, why, {}});
+    for (Pending& p : lost)
+      if (p.done) p.done(Result{false, why, {}});
     if (!alive.get()) return;
     if (wasReady || !downReported) {
       downReported = true;
@@ -144,6 +148,13 @@ struct Connection::Impl final : Link::Owner {
       return false;
     }
     return true;
+  }
+
+  void linkIdle(uint64_t nowMs) override {
+    if (!pending.empty()) return;  // the oldest command's deadline already watches Redis
+    link.send(std::array<std::string, 1>{"PING"});
+    pending.push({nullptr, nowMs});  // no callback: the answer is only proof of life
+    link.watch();
   }
 
   Link link;

@@ -77,6 +77,7 @@ Link::~Link() {
   lifeline_.cut();
   if (reconnectTimer_) loop_->cancelTimer(reconnectTimer_);
   if (sweepTimer_) loop_->cancelTimer(sweepTimer_);
+  if (idleTimer_) loop_->cancelTimer(idleTimer_);
   closeSocket();
 }
 
@@ -180,6 +181,8 @@ void Link::handshakeReply(const Reply& reply) {
   if (handshakeDone_ < handshake_.size()) return;
   state_ = State::Ready;
   failures_ = 0;
+  lastReceivedMs_ = loop_->nowMs();
+  if (!idleTimer_) armIdleCheck(options_.idlePingMs);
   DUPLEX_LOG(Debug, "redis: connected to %s", endpoint_.text().c_str());
   owner_.linkReady();
 }
@@ -192,6 +195,7 @@ void Link::send(std::span<const std::string> args) {
 void Link::received(std::span<const uint8_t> data) {
   auto alive = lifeline_.handle();
   LinkSocket* socket = socket_;
+  lastReceivedMs_ = loop_->nowMs();
   for (size_t offset = 0; offset < data.size(); offset += kFeedSlice) {
     if (!reader_.feed(data.subspan(offset, std::min(kFeedSlice, data.size() - offset)))) {
       return fail("bad reply from " + endpoint_.text() + ": " + reader_.error());
@@ -283,6 +287,26 @@ void Link::sweep() {
   auto alive = lifeline_.handle();
   bool again = owner_.linkSweep(now);
   if (alive.get() && again) watch();
+}
+
+void Link::armIdleCheck(uint64_t delayMs) {
+  if (options_.idlePingMs == 0) return;
+  idleTimer_ = loop_->setTimeout(std::max<uint64_t>(delayMs, 1), [this] { idleCheck(); });
+}
+
+void Link::idleCheck() {
+  idleTimer_ = 0;
+  // Not ready: the next handshake re-arms it (and has its own deadline).
+  if (state_ != State::Ready) return;
+  uint64_t now = loop_->nowMs();
+  uint64_t silentFor = now - lastReceivedMs_;
+  if (silentFor < options_.idlePingMs) return armIdleCheck(options_.idlePingMs - silentFor);
+  auto alive = lifeline_.handle();
+  owner_.linkIdle(now);
+  if (!alive.get() || state_ != State::Ready) return;
+  // The PING's answer moves lastReceivedMs_; no answer fails the link at its deadline (and if
+  // that is longer than idlePingMs, the owner sees its PING still awaited and sends no other).
+  armIdleCheck(options_.idlePingMs);
 }
 
 }  // namespace duplex::redis

@@ -4,7 +4,8 @@
 // really ready: a Redis still loading its data answers -LOADING), replies handed to the owner,
 // and on any failure a reconnect after a jittered exponential backoff. One sweep timer per link
 // watches the connect deadline and lets the owner check its own (command timeouts), instead of
-// a timer per command.
+// a timer per command. An idle timer asks the owner to PING a connection Redis has been silent
+// on, so a hung Redis is noticed by that PING's deadline.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -41,6 +42,9 @@ class Link {
     // From the sweep, while ready: check deadlines (fail() the link for a late reply).
     // Returns whether the sweep should keep running.
     virtual bool linkSweep(uint64_t nowMs) = 0;
+    // Nothing came from Redis for Options::idlePingMs while ready: send a PING if nothing is
+    // awaited (what is awaited already has a deadline), and give it the same deadline.
+    virtual void linkIdle(uint64_t nowMs) = 0;
 
    protected:
     ~Owner() = default;
@@ -81,6 +85,8 @@ class Link {
   void attempt();
   void scheduleReconnect();
   void sweep();
+  void armIdleCheck(uint64_t delayMs);
+  void idleCheck();
   void handshakeReply(const Reply& reply);
   void closeSocket();
 
@@ -98,6 +104,8 @@ class Link {
   uint32_t failures_ = 0;  // attempts failed in a row: the backoff's exponent
   net::Loop::TimerId reconnectTimer_ = 0;
   net::Loop::TimerId sweepTimer_ = 0;
+  net::Loop::TimerId idleTimer_ = 0;
+  uint64_t lastReceivedMs_ = 0;                  // while ready: when Redis last sent anything
   std::unique_ptr<net::TlsContext> tls_;         // rediss://: built at the first attempt
   std::unique_ptr<net::TlsSession> pendingTls_;  // started once the TCP connect completes
   net::Lifeline<Link> lifeline_{this};

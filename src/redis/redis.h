@@ -23,7 +23,7 @@ struct Reply {
   enum class Type : uint8_t { Nil, Integer, String, Status, Error, Array };
   Type type = Type::Nil;
   int64_t integer = 0;
-  std::string string;  // String, Status, Error
+  std::string string;           // String, Status, Error
   std::vector<Reply> elements;  // Array
 
   bool isError() const { return type == Type::Error; }
@@ -34,9 +34,9 @@ struct Reply {
 // A command that was written but not answered may or may not have run (the caller decides what
 // that means: the hub answers `unavailable` and relies on idempotency keys for retries).
 struct Result {
-  bool ok = false;      // false: no reply; `error` says why ("connection refused", "timeout")
+  bool ok = false;  // false: no reply; `error` says why ("connection refused", "timeout")
   std::string error;
-  Reply reply;          // when ok (it may itself be a Redis error reply: reply.isError())
+  Reply reply;  // when ok (it may itself be a Redis error reply: reply.isError())
 };
 
 // redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS.
@@ -55,9 +55,14 @@ std::optional<Endpoint> parseUrl(std::string_view url, std::string* error);
 struct Options {
   uint32_t connectTimeoutMs = 2000;
   uint32_t commandTimeoutMs = 2000;
-  uint32_t reconnectMinMs = 50;   // backoff with jitter, doubling up to the max
+  uint32_t reconnectMinMs = 50;  // backoff with jitter, doubling up to the max
   uint32_t reconnectMaxMs = 2000;
-  std::string tlsCaFile;          // rediss://: verify against this CA (empty: system store)
+  // A connection that received nothing for this long sends a PING, which must be answered
+  // within commandTimeoutMs like any command: a Redis that hangs (stopped, swapping, stuck) is
+  // noticed and the connection remade, not only one whose host vanished (TCP keepalive).
+  // 0: never.
+  uint32_t idlePingMs = 3000;
+  std::string tlsCaFile;  // rediss://: verify against this CA (empty: system store)
 };
 
 // One connection to one Redis, living on one loop (use it on that loop's thread only, and
@@ -100,6 +105,7 @@ class Connection {
 // says what it wants. Messages arrive on the loop in the order Redis sent them; none arrives
 // for a channel after unsubscribe() returned (Redis may still send some: they are dropped).
 // onUp/onDown follow Connection's rule (once per outage); isConnected() is true between them.
+// It checks itself with a PING when idle, as Connection does.
 // After a reconnect, messages of the channels Redis has already confirmed may arrive before
 // onUp (nothing is held back, so nothing is lost between the confirmation and onUp).
 class Subscriber {

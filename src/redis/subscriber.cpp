@@ -2,6 +2,7 @@
 // Redis confirms each SUBSCRIBE and UNSUBSCRIBE channel by channel, in the order sent, so one
 // FIFO of send times tracks them all: it gives the timeout, and once it empties after a
 // (re)connect every wanted channel is subscribed and onUp may run.
+#include <array>
 #include <deque>
 #include <unordered_set>
 
@@ -69,6 +70,15 @@ struct Subscriber::Impl final : Link::Owner {
       return link.fail("redis refused a subscription on " + link.endpoint().text() + ": " +
                        reply.string);
     }
+    // An idle PING's answer: "+PONG" before the first SUBSCRIBE, ["pong", ""] in pub/sub mode.
+    bool pong = (reply.type == Reply::Type::Status && reply.string == "PONG") ||
+                (reply.type == Reply::Type::Array && reply.elements.size() == 2 &&
+                 reply.elements[0].string == "pong");
+    if (pong) {
+      if (pings.empty()) return link.fail("an unasked PONG from " + link.endpoint().text());
+      pings.pop_front();
+      return;
+    }
     if (reply.type != Reply::Type::Array || reply.elements.size() < 3 ||
         reply.elements[0].type != Reply::Type::String) {
       return link.fail("unexpected reply in pub/sub mode from " + link.endpoint().text());
@@ -92,6 +102,7 @@ struct Subscriber::Impl final : Link::Owner {
 
   void linkLost(const std::string& why, bool) override {
     confirmations.clear();
+    pings.clear();
     bool wasUp = up;
     up = false;
     if (wasUp || !downReported) {
@@ -101,7 +112,12 @@ struct Subscriber::Impl final : Link::Owner {
   }
 
   bool linkSweep(uint64_t nowMs) override {
-    if (confirmations.empty()) return false;
+    if (!pings.empty() && nowMs - pings.front() >= link.options().commandTimeoutMs) {
+      link.fail("timeout: no answer to a PING from " + link.endpoint().text() + " within " +
+                std::to_string(link.options().commandTimeoutMs) + " ms");
+      return false;
+    }
+    if (confirmations.empty()) return !pings.empty();
     if (nowMs - confirmations.front() >= link.options().commandTimeoutMs) {
       link.fail("timeout: " + link.endpoint().text() + " did not confirm a subscription within " +
                 std::to_string(link.options().commandTimeoutMs) + " ms");
@@ -110,9 +126,18 @@ struct Subscriber::Impl final : Link::Owner {
     return true;
   }
 
+  void linkIdle(uint64_t nowMs) override {
+    // Something awaited already has a deadline.
+    if (!confirmations.empty() || !pings.empty()) return;
+    link.send(std::array<std::string, 1>{"PING"});
+    pings.push_back(nowMs);
+    link.watch();
+  }
+
   Link link;
   std::unordered_set<std::string> wanted;
   std::deque<uint64_t> confirmations;  // when each awaited (un)subscribe confirmation was sent
+  std::deque<uint64_t> pings;          // when each awaited idle PING was sent
   bool up = false;
   bool downReported = false;
   std::function<void(std::string_view, std::string_view)> onMessage;

@@ -26,7 +26,10 @@ class RedisServer {
   // redis://127.0.0.1:PORT (or rediss://), with `path` appended ("/3").
   std::string url(const std::string& userinfo = "", const std::string& path = "") const;
 
-  void kill();     // SIGKILL, and waits for it to be gone
+  void kill();  // SIGKILL, and waits for it to be gone
+  // SIGSTOP / SIGCONT: a Redis that hangs, its connections open, answering nothing.
+  void pause();
+  void resume();
   bool restart();  // on the same port; false if it did not come up
 
  private:

@@ -2,6 +2,7 @@
 // flight and started again, a reply that never comes, a server that accepts and never answers.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include "redis_test_util.h"
@@ -198,6 +199,61 @@ TEST(RedisConnectionFaults, BackoffGrowsBetweenAttempts) {
   ::close(listener);
   EXPECT_GE(attempts, 2);   // it does retry (a loaded machine may delay the timers)...
   EXPECT_LE(attempts, 12);  // ...but backs off: a tight loop would make hundreds
+}
+
+// How many PINGs Redis has answered since it started (the handshakes' and the idle checks').
+int64_t pingsServed(net::Loop& loop, Connection& c) {
+  std::string info = must(loop, c, {"INFO", "commandstats"}).string;
+  size_t at = info.find("cmdstat_ping:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(info.substr(at + std::strlen("cmdstat_ping:calls=")));
+}
+
+TEST(RedisConnectionFaults, AHungRedisIsNoticedByTheIdlePingAndTheConnectionRemade) {
+  RedisServer server;
+  ASSERT_TRUE(server.running()) << server.startError();
+  net::Loop loop;
+  Options options = quickOptions();
+  options.idlePingMs = 100;
+  options.commandTimeoutMs = 200;
+  options.connectTimeoutMs = 200;
+  Connection c(loop, endpoint(server.url()), options);
+  Transitions seen;
+  seen.watch(c);
+  ASSERT_TRUE(waitUp(loop, c));
+  // Idle and healthy: PINGs go out and are answered; their answers reach no caller.
+  int64_t before = pingsServed(loop, c);
+  test::runFor(loop, 500);
+  EXPECT_GE(pingsServed(loop, c) - before, 2);
+  EXPECT_EQ(must(loop, c, {"ECHO", "mine"}).string, "mine");
+  EXPECT_EQ(seen.events, std::vector<std::string>{"up"});
+
+  // Stopped: the connection stays open and nothing is pending, so only the PING notices.
+  server.pause();
+  uint64_t start = test::monotonicMs();
+  ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() == 1; }));
+  EXPECT_LT(test::monotonicMs() - start, 3000u);  // idle 100 ms + deadline 200 ms, and a sweep
+  EXPECT_NE(seen.events.back().find("timeout"), std::string::npos) << seen.events.back();
+  EXPECT_FALSE(c.isConnected());
+  EXPECT_FALSE(run(loop, c, {"PING"}).ok);
+
+  server.resume();
+  ASSERT_TRUE(waitUp(loop, c));
+  EXPECT_EQ(must(loop, c, {"INCR", "n"}).integer, 1);
+  EXPECT_EQ(seen.events.size(), 3u);
+}
+
+TEST(RedisConnectionFaults, NoIdlePingWhenSwitchedOff) {
+  RedisServer server;
+  ASSERT_TRUE(server.running()) << server.startError();
+  net::Loop loop;
+  Options options = quickOptions();
+  options.idlePingMs = 0;
+  Connection c(loop, endpoint(server.url()), options);
+  ASSERT_TRUE(waitUp(loop, c));
+  int64_t before = pingsServed(loop, c);
+  test::runFor(loop, 300);
+  EXPECT_EQ(pingsServed(loop, c), before);
 }
 
 }  // namespace

@@ -199,5 +199,41 @@ TEST(RedisSubscriber, DestroyedFromItsMessageHandler) {
   EXPECT_EQ(got, 1);
 }
 
+TEST(RedisSubscriber, AHungRedisIsNoticedByTheIdlePingAndEverythingResubscribed) {
+  RedisServer server;
+  ASSERT_TRUE(server.running()) << server.startError();
+  net::Loop loop;
+  Options options = quickOptions();
+  options.idlePingMs = 100;
+  options.commandTimeoutMs = 200;
+  options.connectTimeoutMs = 200;
+  Subscriber s(loop, test::endpointOf(server.url()), options);
+  Connection c(loop, test::endpointOf(server.url()), quickOptions());
+  Inbox inbox;
+  inbox.watch(s);
+  Transitions seen;
+  seen.watch(s);
+  // Idle with nothing subscribed (PING answers +PONG), then in pub/sub mode (["pong", ""]).
+  ASSERT_TRUE(runUntil(loop, [&] { return s.isConnected() && c.isConnected(); }));
+  test::runFor(loop, 300);
+  s.subscribe("a");
+  ASSERT_TRUE(eventually(loop, [&] { return subscribers(loop, c, "a") == 1; }));
+  test::runFor(loop, 400);
+  must(loop, c, {"PUBLISH", "a", "before"});
+  ASSERT_TRUE(runUntil(loop, [&] { return inbox.messages.size() == 1; }));
+  EXPECT_EQ(seen.events, std::vector<std::string>{"up"});
+
+  server.pause();
+  ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() == 1; }));
+  EXPECT_NE(seen.events.back().find("PING"), std::string::npos) << seen.events.back();
+  EXPECT_FALSE(s.isConnected());
+  server.resume();
+  ASSERT_TRUE(runUntil(loop, [&] { return s.isConnected() && c.isConnected(); }));
+  must(loop, c, {"PUBLISH", "a", "after"});
+  ASSERT_TRUE(runUntil(loop, [&] { return inbox.messages.size() == 2; }));
+  EXPECT_EQ(inbox.messages[1], Message("a", "after"));
+  EXPECT_EQ(seen.events.size(), 3u);
+}
+
 }  // namespace
 }  // namespace duplex::redis
