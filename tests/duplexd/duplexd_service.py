@@ -26,7 +26,8 @@ def start(data_dir: Path, *flags: str, env: dict | None = None) -> servers.Serve
     environment.update({"DUPLEX_API_KEY": API_KEY, "DUPLEX_TOKEN_SECRET": SECRET})
     environment.update(env or {})
     return servers.ServerProcess([duplexd_command(), "--host", "127.0.0.1", "--port", "0",
-                                  "--quiet", "--data", str(data_dir), *flags],
+                                  "--quiet", "--data", str(data_dir),
+                                  *servers.duplexd_loops(flags), *flags],
                                  name="duplexd", env=environment)
 
 

@@ -124,7 +124,7 @@ def test_readyz_says_permission_denied_when_the_data_directory_turns_read_only()
     data = parent / "data"
     data.mkdir()
     argv = [d.duplexd_command(), "--host", "127.0.0.1", "--port", "0", "--quiet",
-            "--log-level", "off", "--data", str(data)]
+            "--log-level", "off", "--data", str(data), *servers.duplexd_loops()]
     if os.geteuid() == 0:
         os.chown(data, 65534, 65534)
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]

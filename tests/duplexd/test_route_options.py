@@ -39,7 +39,8 @@ def duplexd(tmp_path):
     def start(*flags):
         server = servers.ServerProcess(
             [*duplexd_command(), "--host", "127.0.0.1", "--port", "0", "--quiet",
-             "--data", str(tmp_path / f"data{len(started)}"), *flags], name="duplexd")
+             "--data", str(tmp_path / f"data{len(started)}"), *servers.duplexd_loops(flags),
+             *flags], name="duplexd")
         started.append(server)
         return server
 

@@ -18,7 +18,8 @@ THROWS = "demo:throws"
 def start_duplexd(data_dir: Path, *flags: str) -> servers.ServerProcess:
     command = os.environ.get("DUPLEXD") or str(servers.REPO / "build/release/apps/duplexd")
     return servers.ServerProcess([command, "--host", "127.0.0.1", "--port", "0", "--quiet",
-                                  "--data", str(data_dir), *flags], name="duplexd")
+                                  "--data", str(data_dir), *servers.duplexd_loops(flags), *flags],
+                                 name="duplexd")
 
 
 def hub_url(server) -> str:

@@ -170,6 +170,16 @@ def duplex_echo_command() -> list[str]:
     return _from_env("DUPLEX_ECHO", "duplex-echo")
 
 
+def duplexd_loops(flags=()) -> list[str]:
+    """DUPLEXD_THREADS=N (ctest's loops1.* and loops4.* runs, issue #13): the flags that put
+    duplexd on N loops; else none, and duplexd runs its default, one loop per core. A test that
+    names --threads itself keeps its own."""
+    threads = os.environ.get("DUPLEXD_THREADS")
+    if not threads or any(flag.startswith("--threads") for flag in flags):
+        return []
+    return ["--threads", threads]
+
+
 def interop_client_command() -> list[str]:
     return _from_env("DUPLEX_INTEROP_CLIENT", "duplex-interop-client")
 
