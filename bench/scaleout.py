@@ -359,11 +359,15 @@ class Processes:
             time.sleep(0.02)
         return f"redis://127.0.0.1:{port}", child.pid
 
-    def node(self, duplexd: str, urls: list[str]) -> tuple[int, int]:
+    def node(self, duplexd: str, urls: list[str], threads: int | None = None) -> tuple[int, int]:
+        """threads: duplexd's --threads; None leaves its default (one loop per core of the
+        affinity mask: 1 when pinned to one core)."""
         config = self.work / "hub.json"
         config.write_text(json.dumps(HUB_CONFIG))
         args = ["taskset", "-c", self.cores, duplexd, "--host", "127.0.0.1", "--port", "0",
                 "--quiet", "--data", tempfile.mkdtemp(dir=self.work), "--hub-config", str(config)]
+        if threads is not None:
+            args += ["--threads", str(threads)]
         for url in urls:
             args += ["--engine", url]
         log_file = self.work / f"duplexd-{len(self.children)}.log"
@@ -398,7 +402,8 @@ class Processes:
         return problems
 
 
-def run_config(duplexd, redis_server, nodes, shards, workload, cores, log) -> dict:
+def run_config(duplexd, redis_server, nodes, shards, workload, cores, log,
+               threads: int | None = None) -> dict:
     server_cores, generator_cores = cores
     with tempfile.TemporaryDirectory(prefix="duplex-scaleout-") as work:
         procs = Processes(Path(work), server_cores, log)
@@ -408,7 +413,7 @@ def run_config(duplexd, redis_server, nodes, shards, workload, cores, log) -> di
                 url, pid = procs.redis(redis_server)
                 urls.append(url)
                 redis_pids.append(pid)
-            started = [procs.node(duplexd, urls) for _ in range(nodes)]
+            started = [procs.node(duplexd, urls, threads) for _ in range(nodes)]
             # taskset execs the program: the child's pid is the server's.
             argv = ["taskset", "-c", generator_cores, sys.executable, __file__, "generate",
                     "--ports", ",".join(str(p) for p, _ in started),
