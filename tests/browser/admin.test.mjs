@@ -40,9 +40,10 @@ async function eventually(what, probe, ok, ms = WAIT_MS) {
 
 async function startDuplexd(t) {
   process.env.DUPLEX_TOKEN_SECRET = TOKEN_SECRET;
+  // DUPLEXD_THREADS=N (ctest's loops1/loops4 runs): duplexd on N loops; else its default.
   const server = new ServerProcess([DUPLEXD, '--host', '127.0.0.1', '--port', '0', '--quiet',
     '--data', path.join(scratch, `data-${Date.now()}`), '--web', path.join(REPO, 'web'),
-    '--admin-password', PASSWORD], 'duplexd');
+    '--admin-password', PASSWORD, ...(process.env.DUPLEXD_THREADS ? ['--threads', process.env.DUPLEXD_THREADS] : [])], 'duplexd');
   t.after(() => server.stopAndCheck());
   await server.ready();
   server.admin = `http://127.0.0.1:${server.port}/admin`;

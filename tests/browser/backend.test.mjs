@@ -68,8 +68,10 @@ async function startDuplexd(t, port, backend) {
     },
   }));
   const command = process.env.DUPLEXD || path.join(REPO, 'build', 'release', 'apps', 'duplexd');
+  // DUPLEXD_THREADS=N (ctest's loops1/loops4 runs): duplexd on N loops; else its default.
   const server = new ServerProcess([command, '--host', '127.0.0.1', '--port', String(port),
-    '--quiet', '--data', path.join(scratch, `data-${port}`), '--hub-config', config], 'duplexd');
+    '--quiet', '--data', path.join(scratch, `data-${port}`), '--hub-config', config,
+    ...(process.env.DUPLEXD_THREADS ? ['--threads', process.env.DUPLEXD_THREADS] : [])], 'duplexd');
   t.after(() => server.stopAndCheck());
   await server.ready();
   return server;

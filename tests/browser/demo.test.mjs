@@ -54,8 +54,10 @@ function freshDataDir() {
 // 0 (on a failed test too, so nothing is left running; servers.mjs SIGKILLs what still hangs).
 async function startDuplexd(t, dataDir, { port = 0, flags = [] } = {}) {
   const command = process.env.DUPLEXD || path.join(REPO, 'build', 'release', 'apps', 'duplexd');
+  // DUPLEXD_THREADS=N (ctest's loops1/loops4 runs): duplexd on N loops; else its default.
   const server = new ServerProcess([command, '--host', '127.0.0.1', '--port', String(port),
-    '--quiet', '--data', dataDir, '--web', path.join(REPO, 'web'), ...flags], 'duplexd');
+    '--quiet', '--data', dataDir, '--web', path.join(REPO, 'web'),
+    ...(process.env.DUPLEXD_THREADS ? ['--threads', process.env.DUPLEXD_THREADS] : []), ...flags], 'duplexd');
   t.after(() => server.stopAndCheck());
   await server.ready();
   server.page = `http://127.0.0.1:${server.port}/`;
