@@ -15,6 +15,7 @@
 #include "loop_test_util.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
+#include "hub_peer.h"
 #include "temp_dir.h"
 #include "test_channel_store_util.h"
 
@@ -39,32 +40,7 @@ HubOptions hubOptions() {
   return options;
 }
 
-// A hub client on the test's loop that keeps every message it gets.
-struct Peer {
-  WebSocket* ws = nullptr;
-  bool open = false;
-  std::vector<std::string> messages;
-
-  Peer(net::Loop& loop, uint16_t port) {
-    ClientBehavior b;
-    b.open = [this](WebSocket& s) {
-      ws = &s;
-      open = true;
-    };
-    b.message = [this](WebSocket&, std::string_view data, Opcode) { messages.emplace_back(data); };
-    b.close = [this](WebSocket&, uint16_t, std::string_view) { open = false; };
-    connect(loop, "ws://127.0.0.1:" + std::to_string(port) + "/connection", b);
-  }
-  // The first message containing every one of `parts`.
-  const std::string* find(std::initializer_list<std::string_view> parts) const {
-    for (const std::string& m : messages) {
-      bool all = true;
-      for (std::string_view p : parts) all = all && m.find(p) != std::string::npos;
-      if (all) return &m;
-    }
-    return nullptr;
-  }
-};
+using test::Peer;
 
 std::string epochIn(const std::string& reply) {
   size_t at = reply.find("\"epoch\":\"");

@@ -16,6 +16,7 @@
 #include "hub/in_process_engine.h"
 #include "multiloop_fixture.h"
 #include "pubsub/topics.h"
+#include "hub_peer.h"
 #include "temp_dir.h"
 
 namespace duplex::hub {
@@ -33,33 +34,7 @@ HubOptions hubOptions() {
   return options;
 }
 
-// A hub client on the test's loop that keeps every message it gets.
-struct Peer {
-  WebSocket* ws = nullptr;
-  bool open = false;
-  std::vector<std::string> messages;
-
-  Peer(net::Loop& loop, uint16_t port) {
-    ClientBehavior b;
-    b.open = [this](WebSocket& s) {
-      ws = &s;
-      open = true;
-    };
-    b.message = [this](WebSocket&, std::string_view data, Opcode) { messages.emplace_back(data); };
-    b.close = [this](WebSocket&, uint16_t, std::string_view) { open = false; };
-    connect(loop, "ws://127.0.0.1:" + std::to_string(port) + "/connection", b);
-  }
-  size_t count(std::initializer_list<std::string_view> parts) const {
-    size_t n = 0;
-    for (const std::string& m : messages) {
-      bool all = true;
-      for (std::string_view p : parts) all = all && m.find(p) != std::string::npos;
-      n += all;
-    }
-    return n;
-  }
-  bool has(std::initializer_list<std::string_view> parts) const { return count(parts) > 0; }
-};
+using test::Peer;
 
 class MultiLoopHub : public ::testing::Test {
  protected:
