@@ -191,7 +191,10 @@ void Hub::addApiRoutes(App& app) {
              engine_.disconnectUser(*here().loop, std::string(user),
                                     answerDisconnected(request, response));
            }));
-  addApiFallbackRoutes(app, {"/api/publish", "/api/history", "/api/presence", "/api/disconnect"});
+  addApiFallbackRoutes(app, {"/api/publish", "/api/history", "/api/presence", "/api/disconnect"},
+                       [this, life](std::string_view endpoint, const HttpResponse& response) {
+                         if (life.get()) countApiAnswer(endpoint, response);
+                       });
 }
 
 }  // namespace duplex::hub

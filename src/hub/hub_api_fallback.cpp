@@ -1,6 +1,7 @@
 #include "hub/hub_api_fallback.h"
 
 #include <string>
+#include <vector>
 
 #include "hub/hub_protocol_writer.h"
 #include "protocol/http.h"
@@ -35,26 +36,38 @@ std::string refusalCode(int status) {
 
 }  // namespace
 
-void addApiFallbackRoutes(App& app, std::initializer_list<std::string_view> endpoints) {
+void addApiFallbackRoutes(App& app, std::initializer_list<std::string_view> endpoints,
+                          ApiAnswerCounter count) {
   std::string known;
   for (std::string_view endpoint : endpoints) {
     known += known.empty() ? "" : ", ";
     known += endpoint;
   }
-  auto unknown = [known](const Request& request, HttpResponse& response) {
+  // The path itself when it is an endpoint (a GET on one, a body too large for one), else the
+  // one bounded label for every other path.
+  auto endpointOf = [list = std::vector<std::string>(endpoints.begin(), endpoints.end())](
+                        std::string_view path) -> std::string_view {
+    for (const std::string& endpoint : list) {
+      if (path == endpoint) return endpoint;
+    }
+    return kUnknownEndpoint;
+  };
+  auto unknown = [known, count](const Request& request, HttpResponse& response) {
     response.status = 404;
     response.header("Content-Type", "application/json");
     writeError(response.body, ReplyTo::api(), ErrorCode::NotFound,
                "no API endpoint " + std::string(request.path()) + " (there are " + known + ")");
+    count(kUnknownEndpoint, response);
   };
   app.get("/api/*", unknown);
   app.post("/api/*", unknown);
   // What the server refuses before a route runs (a body too large, Transfer-Encoding, a bad
-  // head, too many connections; a GET on an endpoint, 405 with `Allow: POST`) answers in the
-  // same shape and status.
-  app.refusals("/api/*", [](std::string_view reason, HttpResponse& response) {
+  // head, a target too long, too many connections; a GET on an endpoint, 405 with
+  // `Allow: POST`) answers in the same shape and status.
+  app.refusals("/api/*", [endpointOf, count](const Refusal& refusal, HttpResponse& response) {
     response.header("Content-Type", "application/json");
-    response.body = apiError(refusalCode(response.status), reason);
+    response.body = apiError(refusalCode(response.status), refusal.reason);
+    count(endpointOf(refusal.path), response);
   });
 }
 

@@ -184,6 +184,26 @@ bool parseRequest(std::string_view head, HttpRequest& out, HttpError& error) {
   return parseHeaders(rest, out.headers, error.message);
 }
 
+namespace {
+
+// Origin-form only (RFC 9112 3.2.1): absolute-form is for proxies, which we are not.
+bool isOriginForm(std::string_view target) {
+  return !target.empty() && target.front() == '/' &&
+         std::all_of(target.begin(), target.end(), [](char c) {
+           const auto u = static_cast<unsigned char>(c);
+           return u > 0x20 && u < 0x7F && c != '#';
+         });
+}
+
+void splitTarget(HttpRequest& out) {
+  const size_t question = out.target.find('?');
+  out.path = out.target.substr(0, question);
+  out.query =
+      question == std::string_view::npos ? std::string_view{} : out.target.substr(question + 1);
+}
+
+}  // namespace
+
 bool parseRequestLine(std::string_view line, HttpRequest& out, HttpError& error) {
   // RFC 9112 3: request-line = method SP request-target SP HTTP-version, single spaces.
   const size_t sp1 = line.find(' ');
@@ -199,13 +219,7 @@ bool parseRequestLine(std::string_view line, HttpRequest& out, HttpError& error)
     error.message = "invalid method";
     return false;
   }
-  // Origin-form only (RFC 9112 3.2.1): absolute-form is for proxies, which we are not.
-  const bool targetOk = !out.target.empty() && out.target.front() == '/' &&
-                        std::all_of(out.target.begin(), out.target.end(), [](char c) {
-                          const auto u = static_cast<unsigned char>(c);
-                          return u > 0x20 && u < 0x7F && c != '#';
-                        });
-  if (!targetOk) {
+  if (!isOriginForm(out.target)) {
     error.message = "invalid request target";
     return false;
   }
@@ -220,10 +234,24 @@ bool parseRequestLine(std::string_view line, HttpRequest& out, HttpError& error)
     return false;
   }
   out.versionMinor = minor;
-  const size_t question = out.target.find('?');
-  out.path = out.target.substr(0, question);
-  out.query =
-      question == std::string_view::npos ? std::string_view{} : out.target.substr(question + 1);
+  splitTarget(out);
+  return true;
+}
+
+bool parseOverlongRequestLine(std::string_view received, HttpRequest& out) {
+  const size_t sp1 = received.find(' ');
+  if (sp1 == std::string_view::npos || !isToken(received.substr(0, sp1))) return false;
+  std::string_view rest = received.substr(sp1 + 1);
+  const size_t sp2 = rest.find(' ');
+  const std::string_view target = rest.substr(0, sp2);
+  // "HTTP/1.1" and the CR before the LF still to come: past that, what follows the target is
+  // not a version, and the line is malformed rather than its target too long.
+  constexpr size_t kVersionAndCr = 9;
+  if (sp2 != std::string_view::npos && rest.size() - sp2 - 1 > kVersionAndCr) return false;
+  if (!isOriginForm(target)) return false;
+  out.method = received.substr(0, sp1);
+  out.target = target;
+  splitTarget(out);
   return true;
 }
 
@@ -280,6 +308,8 @@ std::string_view statusText(int status) {
       return "Request Timeout";
     case 413:
       return "Content Too Large";
+    case 414:
+      return "URI Too Long";
     case 416:
       return "Range Not Satisfiable";
     case 426:

@@ -49,6 +49,12 @@ bool parseRequest(std::string_view head, HttpRequest& out, HttpError& error);
 // query and version. For a head refused whole (too large) whose request line still says where
 // it was going.
 bool parseRequestLine(std::string_view line, HttpRequest& out, HttpError& error);
+// The beginning of a request line that has not ended within kMaxHeadSize bytes (`received`, no
+// LF in it): true when it is a method and an origin-form target that runs on to the end of
+// what was received, or is followed by no more than a version would take. Then the target is
+// what made the line too long, which RFC 9112 3 answers with 414 (URI Too Long); `out` gets the
+// method, and the target, path and query as far as they were received.
+bool parseOverlongRequestLine(std::string_view received, HttpRequest& out);
 
 // A response head, for the client side of the handshake.
 struct HttpResponse {

@@ -72,10 +72,20 @@ class LaterResponse {
 // Fills in the response before it returns, or takes it with response.later() and answers then.
 using HttpHandler = std::function<void(const Request&, HttpResponse&)>;
 
-// Writes one of the server's own refusals (App::refusals): `response` comes with the refusal's
-// status and the headers that status requires (Allow, Retry-After); the writer sets the body
-// and its Content-Type from `reason`, the server's words for what was wrong.
-using RefusalWriter = std::function<void(std::string_view reason, HttpResponse& response)>;
+// One of the server's own refusals (App::refusals): the request as far as it was read, and
+// the server's words for what was wrong. `path` is the request's path (a head refused whole
+// still has its request line); for a request target too long to read whole (414), the part
+// that was read, so a writer that counts by path must not take it as a label as it stands.
+struct Refusal {
+  std::string_view method;
+  std::string_view path;
+  std::string_view reason;
+};
+
+// Writes one of the server's own refusals: `response` comes with the refusal's status and the
+// headers that status requires (Allow, Retry-After); the writer sets the body and its
+// Content-Type from the refusal's reason. It runs on the connection's loop thread.
+using RefusalWriter = std::function<void(const Refusal& refusal, HttpResponse& response)>;
 
 // Serves the files under `root` for a route ending in "*" (the wildcard is the file's path
 // below root): Content-Type from the extension, index.html for directories, 404 for missing

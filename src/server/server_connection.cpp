@@ -113,7 +113,7 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
     HttpRequest http;
     if (headEnd == 0) {
       if (buffer.size() >= protocol::kMaxHeadSize) {
-        refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
+        refuseOverlongHead(buffer);
         return false;
       }
       // A head ended by bare LFs would otherwise wait for a CRLF CRLF that never comes, until
@@ -125,7 +125,7 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
       return waitForMore();
     }
     if (headEnd > protocol::kMaxHeadSize) {
-      refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
+      refuseOverlongHead(buffer);
       return false;
     }
     HttpError error;
@@ -151,6 +151,23 @@ bool ServerConnection::onHandshakeData(std::span<uint8_t>& data) {
       return false;
     }
   }
+}
+
+void ServerConnection::refuseOverlongHead(std::string_view buffer) {
+  HttpRequest http;
+  const size_t lineEnd = buffer.find('\n');
+  if (lineEnd != std::string_view::npos && lineEnd < protocol::kMaxHeadSize) {
+    // The headers made it too large; the request line names the path.
+    return refuse({431, "request head larger than 8 KiB", {}}, requestLineOf(buffer, http));
+  }
+  // The request line alone is over the limit: RFC 9112 3 answers a target longer than the
+  // server will parse with 414, and the beginning of that target is enough to pick the
+  // refusal's writer (an API under a prefix answers in its own shape).
+  const std::string_view line = buffer.substr(0, std::min(lineEnd, protocol::kMaxHeadSize));
+  if (protocol::parseOverlongRequestLine(line, http)) {
+    return refuse({414, "request target too long: the request line is over 8 KiB", {}}, &http);
+  }
+  refuse({431, "request head larger than 8 KiB", {}}, nullptr);
 }
 
 bool ServerConnection::bodyLength(const HttpRequest& http, size_t& size, HttpError& error) {
@@ -386,10 +403,12 @@ void ServerConnection::onHandshakeDrain() {
 
 void ServerConnection::refuse(const HttpError& error, const HttpRequest* http) {
   if (http) {
-    DUPLEX_LOG(Info, "http %s %.*s %.*s refused %d: %s", remoteAddress().c_str(),
+    // A path of kilobytes (a 414's) is cut: the log line says whose request it was, not all.
+    constexpr size_t kLoggedPath = 256;
+    DUPLEX_LOG(Info, "http %s %.*s %.*s%s refused %d: %s", remoteAddress().c_str(),
                static_cast<int>(http->method.size()), http->method.data(),
-               static_cast<int>(http->path.size()), http->path.data(), error.status,
-               error.message.c_str());
+               static_cast<int>(std::min(http->path.size(), kLoggedPath)), http->path.data(),
+               http->path.size() > kLoggedPath ? "..." : "", error.status, error.message.c_str());
   } else {
     DUPLEX_LOG(Info, "http %s refused %d: %s", remoteAddress().c_str(), error.status,
                error.message.c_str());
@@ -408,7 +427,7 @@ std::string ServerConnection::refusalBytes(const HttpError& error, const HttpReq
     HttpResponse response;
     response.status = error.status;
     response.headers = error.headers;
-    (*writer.target)(error.message, response);
+    (*writer.target)({http->method, http->path, error.message}, response);
     bytes = protocol::writeResponse(response.status, response.headers, response.body, false);
     bodySize = response.body.size();
   } else {

@@ -51,6 +51,8 @@ class ServerConnection final : public WebSocket {
                  const HttpHandler& handler, std::string_view wildcard);
   // Answers the error and closes; `http` (when the head was parsed) names the request in the log.
   void refuse(const protocol::HttpError& error, const protocol::HttpRequest* http = nullptr);
+  // A head over 8 KiB: 414 when the request line alone is over it (a long target), else 431.
+  void refuseOverlongHead(std::string_view buffer);
   // The refusal's response: the path's RefusalWriter's (App::refusals) or text/plain.
   std::string refusalBytes(const protocol::HttpError& error,
                            const protocol::HttpRequest* http) const;

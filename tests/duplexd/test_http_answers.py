@@ -80,6 +80,9 @@ def raw_exchange(port: int, request: bytes, then: bytes = b"") -> d.Reply:
      "request_header_fields_too_large", "request head larger than 8 KiB"),
     (b"PUT /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405,
      "method_not_allowed", "method PUT not allowed on /api/publish (it takes POST)"),
+    # A request line over 8 KiB (RFC 9112 3: 414): the target's beginning names the path.
+    (b"GET /api/publish?pad=" + b"p" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+     "uri_too_long", "request target too long: the request line is over 8 KiB"),
 ])
 def test_api_refusals_before_routing_are_json_too(server, request_bytes, status, code, message):
     reply = raw_exchange(server.port, request_bytes)
@@ -92,6 +95,17 @@ def test_api_refusals_before_routing_are_json_too(server, request_bytes, status,
     elsewhere = raw_exchange(server.port, request_bytes.replace(b"/api/publish", b"/metrics")
                              .replace(b"/api/history", b"/metrics"))
     assert elsewhere.status == status
+    assert elsewhere.headers["content-type"].startswith("text/plain")
+
+
+def test_a_target_too_long_to_end_in_8_kib_under_api_is_json_too(server):
+    # No end of the line in sight: what was read of the target starts with /api/.
+    reply = raw_exchange(server.port, b"POST /api/" + b"a" * 9000)
+    assert reply.status == 414
+    assert reply.json() == {"error": {"code": "uri_too_long", "message":
+                                      "request target too long: the request line is over 8 KiB"}}
+    elsewhere = raw_exchange(server.port, b"POST /files/" + b"a" * 9000)
+    assert elsewhere.status == 414
     assert elsewhere.headers["content-type"].startswith("text/plain")
 
 

@@ -209,6 +209,45 @@ def test_api_calls_by_endpoint_and_status(server):
     assert grew("duplex_hub_store_commit_seconds_count") == 2
 
 
+def raw_exchange(server, request: bytes) -> int:
+    """Sends bytes http.client would not (a bad framing); returns the answer's status."""
+    import http.client
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        response.read()
+        return response.status
+
+
+def test_api_refusals_before_routing_are_counted_under_a_bounded_endpoint(server):
+    before = scrape(server)
+    refusals = [
+        (b"POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413),
+        (b"GET /api/publish HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"GET /api/publish?pad=" + b"p" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        # Paths that are no endpoint, made up by the client: one label for all of them.
+        (b"POST /api/made-up-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 404),
+        (b"POST /api/made-up-2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"0\r\n\r\n", 501),
+        (b"POST /api/" + b"a" * 9000, 414),
+    ]
+    for request, status in refusals:
+        assert raw_exchange(server, request) == status, request[:40]
+    after = scrape(server)
+    grew = lambda name, **labels: value(after, name, **labels) - value(before, name, **labels)
+    for status in ("413", "405", "414"):
+        assert grew("duplex_hub_api_calls_total", endpoint="/api/publish", status=status) == 1
+    for status in ("404", "501", "414"):
+        assert grew("duplex_hub_api_calls_total", endpoint="unknown", status=status) == 1
+    assert grew("duplex_hub_errors_total", code="too_large") == 1
+    endpoints = {dict(labels)["endpoint"] for name, labels in after
+                 if name == "duplex_hub_api_calls_total"}
+    assert endpoints <= {"/api/publish", "/api/history", "/api/presence", "/api/disconnect",
+                         "unknown"}, endpoints
+
+
 def test_users_and_duplicate_publishes(server):
     from hub_support import token
 

@@ -172,6 +172,7 @@ TEST(Http, StatusTextForEveryStatusWeUse) {
       {405, "Method Not Allowed"},
       {408, "Request Timeout"},
       {413, "Content Too Large"},
+      {414, "URI Too Long"},
       {426, "Upgrade Required"},
       {429, "Too Many Requests"},
       {431, "Request Header Fields Too Large"},
@@ -181,6 +182,31 @@ TEST(Http, StatusTextForEveryStatusWeUse) {
   };
   for (const auto& [status, text] : rows) EXPECT_EQ(statusText(status), text) << status;
   EXPECT_EQ(statusText(299), "Unknown");
+}
+
+TEST(Http, AnOverlongRequestLineIsBlamedOnItsTargetOnlyWhenTheTargetIsWhatRunsOn) {
+  const std::string target = "/api/publish?pad=" + std::string(8100, 'p');
+  HttpRequest http;
+  // The target runs on past what was received: method, target, path and query so far (views
+  // into the line).
+  const std::string line = "POST " + target;
+  ASSERT_TRUE(parseOverlongRequestLine(line, http));
+  EXPECT_EQ(http.method, "POST");
+  EXPECT_EQ(http.target, target);
+  EXPECT_EQ(http.path, "/api/publish");
+  EXPECT_EQ(http.query, "pad=" + std::string(8100, 'p'));
+  // Ended, and followed by a version still arriving (or whole, with its CR).
+  EXPECT_TRUE(parseOverlongRequestLine("GET " + target + " HTTP/1.", http));
+  EXPECT_TRUE(parseOverlongRequestLine("GET " + target + " HTTP/1.1\r", http));
+  // Whatever follows the target is longer than a version: the line is malformed instead.
+  EXPECT_FALSE(parseOverlongRequestLine("GET " + target + " HTTP/1.1\rXX", http));
+  EXPECT_FALSE(parseOverlongRequestLine("GET /a " + std::string(8100, 'v'), http));
+  // No method, a method that is no token, no target, or not origin-form.
+  EXPECT_FALSE(parseOverlongRequestLine(std::string(8192, 'M'), http));
+  EXPECT_FALSE(parseOverlongRequestLine("G(T " + target, http));
+  EXPECT_FALSE(parseOverlongRequestLine("GET  " + target, http));
+  EXPECT_FALSE(parseOverlongRequestLine("GET http://x" + target, http));
+  EXPECT_FALSE(parseOverlongRequestLine("GET /a\x01" + target, http));
 }
 
 TEST(Http, WriteResponse) {

@@ -18,13 +18,16 @@ class Refusals : public test::ServerFixture {
     App& a = makeApp(o);
     a.post("/api/echo", [](const Request&, HttpResponse& r) { r.body = "should not run"; });
     a.post("/other", [](const Request&, HttpResponse& r) { r.body = "should not run"; });
-    a.refusals("/api/*", [](std::string_view reason, HttpResponse& response) {
+    a.refusals("/api/*", [this](const Refusal& refusal, HttpResponse& response) {
       response.header("Content-Type", "application/json");
       response.body = "{\"refused\":" + std::to_string(response.status) + ",\"reason\":\"" +
-                      std::string(reason) + "\"}";
+                      std::string(refusal.reason) + "\"}";
+      refusedPaths.push_back(std::string(refusal.method) + " " + std::string(refusal.path));
     });
     return a;
   }
+
+  std::vector<std::string> refusedPaths;  // "METHOD PATH" as each refusal's writer was told
 
   test::HttpReply ask(std::string_view request, bool headOnly = false) {
     test::RawPeer peer(listen());
@@ -62,6 +65,12 @@ TEST_F(Refusals, EveryRefusalUnderThePrefixIsInItsShape) {
        "POST /api/echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n", 431,
        "request head larger than 8 KiB"},
       {"bare LFs", "POST /api/echo HTTP/1.1\nHost: x\n\n", 400, "request lines must end with CRLF"},
+      // A request line over 8 KiB: its target's beginning still says it is under the prefix.
+      {"target too long",
+       "GET /api/echo?" + std::string(9000, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+       "request target too long: the request line is over 8 KiB"},
+      {"target too long, no end in sight", "POST /api/" + std::string(9000, 'a'), 414,
+       "request target too long: the request line is over 8 KiB"},
   };
   for (const Case& c : cases) {
     makeApi();
@@ -99,6 +108,12 @@ TEST_F(Refusals, ElsewhereAndWithoutAPathTheyArePlainText) {
        "POST /other HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501,
        "Transfer-Encoding is not supported; send Content-Length"},
       {"no request line to read", "POST\r\nHost: x\r\n\r\n", 400, "malformed request line"},
+      {"target too long outside the prefix",
+       "GET /other?" + std::string(9000, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+       "request target too long: the request line is over 8 KiB"},
+      // No method and target to read in 8 KiB: the head is what is too large.
+      {"a method of 9 KiB", std::string(9000, 'M') + " /api/echo HTTP/1.1\r\n\r\n", 431,
+       "request head larger than 8 KiB"},
   };
   for (const Case& c : cases) {
     makeApi();
@@ -107,6 +122,21 @@ TEST_F(Refusals, ElsewhereAndWithoutAPathTheyArePlainText) {
     EXPECT_EQ(reply.header("Content-Type"), "text/plain; charset=utf-8") << c.name;
     EXPECT_EQ(reply.body, std::string(c.reason) + "\n") << c.name;
   }
+}
+
+TEST_F(Refusals, TheWriterIsToldTheMethodAndThePathAsFarAsItWasRead) {
+  makeApi();
+  EXPECT_EQ(ask("PUT /api/echo?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").status, 405);
+  makeApi();
+  EXPECT_EQ(ask("GET /api/echo?" + std::string(9000, 'q') + " HTTP/1.1\r\n\r\n").status, 414);
+  makeApi();
+  EXPECT_EQ(ask("POST /api/" + std::string(9000, 'a')).status, 414);
+  ASSERT_EQ(refusedPaths.size(), 3u);
+  EXPECT_EQ(refusedPaths[0], "PUT /api/echo");
+  EXPECT_EQ(refusedPaths[1], "GET /api/echo");
+  // The target's first bytes, up to the 8 KiB the request line may take.
+  EXPECT_EQ(refusedPaths[2].rfind("POST /api/aaaa", 0), 0u);
+  EXPECT_EQ(refusedPaths[2].size(), protocol::kMaxHeadSize);
 }
 
 TEST_F(Refusals, AHeadRequestGetsTheHeadWithoutTheBody) {
