@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "net/resolver.h"
+
 namespace duplex::net {
 
 std::string formatAddress(const sockaddr* address) {
@@ -25,40 +27,13 @@ std::string formatAddress(const sockaddr* address) {
 
 bool resolveAddress(std::string_view host, uint16_t port, sockaddr_storage& out, socklen_t& length,
                     std::string& error) {
-  std::string name(host);
-  if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
-    name = name.substr(1, name.size() - 2);
-  std::memset(&out, 0, sizeof out);
-  auto* in = reinterpret_cast<sockaddr_in*>(&out);
-  if (inet_pton(AF_INET, name.c_str(), &in->sin_addr) == 1) {
-    in->sin_family = AF_INET;
-    in->sin_port = htons(port);
-    length = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
-  if (inet_pton(AF_INET6, name.c_str(), &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(port);
-    length = sizeof(sockaddr_in6);
-    return true;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* result = nullptr;
-  int rc = getaddrinfo(name.c_str(), nullptr, &hints, &result);
-  if (rc != 0 || !result) {
-    error = "cannot resolve " + name + ": " + gai_strerror(rc);
+  Resolution resolution = resolveBlocking(host, port);
+  if (resolution.addresses.empty()) {
+    error = std::move(resolution.error);
     return false;
   }
-  std::memcpy(&out, result->ai_addr, result->ai_addrlen);
-  length = result->ai_addrlen;
-  freeaddrinfo(result);
-  if (out.ss_family == AF_INET)
-    in->sin_port = htons(port);
-  else
-    in6->sin6_port = htons(port);
+  out = resolution.addresses.front().address;
+  length = resolution.addresses.front().length;
   return true;
 }
 

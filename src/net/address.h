@@ -11,7 +11,8 @@ namespace duplex::net {
 std::string formatAddress(const sockaddr* address);
 
 // Resolves host (a literal address or a name, through getaddrinfo, which may block) and port
-// into `out`. Returns false with `error` set when it cannot.
+// into `out`: the first address. Returns false with `error` set when it cannot. Code on a loop
+// that must not wait uses net::Resolver (resolver.h) instead.
 bool resolveAddress(std::string_view host, uint16_t port, sockaddr_storage& out, socklen_t& length,
                     std::string& error);
 

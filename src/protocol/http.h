@@ -10,7 +10,8 @@
 
 namespace duplex::protocol {
 
-inline constexpr size_t kMaxHeadSize = 8 * 1024;  // larger heads get 431
+// Larger heads get 431, a larger request line 414.
+inline constexpr size_t kMaxHeadSize = 8 * 1024;
 
 struct Header {
   std::string_view name;

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "net/address.h"
 #include "net/log.h"
 #include "net/random.h"
 #include "net/socket.h"
@@ -71,7 +70,11 @@ std::string errorText(int error) {
 }  // namespace
 
 Link::Link(net::Loop& loop, Endpoint endpoint, const Options& options, Owner& owner)
-    : loop_(&loop), endpoint_(std::move(endpoint)), options_(options), owner_(owner) {}
+    : loop_(&loop),
+      endpoint_(std::move(endpoint)),
+      options_(options),
+      owner_(owner),
+      resolver_(loop, options.lookup) {}
 
 Link::~Link() {
   lifeline_.cut();
@@ -103,26 +106,56 @@ void Link::attempt() {
   pendingTls_.reset();
   watch();
 
-  std::unique_ptr<net::TlsSession> session;
   if (endpoint_.tls) {
     try {
       // The CA file is read once; a Link keeps its context across reconnects.
       if (!tls_) tls_ = net::TlsContext::forClient({true, options_.tlsCaFile});
-      session = net::TlsSession::connect(*tls_, *loop_, endpoint_.host);
+      // Started once the TCP connect completes (connected()).
+      pendingTls_ = net::TlsSession::connect(*tls_, *loop_, endpoint_.host);
     } catch (const net::TlsError& e) {
       return fail(std::string("TLS setup for ") + endpoint_.text() + " failed: " + e.what());
     }
   }
-  // A host name is resolved by getaddrinfo, which blocks: deployments give an address or a
-  // name from /etc/hosts, which answer at once (docs/scaling.md).
-  sockaddr_storage address;
-  socklen_t length = 0;
-  std::string error;
-  if (!net::resolveAddress(endpoint_.host, endpoint_.port, address, length, error)) {
-    return fail(error);
+  addresses_.clear();
+  nextAddress_ = 0;
+  net::ResolvedAddress literal;
+  if (net::literalAddress(endpoint_.host, endpoint_.port, literal)) {
+    addresses_.push_back(literal);
+    return connectNext({});
   }
-  int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail("socket: " + errorText(errno));
+  // A name: looked up on the resolver's thread, the attempt going on in resolved(). The lookup
+  // has connectTimeoutMs (sweep()), then the connect its own. A lookup slower than that still
+  // runs (one at a time: Resolver), and its answer serves the attempt after.
+  resolving_ = true;
+  if (earlyAnswer_) {
+    net::Resolution answer = std::move(*earlyAnswer_);
+    earlyAnswer_.reset();
+    return resolved(std::move(answer));
+  }
+  resolver_.resolve(endpoint_.host, endpoint_.port,
+                    [this](net::Resolution&& resolution) { resolved(std::move(resolution)); });
+}
+
+void Link::resolved(net::Resolution&& resolution) {
+  if (state_ == State::Waiting) {
+    earlyAnswer_ = std::move(resolution);
+    return;
+  }
+  if (state_ != State::Connecting || !resolving_) return;
+  resolving_ = false;
+  if (resolution.addresses.empty()) {
+    return fail(resolution.error + " (" + endpoint_.text() + ")");
+  }
+  connectDeadlineMs_ = loop_->nowMs() + options_.connectTimeoutMs;
+  addresses_ = std::move(resolution.addresses);
+  connectNext({});
+}
+
+void Link::connectNext(const std::string& lastError) {
+  if (nextAddress_ == addresses_.size()) return fail(lastError);
+  const net::ResolvedAddress& address = addresses_[nextAddress_++];
+  int fd = ::socket(address.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return connectNext("socket: " + errorText(errno));  // no IPv6 here, say
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // A Redis whose host vanished (no RST ever comes) is noticed by the keepalive probes within
@@ -132,15 +165,15 @@ void Link::attempt() {
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address.address), address.length) != 0 &&
+      errno != EINPROGRESS) {
     int saved = errno;
     ::close(fd);
-    return fail("cannot connect to " + endpoint_.text() + ": " + errorText(saved));
+    return connectNext("cannot connect to " + endpoint_.text() + ": " + errorText(saved));
   }
   socket_ = new LinkSocket(*loop_, fd, *this);
   // Nothing is queued until the connection is made: a write to a socket whose connect failed
   // would consume the error ("Connection refused") that the read then reports.
-  pendingTls_ = std::move(session);
   socket_->requestDrain();
 }
 
@@ -224,6 +257,11 @@ void Link::ended(int error) {
   if (state_ == State::Ready) {
     fail(error ? "connection to " + endpoint_.text() + " lost: " + errorText(error)
                : endpoint_.text() + " closed the connection");
+  } else if (handshake_.empty() && nextAddress_ < addresses_.size()) {
+    // The connect failed, and the name gave another address (IPv4 after IPv6): that one next,
+    // within the same attempt.
+    closeSocket();
+    connectNext({});
   } else {
     // Refused, unreachable, or closed during the handshake (protected mode, maxclients).
     fail(error ? "cannot connect to " + endpoint_.text() + ": " + errorText(error)
@@ -245,6 +283,7 @@ void Link::fail(const std::string& why) {
   if (state_ == State::Waiting) return;
   bool wasReady = state_ == State::Ready;
   state_ = State::Waiting;
+  resolving_ = false;  // a lookup still running answers the next attempt
   closeSocket();
   ++failures_;
   DUPLEX_LOG(Debug, "redis: %s", why.c_str());
@@ -277,6 +316,11 @@ void Link::sweep() {
   sweepTimer_ = 0;
   uint64_t now = loop_->nowMs();
   if (state_ == State::Connecting) {
+    if (now >= connectDeadlineMs_ && resolving_) {
+      return fail("cannot resolve " + endpoint_.host + " (" + endpoint_.text() +
+                  "): no answer from the resolver within " +
+                  std::to_string(options_.connectTimeoutMs) + " ms");
+    }
     if (now >= connectDeadlineMs_) {
       return fail("no answer from " + endpoint_.text() + " within " +
                   std::to_string(options_.connectTimeoutMs) + " ms of connecting");

@@ -5,9 +5,11 @@
 // and on any failure a reconnect after a jittered exponential backoff. One sweep timer per link
 // watches the connect deadline and lets the owner check its own (command timeouts), instead of
 // a timer per command. An idle timer asks the owner to PING a connection Redis has been silent
-// on, so a hung Redis is noticed by that PING's deadline.
+// on, so a hung Redis is noticed by that PING's deadline. A host name is looked up off the loop
+// (net::Resolver) at each attempt, and each address it gives is tried in turn.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +17,7 @@
 
 #include "net/lifeline.h"
 #include "net/loop.h"
+#include "net/resolver.h"
 #include "redis/redis.h"
 #include "redis/resp.h"
 
@@ -83,6 +86,9 @@ class Link {
   enum class Step : uint8_t { Auth, Select, Ping };
 
   void attempt();
+  void resolved(net::Resolution&& resolution);
+  // Connects to the next of addresses_; past the last, the attempt has failed.
+  void connectNext(const std::string& lastError);
   void scheduleReconnect();
   void sweep();
   void armIdleCheck(uint64_t delayMs);
@@ -102,6 +108,12 @@ class Link {
   size_t handshakeDone_ = 0;
   uint64_t connectDeadlineMs_ = 0;
   uint32_t failures_ = 0;  // attempts failed in a row: the backoff's exponent
+  net::Resolver resolver_;
+  bool resolving_ = false;  // this attempt waits for resolver_
+  // An answer that came between attempts (its own attempt ran out of time): the next uses it.
+  std::optional<net::Resolution> earlyAnswer_;
+  std::vector<net::ResolvedAddress> addresses_;  // this attempt's, tried in turn
+  size_t nextAddress_ = 0;
   net::Loop::TimerId reconnectTimer_ = 0;
   net::Loop::TimerId sweepTimer_ = 0;
   net::Loop::TimerId idleTimer_ = 0;

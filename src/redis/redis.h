@@ -2,7 +2,8 @@
 // A Redis client on a net::Loop: RESP2 over our own non-blocking net::Socket (so TLS comes from
 // net, as for WebSockets), with hiredis used only as the reply parser (redisReader: sans-I/O).
 // Commands are pipelined: every command issued during one loop iteration leaves in one write.
-// No thread, no blocking call. Layer: net <- redis <- hub.
+// No thread per request and no blocking call on the loop: a host name is looked up on a thread
+// of its own (net::Resolver), an IP address not at all. Layer: net <- redis <- hub.
 //
 // THE INTERFACE AGREED BETWEEN THE CLIENT (src/redis/*.cpp) AND THE ENGINE (src/hub/redis_*):
 // change it only together.
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "net/loop.h"
+#include "net/resolver.h"
 
 namespace duplex::redis {
 
@@ -63,6 +65,10 @@ struct Options {
   // 0: never.
   uint32_t idlePingMs = 3000;
   std::string tlsCaFile;  // rediss://: verify against this CA (empty: system store)
+  // How a host name is looked up, on a thread of its own at each connection attempt (so a
+  // changed DNS record is followed after a reconnect); the loop never waits for it. Empty:
+  // getaddrinfo (net::resolveBlocking). A literal address is never looked up.
+  net::Lookup lookup;
 };
 
 // One connection to one Redis, living on one loop (use it on that loop's thread only, and

@@ -80,9 +80,10 @@ class App {
   App& post(std::string pattern, HttpHandler handler);
   // How the server's own refusals are written for paths matching `pattern` (a route pattern):
   // the answers it gives before or instead of a handler, such as a malformed head (400), a body
-  // over maxBodySize (413), Transfer-Encoding (501), a method the path does not take (405) or
-  // too many connections (503). An API under a prefix answers them in its own error shape this
-  // way. Elsewhere, and when not even the request line could be read, they are text/plain.
+  // over maxBodySize (413), a request line over 8 KiB (414: the target's beginning is the path
+  // matched), Transfer-Encoding (501), a method the path does not take (405) or too many
+  // connections (503). An API under a prefix answers them in its own error shape this way.
+  // Elsewhere, and when not even the request line could be read, they are text/plain.
   App& refusals(std::string pattern, RefusalWriter write);
 
   // Binds and listens (before run() when there are several loops); throws std::system_error /

@@ -267,12 +267,34 @@ def test_bad_engine_urls_wrong_passwords_and_absent_redis_fail_in_one_line(clust
     check(run_duplexd("--data", data, "--engine", "redis://127.0.0.1:99999"), "--engine")
     check(run_duplexd("--data", data, "--engine", "redis://127.0.0.1:1"), "--engine",
           "127.0.0.1:1")
+    # A name that does not resolve: one line naming it, however long the resolver takes (it
+    # runs off the engine's loop).
+    check(run_duplexd("--data", data, "--engine", "redis://no-such-host.invalid:6379"), "--engine",
+          "cannot resolve no-such-host.invalid", "redis://no-such-host.invalid:6379")
     locked = cluster.redis(password="right")
     wrong = locked.url.replace(":right@", ":wrong@")
     check(run_duplexd("--data", data, "--engine", wrong), "--engine")
     assert "wrong" not in run_duplexd("--data", data, "--engine", wrong).stderr  # no password
     # The right one works.
     cluster.node(locked.url)
+
+
+def test_redis_given_by_host_name_serves_as_by_address(cluster):
+    redis = cluster.redis()
+    by_name = redis.url.replace("127.0.0.1", "localhost")
+    assert "localhost" in by_name
+    a, b = cluster.node(by_name), cluster.node(redis.url)
+
+    async def go():
+        publisher, subscriber = await Client.open(a), await Client.open(b)
+        await subscriber.call("subscribe", {"channel": "talk:named"})
+        r = await publisher.call("publish", {"channel": "talk:named", "data": {"n": 1}})
+        assert r["result"]["offset"] == 1, r
+        assert (await subscriber.push())["pub"]["data"] == {"n": 1}
+
+    run(go())
+    status, body = api(a, "history", {"channel": "talk:named"})
+    assert status == 200 and body["result"]["publications"][0]["data"] == {"n": 1}, body
 
 
 def test_nothing_acknowledged_is_lost_when_redis_is_killed_and_restarted(cluster):
