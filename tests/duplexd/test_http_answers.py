@@ -83,7 +83,7 @@ def raw_exchange(port: int, request: bytes, then: bytes = b"") -> d.Reply:
     # A request line over 8 KiB (RFC 9112 3: 414): the target's beginning names the path.
     (b"GET /api/publish?pad=" + b"p" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414,
      "uri_too_long", "request target too long: the request line is over 8 KiB"),
-])
+], ids=["413", "501", "400-length", "400-header", "431", "405", "414"])
 def test_api_refusals_before_routing_are_json_too(server, request_bytes, status, code, message):
     reply = raw_exchange(server.port, request_bytes)
     assert reply.status == status, reply.body
