@@ -41,7 +41,9 @@ using Lookup = std::function<Resolution(const std::string& host, uint16_t port)>
 
 // Looks up one name at a time for one owner on one loop: resolve() starts a thread that runs the
 // lookup and posts the answer to the loop, where `done` runs (never inside resolve()). Asked
-// again while a lookup runs, it starts no second one: that answer goes to the newest `done`.
+// again while a lookup runs, it starts no second one: that answer goes to the newest `done`
+// (an owner asks one question, its own host and port, again and again: ask one Resolver
+// nothing else).
 // So a resolver that hangs costs one thread per Resolver, however often its owner retries.
 // Destroying the Resolver (on the loop's thread, before the loop) drops an answer still to
 // come; the thread then ends on its own once getaddrinfo returns.
