@@ -2,21 +2,16 @@
 
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <poll.h>
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <system_error>
-#include <thread>
 
 #include "net/listener.h"
-#include "net/log.h"
 #include "net/loop.h"
 #include "net/out_queue.h"
 #include "net/socket.h"
@@ -82,24 +77,24 @@ std::unique_ptr<UringBackend> UringBackend::create(Loop& loop, std::string& erro
 }
 
 bool UringBackend::setUp(std::string& error) {
-  // EXPERIMENT (DUPLEX_URING_SETUP, comma list): nocoop, defer, taskrunflag.
-  std::string knobs = std::getenv("DUPLEX_URING_SETUP") ? std::getenv("DUPLEX_URING_SETUP") : "";
-  auto knob = [&](const char* name) { return knobs.find(name) != std::string::npos; };
   io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-  if (!knob("nocoop")) params.flags |= IORING_SETUP_COOP_TASKRUN;
-  if (knob("defer"))
-    params.flags |=
-        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
-  if (knob("taskrunflag")) params.flags |= IORING_SETUP_TASKRUN_FLAG;
+  // COOP_TASKRUN: completions (a recv's copy) run when we enter the kernel anyway, instead of
+  // interrupting the loop thread with an IPI: without it echo at W=1 costs 15-26 % more CPU per
+  // message, fan-out about the same (docs/performance.md). Tried against this setup in the same
+  // runs and left out (commit f68b7df has them): SINGLE_ISSUER + DEFER_TASKRUN (the ring made
+  // disabled and enabled by the thread that runs the loop) moved nothing beyond the machine's
+  // noise, and broke what Loop promises: fd() is not readable while receive work waits (only a
+  // waiter runs deferred work), and a loop cannot be driven by another thread later;
+  // TASKRUN_FLAG (the loop always waits with GETEVENTS, so the hint has no reader); registered
+  // files (fget/fput saved per operation: not measurable here). Kernels without COOP_TASKRUN
+  // (before 5.19) lack multishot recv (6.0) too: no retry without it, epoll takes over.
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
   params.cq_entries = kCompletionEntries;
   int r = io_uring_queue_init_params(kRingEntries, &ring_, &params);
   if (r < 0) {
     error = std::string("io_uring_queue_init: ") + std::strerror(-r);
     return false;
   }
-  singleIssuer_ = params.flags & IORING_SETUP_SINGLE_ISSUER;
-  enabled_ = !(params.flags & IORING_SETUP_R_DISABLED);
   ringUp_ = true;
   // Needed: the single-syscall wait with a timeout (5.11) and multishot receive (6.0).
   if (!(params.features & IORING_FEAT_EXT_ARG) || !(params.features & IORING_FEAT_NODROP)) {
@@ -148,23 +143,12 @@ bool UringBackend::setUp(std::string& error) {
     error = "io_uring: the kernel lacks an operation needed";
     return false;
   }
-  if (knob("fixed")) {
-    // Registered files: a fixed-file table indexed by descriptor number.
-    rlimit limit{};
-    getrlimit(RLIMIT_NOFILE, &limit);
-    auto size = static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, 65536));
-    if (io_uring_register_files_sparse(&ring_, size) == 0) fixedFiles_ = size;
-  }
   fds_.resize(1024);
   return true;
 }
 
 UringBackend::~UringBackend() {
-  if (ringUp_ && !onIssuerThread()) {
-    // Another thread may not enter a single-issuer ring: closing it cancels every request, and
-    // the kernel drops the task work of a dying ring without copying into our buffers.
-    io_uring_queue_exit(&ring_);
-  } else if (ringUp_) {
+  if (ringUp_) {
     // Requests still armed may write into the buffers until they end: cancel them all and wait
     // for their last CQEs before the memory goes (bounded, in case the kernel is slow to answer).
     if (io_uring_sqe* s = io_uring_get_sqe(&ring_)) {
@@ -181,7 +165,7 @@ UringBackend::~UringBackend() {
       io_uring_for_each_cqe(&ring_, head, cqe) {
         ++seen;
         if (!(cqe->flags & IORING_CQE_F_MORE) && (cqe->user_data & 7) != kCancel &&
-            (cqe->user_data & 7) != kFiles && (cqe->user_data & 7) != kSend)
+            (cqe->user_data & 7) != kSend)
           --armed_;
       }
       io_uring_cq_advance(&ring_, seen);
@@ -209,26 +193,9 @@ io_uring_sqe* UringBackend::sqe() {
   return s;
 }
 
-void UringBackend::bindToThisThread() {
-  if (enabled_) return;
-  // liburing 2.3 declares io_uring_enable_rings but does not export it (fixed in 2.4).
-  if (syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0)
-    throw std::system_error(errno, std::generic_category(), "IORING_REGISTER_ENABLE_RINGS");
-  enabled_ = true;
-  issuer_ = std::this_thread::get_id();
-}
-
-bool UringBackend::onIssuerThread() const {
-  return !singleIssuer_ || (enabled_ && issuer_ == std::this_thread::get_id());
-}
-
 void UringBackend::submit() {
-  // A single-issuer ring is entered by its loop's thread only: what another thread prepared
-  // (a socket made before the loop runs) leaves with that thread's next submission.
-  if (!onIssuerThread()) return;
   unsubmittedSends_ = 0;
   int r = io_uring_submit(&ring_);
-  fileUpdates_.clear();
   if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
     throw std::system_error(-r, std::generic_category(), "io_uring_submit");
 }
@@ -249,19 +216,10 @@ void UringBackend::cancel(uint64_t userData) {
   io_uring_sqe_set_data64(s, kCancel);
 }
 
-void UringBackend::registerFile(int fd, bool on) {
-  io_uring_sqe* s = sqe();
-  int& value = fileUpdates_.emplace_back(on ? fd : -1);
-  io_uring_prep_files_update(s, &value, 1, fd);
-  s->flags |= IOSQE_CQE_SKIP_SUCCESS;
-  io_uring_sqe_set_data64(s, tag(fd, 0, kFiles));
-}
-
 void UringBackend::armRecv(int fd, FdState& st) {
   io_uring_sqe* s = sqe();
   io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
-  if (fixed(fd)) s->flags |= IOSQE_FIXED_FILE;
   s->buf_group = kBufferGroup;
   io_uring_sqe_set_data64(s, tag(fd, st.gen, kRecv));
   st.recvArmed = true;
@@ -271,7 +229,6 @@ void UringBackend::armRecv(int fd, FdState& st) {
 void UringBackend::armPollOut(int fd, FdState& st) {
   io_uring_sqe* s = sqe();
   io_uring_prep_poll_add(s, fd, POLLOUT);
-  if (fixed(fd)) s->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(s, tag(fd, st.gen, kPollOut));
   st.pollOutArmed = true;
   ++armed_;
@@ -310,7 +267,6 @@ void UringBackend::addSocket(Socket* socket) {
   st.owner = socket;
   st.kind = Kind::Socket;
   st.wantRead = true;
-  if (fixed(fd)) registerFile(fd, true);
   armRecv(fd, st);
 }
 
@@ -358,7 +314,6 @@ void UringBackend::remove(int fd) {
   if (st.recvArmed && !st.recvCancelling) cancel(tag(fd, st.gen, kRecv));
   if (st.pollOutArmed) cancel(tag(fd, st.gen, kPollOut));
   if (st.armed) cancel(tag(fd, st.gen, kind == Kind::Listener ? kAccept : kPoll));
-  if (kind == Kind::Socket && fixed(fd)) registerFile(fd, false);
   if (st.send) {
     st.send->orphan = true;
     st.send->socket = nullptr;
@@ -416,8 +371,12 @@ void UringBackend::send(Socket& socket, OutQueue* queue) {
   io_uring_sqe* s = sqe();
   // MSG_DONTWAIT: the kernel answers at submission with what it took, never parks the send;
   // MSG_NOSIGNAL: a vanished peer gives EPIPE, not SIGPIPE.
+  // No IOSQE_CQE_SKIP_SUCCESS: a partial send is a success, so the CQE that says how much the
+  // kernel took would be skipped. (With MSG_WAITALL added, a partial send posts its count and
+  // only whole sends skip theirs, but their end must still be handled: the bytes dropped, the
+  // socket's next send allowed. That saves the kernel one CQE write per send and user space
+  // nothing: not implemented, docs/performance.md.)
   io_uring_prep_sendmsg(s, fd, &slot->message, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (fixed(fd)) s->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(s, reinterpret_cast<uint64_t>(slot) | kSend);
   st.send = slot;
   ++slotsInFlight_;
@@ -483,7 +442,6 @@ void UringBackend::waitCompletions(int timeoutMs) {
   io_uring_cqe* cqe = nullptr;
   int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, waitFor, timeoutMs < 0 ? nullptr : &ts,
                                            nullptr);
-  fileUpdates_.clear();
   if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
     throw std::system_error(-r, std::generic_category(), "io_uring_enter");
 }
@@ -526,11 +484,6 @@ void UringBackend::complete(uint64_t userData, int res, uint32_t flags) {
   auto op = static_cast<Op>(userData & 7);
   if (op == kSend) return onSend(reinterpret_cast<SendSlot*>(userData & ~uint64_t{7}), res);
   if (op == kCancel) return;
-  if (op == kFiles) {
-    DUPLEX_LOG(Warn, "io_uring: registering descriptor %d failed: %s",
-               static_cast<int>(userData >> 32), std::strerror(-res));
-    return;
-  }
   if (!(flags & IORING_CQE_F_MORE)) --armed_;
   int fd = static_cast<int>(userData >> 32);
   auto gen = static_cast<uint32_t>((userData >> 3) & 0x1FFFFFFF);

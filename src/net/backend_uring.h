@@ -18,10 +18,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "net/pollable.h"
@@ -52,9 +50,6 @@ class UringBackend {
   }
   // Submits what was prepared without waiting: when the loop is driven from outside (fd()).
   void submit();
-  // A single-issuer ring (DEFER_TASKRUN) is created disabled and enabled by the first thread
-  // that runs the loop: Loop::run/runOnce/flush call this first.
-  void bindToThisThread();
   // Completions are waiting that this iteration did not handle.
   bool hasCompletions() const;
 
@@ -74,15 +69,7 @@ class UringBackend {
   bool adoptQueue(OutQueue* queue);
 
  private:
-  enum Op : uint8_t {
-    kRecv = 1,
-    kSend = 2,
-    kPollOut = 3,
-    kPoll = 4,
-    kAccept = 5,
-    kCancel = 6,
-    kFiles = 7
-  };
+  enum Op : uint8_t { kRecv = 1, kSend = 2, kPollOut = 3, kPoll = 4, kAccept = 5, kCancel = 6 };
   enum class Kind : uint8_t { None, Generic, Socket, Listener };
   struct SendSlot;
   struct Held;
@@ -103,15 +90,12 @@ class UringBackend {
 
   UringBackend(Loop& loop);
   bool setUp(std::string& error);
-  bool onIssuerThread() const;
   io_uring_sqe* sqe();
   FdState& state(int fd);
   static uint64_t tag(int fd, uint32_t gen, Op op) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(fd)) << 32) | (uint64_t{gen} << 3) | op;
   }
   void cancel(uint64_t userData);
-  bool fixed(int fd) const { return static_cast<unsigned>(fd) < fixedFiles_; }
-  void registerFile(int fd, bool on);
   void armRecv(int fd, FdState& st);
   void armPollOut(int fd, FdState& st);
   void armPoll(int fd, FdState& st);
@@ -132,11 +116,6 @@ class UringBackend {
   Loop& loop_;
   io_uring ring_{};
   bool ringUp_ = false;
-  bool singleIssuer_ = false;
-  bool enabled_ = true;
-  std::thread::id issuer_;
-  unsigned fixedFiles_ = 0;      // registered-file table size (0: not used)
-  std::deque<int> fileUpdates_;  // values FILES_UPDATE SQEs point at, until submitted
   io_uring_buf_ring* bufRing_ = nullptr;
   uint8_t* buffers_ = nullptr;
   unsigned unsubmittedSends_ = 0;  // their CQEs come during the submit: the wait counts them

@@ -225,7 +225,6 @@ class CurrentScope {
 void Loop::run() {
   stopping_ = false;
   CurrentScope scope(current_, this);
-  if (uring_) uring_->bindToThisThread();
   // With io_uring, what an iteration prepared leaves in the next iteration's wait: one syscall.
   while (!stopping_) iterate(nextTimeoutMs());
   submit();
@@ -233,7 +232,6 @@ void Loop::run() {
 
 void Loop::runOnce(int timeoutMs) {
   CurrentScope scope(current_, this);
-  if (uring_) uring_->bindToThisThread();
   iterate(timeoutMs);
   submit();  // whoever drives us waits on fd(), not in our wait
 }
@@ -251,7 +249,6 @@ void Loop::iterate(int timeoutMs) {
 
 void Loop::flush() {
   CurrentScope scope(current_, this);
-  if (uring_) uring_->bindToThisThread();
   flushIteration();
   submit();
 }
