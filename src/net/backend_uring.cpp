@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <system_error>
 
@@ -61,7 +60,6 @@ struct UringBackend::SendSlot {
   bool retired;  // its bytes were dropped from the queue early (retireSends)
   bool orphan;   // the socket closed while this was in flight
   bool adopted;  // ... and released `queue`, which is ours to release when the CQE comes
-  bool posted;   // (skip) a CQE was posted for it
 };
 
 struct UringBackend::Held {
@@ -91,9 +89,6 @@ bool UringBackend::setUp(std::string& error) {
   // files (fget/fput saved per operation: not measurable here). Kernels without COOP_TASKRUN
   // (before 5.19) lack multishot recv (6.0) too: no retry without it, epoll takes over.
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
-  // EXPERIMENT: DUPLEX_URING_SETUP=skip: whole sends post no CQE.
-  skipSendCqe_ = std::getenv("DUPLEX_URING_SETUP") &&
-                 std::string(std::getenv("DUPLEX_URING_SETUP")).find("skip") != std::string::npos;
   params.cq_entries = kCompletionEntries;
   int r = io_uring_queue_init_params(kRingEntries, &ring_, &params);
   if (r < 0) {
@@ -203,29 +198,6 @@ void UringBackend::submit() {
   int r = io_uring_submit(&ring_);
   if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
     throw std::system_error(-r, std::generic_category(), "io_uring_submit");
-  resolveSilentSends();
-}
-
-void UringBackend::resolveSilentSends() {
-  if (silent_.empty()) return;
-  // The sends were issued inline during the submission (MSG_DONTWAIT): those that posted a CQE
-  // (partial or failed) are in the CQ; the others went whole.
-  unsigned head;
-  io_uring_cqe* cqe;
-  io_uring_for_each_cqe(&ring_, head, cqe) {
-    if ((cqe->user_data & 7) == kSend)
-      reinterpret_cast<SendSlot*>(cqe->user_data & ~uint64_t{7})->posted = true;
-  }
-  for (SendSlot* slot : silent_) {
-    if (slot->posted) continue;
-    if (!slot->orphan) {
-      slot->queue->consume(slot->offered);
-      slot->retired = true;
-    }
-    stash_.push_back(
-        {reinterpret_cast<uint64_t>(slot) | kSend, static_cast<int>(slot->offered), 0});
-  }
-  silent_.clear();
 }
 
 bool UringBackend::hasCompletions() const {
@@ -396,21 +368,14 @@ void UringBackend::send(Socket& socket, OutQueue* queue) {
   slot->retired = false;
   slot->orphan = false;
   slot->adopted = false;
-  slot->posted = false;
   io_uring_sqe* s = sqe();
   // MSG_DONTWAIT: the kernel answers at submission with what it took, never parks the send;
   // MSG_NOSIGNAL: a vanished peer gives EPIPE, not SIGPIPE.
   // No IOSQE_CQE_SKIP_SUCCESS: a partial send is a success, so the CQE that says how much the
-  // kernel took would be skipped. (With MSG_WAITALL added, a partial send posts its count and
-  // only whole sends skip theirs, but their end must still be handled: the bytes dropped, the
-  // socket's next send allowed. That saves the kernel one CQE write per send and user space
-  // nothing: not implemented, docs/performance.md.)
-  io_uring_prep_sendmsg(s, fd, &slot->message,
-                        MSG_NOSIGNAL | MSG_DONTWAIT | (skipSendCqe_ ? MSG_WAITALL : 0));
-  if (skipSendCqe_) {
-    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    silent_.push_back(slot);
-  }
+  // kernel took would be skipped. With MSG_WAITALL added a partial send posts its count and only
+  // whole sends skip theirs, but their end must still be handled (the bytes dropped, the
+  // socket's next send allowed): tried (commit fd056b2), no measurable gain, docs/performance.md.
+  io_uring_prep_sendmsg(s, fd, &slot->message, MSG_NOSIGNAL | MSG_DONTWAIT);
   io_uring_sqe_set_data64(s, reinterpret_cast<uint64_t>(slot) | kSend);
   st.send = slot;
   ++slotsInFlight_;
@@ -466,7 +431,7 @@ void UringBackend::waitCompletions(int timeoutMs) {
   }
   // The sends complete during the submission (MSG_DONTWAIT), each with its CQE: wait for one
   // more than those, so that the same syscall that sends also sleeps until the next event.
-  unsigned waitFor = skipSendCqe_ ? 1 : unsubmittedSends_ + 1;
+  unsigned waitFor = unsubmittedSends_ + 1;
   unsubmittedSends_ = 0;
   __kernel_timespec ts{};
   if (timeoutMs > 0) {
@@ -478,7 +443,6 @@ void UringBackend::waitCompletions(int timeoutMs) {
                                            nullptr);
   if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
     throw std::system_error(-r, std::generic_category(), "io_uring_enter");
-  resolveSilentSends();
 }
 
 void UringBackend::dispatch() {

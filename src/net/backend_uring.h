@@ -103,7 +103,6 @@ class UringBackend {
   void waitCompletions(int timeoutMs);
   void dispatch();
   void retireSends();
-  void resolveSilentSends();
   void complete(uint64_t userData, int res, uint32_t flags);
   void onRecv(int fd, uint32_t gen, int res, uint32_t flags);
   void onSend(SendSlot* slot, int res);
@@ -130,9 +129,7 @@ class UringBackend {
   };
   std::vector<Completion> stash_;  // reaped during a flush, handled at the next dispatch
   size_t slotsInFlight_ = 0;
-  bool skipSendCqe_ = false;
-  std::vector<SendSlot*> silent_;  // sends prepared with CQE_SKIP_SUCCESS, not yet submitted
-  int64_t armed_ = 0;              // multishot/poll requests whose last CQE has not come
+  int64_t armed_ = 0;  // multishot/poll requests whose last CQE has not come
 };
 
 }  // namespace duplex::net
