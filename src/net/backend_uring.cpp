@@ -79,9 +79,15 @@ std::unique_ptr<UringBackend> UringBackend::create(Loop& loop, std::string& erro
 bool UringBackend::setUp(std::string& error) {
   io_uring_params params{};
   // COOP_TASKRUN: completions (a recv's copy) run when we enter the kernel anyway, instead of
-  // interrupting the loop thread with an IPI: that alone took echo at W=1 from 1.4x epoll's CPU
-  // per message to 1.0x (docs/performance.md). DEFER_TASKRUN would need SINGLE_ISSUER, and an
-  // App's loops are made on one thread and run on others.
+  // interrupting the loop thread with an IPI: without it echo at W=1 costs 15-26 % more CPU per
+  // message, fan-out about the same (docs/performance.md). Tried against this setup in the same
+  // runs and left out (commit f68b7df has them): SINGLE_ISSUER + DEFER_TASKRUN (the ring made
+  // disabled and enabled by the thread that runs the loop) moved nothing beyond the machine's
+  // noise, and broke what Loop promises: fd() is not readable while receive work waits (only a
+  // waiter runs deferred work), and a loop cannot be driven by another thread later;
+  // TASKRUN_FLAG (the loop always waits with GETEVENTS, so the hint has no reader); registered
+  // files (fget/fput saved per operation: not measurable here). Kernels without COOP_TASKRUN
+  // (before 5.19) lack multishot recv (6.0) too: no retry without it, epoll takes over.
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
   params.cq_entries = kCompletionEntries;
   int r = io_uring_queue_init_params(kRingEntries, &ring_, &params);
@@ -365,6 +371,10 @@ void UringBackend::send(Socket& socket, OutQueue* queue) {
   io_uring_sqe* s = sqe();
   // MSG_DONTWAIT: the kernel answers at submission with what it took, never parks the send;
   // MSG_NOSIGNAL: a vanished peer gives EPIPE, not SIGPIPE.
+  // No IOSQE_CQE_SKIP_SUCCESS: a partial send is a success, so the CQE that says how much the
+  // kernel took would be skipped. With MSG_WAITALL added a partial send posts its count and only
+  // whole sends skip theirs, but their end must still be handled (the bytes dropped, the
+  // socket's next send allowed): tried (commit fd056b2), no measurable gain, docs/performance.md.
   io_uring_prep_sendmsg(s, fd, &slot->message, MSG_NOSIGNAL | MSG_DONTWAIT);
   io_uring_sqe_set_data64(s, reinterpret_cast<uint64_t>(slot) | kSend);
   st.send = slot;
