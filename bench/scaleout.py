@@ -13,7 +13,9 @@ measures publish-to-delivery latency, and reads utime + stime of every duplexd a
 redis-server process from /proc at the edges of the measured interval:
 
 - node CPU per delivery: the nodes' CPU time together / the deliveries to subscribers;
-- Redis CPU per publish: the redis-servers' CPU time together / the publishes acknowledged.
+- Redis CPU per publish: the redis-servers' CPU time together / the publishes acknowledged;
+- node wake-ups per publish: the voluntary context switches of the nodes' threads / the
+  publishes acknowledged (the thread switches a publication costs).
 
 The offered load is fixed (publishers x pace), so the rate column says whether a configuration
 kept up, not how far it could go: on a shared two-core machine the CPU columns are the figures
