@@ -62,6 +62,7 @@ def table(summary: dict, loop_counts: list[int]) -> str:
     if len(names) == 2:
         head.append(f"{loop_counts[1]} vs 1")
     head += [f"deliveries/s, {n}" for n in names] + [f"p99 µs, {n}" for n in names]
+    head += [f"wake-ups/publish, {n}" for n in names]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for workload, per_loops in summary.items():
         row = [workload]
@@ -81,7 +82,7 @@ def table(summary: dict, loop_counts: list[int]) -> str:
         if len(names) == 2:
             row.append(f"{(medians[1] / medians[0] - 1) * 100:+.0f} %"
                        if all(medians) else "-")
-        for key in ("rate", "p99_us"):
+        for key in ("rate", "p99_us", "node_wakeups_per_publish"):
             for name in names:
                 row.append(scaleout.fmt(per_loops.get(name, {}).get(key, {}).get("median")))
         lines.append("| " + " | ".join(row) + " |")

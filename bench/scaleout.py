@@ -13,7 +13,9 @@ measures publish-to-delivery latency, and reads utime + stime of every duplexd a
 redis-server process from /proc at the edges of the measured interval:
 
 - node CPU per delivery: the nodes' CPU time together / the deliveries to subscribers;
-- Redis CPU per publish: the redis-servers' CPU time together / the publishes acknowledged.
+- Redis CPU per publish: the redis-servers' CPU time together / the publishes acknowledged;
+- node wake-ups per publish: the voluntary context switches of the nodes' threads / the
+  publishes acknowledged (the thread switches a publication costs).
 
 The offered load is fixed (publishers x pace), so the rate column says whether a configuration
 kept up, not how far it could go: on a shared two-core machine the CPU columns are the figures
@@ -90,6 +92,23 @@ def workloads(quick: bool) -> list[Workload]:
 
 
 # ----------------------------------------------------------------------------- the generator
+
+def wakeups(pid: int) -> int:
+    """How many times the process's threads went to sleep, and so were woken again: the sum of
+    voluntary_ctxt_switches over /proc/PID/task/*/status. A thread of duplexd sleeps only in
+    epoll_wait or on the storage queue, so these are its wake-ups (preemption by the other
+    processes sharing the core is not counted)."""
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return total
+
 
 def cpu_seconds(pid: int) -> float:
     """CPU time of every thread of the process: the sum of /proc/PID/task/*/schedstat's first
@@ -276,6 +295,7 @@ async def generate(a) -> dict:
     await asyncio.sleep(a.warmup)
     cpu_nodes0 = [cpu_seconds(p) for p in node_pids]
     cpu_redis0 = [cpu_seconds(p) for p in redis_pids]
+    wakeups0 = [wakeups(p) for p in node_pids]
     own0 = time.process_time()
     t0 = time.monotonic()
     state["measuring"] = True
@@ -284,6 +304,7 @@ async def generate(a) -> dict:
     elapsed = time.monotonic() - t0
     cpu_nodes = [cpu_seconds(p) - c for p, c in zip(node_pids, cpu_nodes0)]
     cpu_redis = [cpu_seconds(p) - c for p, c in zip(redis_pids, cpu_redis0)]
+    woken = [wakeups(p) - c for p, c in zip(node_pids, wakeups0)]
     own = time.process_time() - own0
     await asyncio.gather(*tasks)
     # The drain: every publication acknowledged and delivered, or an error.
@@ -310,6 +331,8 @@ async def generate(a) -> dict:
         "node_cpu_us_per_delivery": sum(cpu_nodes) * 1e6 / delivered if delivered else None,
         "node_cpu_s": [round(c, 3) for c in cpu_nodes],
         "node_cpu_share": sum(cpu_nodes) / elapsed,
+        # The nodes' threads woken per publication: the thread switches a publication costs.
+        "node_wakeups_per_publish": sum(woken) / acked if acked else None,
         "redis_cpu_us_per_publish": (sum(cpu_redis) * 1e6 / acked
                                      if redis_pids and acked else None),
         "redis_cpu_s": [round(c, 3) for c in cpu_redis],
@@ -447,7 +470,7 @@ def fmt(x) -> str:
 def summarize(results: dict) -> dict:
     """{workload: {config: {metric: {median, min, max}}}} over the runs that passed."""
     keys = ["rate", "p50_us", "p99_us", "node_cpu_us_per_delivery", "redis_cpu_us_per_publish",
-            "node_cpu_share", "generator_cpu_share"]
+            "node_cpu_share", "generator_cpu_share", "node_wakeups_per_publish"]
     summary = {}
     for workload, per_config in results.items():
         for name, runs in per_config.items():

@@ -114,8 +114,10 @@ class Engine {
   virtual ~Engine() = default;
 
   // This node's subscriptions, on the connection's loop, at once: from attach() on, every
-  // publication the engine delivers on the channel reaches `ws` (until detach() or its close).
-  // False when it was already subscribed or is not open.
+  // publication the engine delivers on the channel reaches `ws` (until detach() or its close):
+  // each one published after the call, and, attached in a read's completion, each one stored
+  // after the read (a publication already on its way when attach() is called without a read
+  // may or may not arrive). False when it was already subscribed or is not open.
   virtual bool attach(WebSocket& ws, std::string_view channel) = 0;
   virtual void detach(WebSocket& ws, std::string_view channel) = 0;
 

@@ -14,14 +14,56 @@ InProcessEngine::InProcessEngine(ChannelStore& store, InProcessEngineOptions opt
 InProcessEngine::~InProcessEngine() = default;
 
 void InProcessEngine::addLoop(net::Loop& loop, pubsub::Topics& topics) {
-  loops_.push_back(std::make_unique<LoopPart>(LoopPart{&loop, &topics}));
+  loops_.push_back(std::make_unique<LoopPart>(
+      LoopPart{&loop, &topics, static_cast<uint32_t>(loops_.size()), false, nullptr, {}}));
+}
+
+InProcessEngine::LoopPart* InProcessEngine::findPart(const net::Loop& loop) {
+  for (auto& part : loops_) {
+    if (part->loop == &loop) return part.get();
+  }
+  return nullptr;
 }
 
 InProcessEngine::LoopPart& InProcessEngine::partOf(net::Loop& loop) {
-  for (auto& part : loops_) {
-    if (part->loop == &loop) return *part;
-  }
+  if (LoopPart* part = findPart(loop)) return *part;
   throw std::logic_error("InProcessEngine: a loop that was not added (addLoop)");
+}
+
+// Claims and releases need no wake-up of their own: queued, they take their place among the
+// publications, and the next publication or read (which wakes the storage thread) finds them
+// first. Only that order matters: a publication queued after a claim reaches the loop.
+void InProcessEngine::claim(LoopPart& part, std::string_view channel) {
+  if (part.claimed.find(channel) != part.claimed.end()) return;
+  part.claimed.emplace(std::string(channel), 0);
+  storage_.run([this, index = part.index, channel = std::string(channel)](
+                   ChannelStore&, StorageThread::Outbox&) { addChannelLoop(channel, index); },
+               false);
+}
+
+void InProcessEngine::releaseIfUnused(LoopPart& part, std::string_view channel) {
+  auto it = part.claimed.find(channel);
+  if (it == part.claimed.end() || it->second != 0) return;  // a read may still attach one
+  if (part.topics->subscriberCount(channel) != 0) return;
+  // Anything stored before the release is processed still comes here, to nobody. A subscriber
+  // that attaches later claims the channel again (through its read, or attach()), and that
+  // claim is queued after this release.
+  storage_.run([this, index = part.index, channel = std::move(part.claimed.extract(it).key())](
+                   ChannelStore&, StorageThread::Outbox&) { removeChannelLoop(channel, index); },
+               false);
+}
+
+void InProcessEngine::addChannelLoop(const std::string& channel, uint32_t index) {
+  std::vector<uint32_t>& indexes = channelLoops_[channel];
+  if (std::find(indexes.begin(), indexes.end(), index) == indexes.end()) indexes.push_back(index);
+}
+
+void InProcessEngine::removeChannelLoop(const std::string& channel, uint32_t index) {
+  auto it = channelLoops_.find(channel);
+  if (it == channelLoops_.end()) return;
+  std::vector<uint32_t>& indexes = it->second;
+  indexes.erase(std::remove(indexes.begin(), indexes.end(), index), indexes.end());
+  if (indexes.empty()) channelLoops_.erase(it);
 }
 
 void InProcessEngine::wakeAtEndOfIteration(LoopPart& part) {
@@ -34,11 +76,18 @@ void InProcessEngine::wakeAtEndOfIteration(LoopPart& part) {
 }
 
 bool InProcessEngine::attach(WebSocket& ws, std::string_view channel) {
-  return partOf(ws.loop()).topics->subscribe(ws, channel);
+  LoopPart& part = partOf(ws.loop());
+  if (!part.topics->subscribe(ws, channel)) return false;
+  // Attached in a read's completion, the channel is claimed already (by that read). Attached
+  // without one, it is claimed now: what is published after this call reaches `ws`.
+  claim(part, channel);
+  return true;
 }
 
 void InProcessEngine::detach(WebSocket& ws, std::string_view channel) {
-  partOf(ws.loop()).topics->unsubscribe(ws, channel);
+  LoopPart& part = partOf(ws.loop());
+  part.topics->unsubscribe(ws, channel);
+  releaseIfUnused(part, channel);
 }
 
 void InProcessEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
@@ -100,15 +149,7 @@ void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<Publ
           result.ok = true;
           result.appended = *stored;
           if (!stored->duplicate) {
-            // Written once, shared by the loops; each loop frames it once for its subscribers.
-            auto push = std::make_shared<std::string>();
-            writePubPush(*push, publication.channel, stored->offset, publication.data);
-            auto channel = std::make_shared<std::string>(publication.channel);
-            for (auto& part : loops_) {
-              outbox.post(*part->loop, [topics = part->topics, push, channel] {
-                topics->publish(*channel, *push);
-              });
-            }
+            deliver(publication, stored->offset, outbox);
           }
         } else {
           result.error = stored.error().message;
@@ -120,6 +161,25 @@ void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<Publ
       },
       false);
   wakeAtEndOfIteration(caller);
+}
+
+void InProcessEngine::deliver(const PublishRequest& publication, uint64_t offset,
+                              StorageThread::Outbox& outbox) {
+  // Only to the channel's loops: a loop without subscribers on it is not woken for it.
+  auto loops = channelLoops_.find(publication.channel);
+  if (loops == channelLoops_.end()) return;
+  // Written once, shared by the loops; each loop frames it once for its subscribers.
+  auto push = std::make_shared<std::string>();
+  writePubPush(*push, publication.channel, offset, publication.data);
+  auto channel = std::make_shared<std::string>(publication.channel);
+  for (uint32_t index : loops->second) {
+    LoopPart* part = loops_[index].get();
+    outbox.post(*part->loop, [this, part, push, channel] {
+      // Nobody here any more (they closed, which detach() does not see): released now, so
+      // that at most this one publication woke the loop for nothing.
+      if (part->topics->publish(*channel, *push) == 0) releaseIfUnused(*part, *channel);
+    });
+  }
 }
 
 ReadResult InProcessEngine::readNow(ChannelStore& store, const ReadRequest& request) {
@@ -170,13 +230,21 @@ ReadResult InProcessEngine::readNow(ChannelStore& store, const ReadRequest& requ
 
 void InProcessEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult> done) {
   LoopPart& caller = partOf(from);
+  // Any read may be a subscribe's: its channel stays claimed for this loop until the
+  // completion has run (and longer if it attached a subscriber).
+  ++caller.claimed.try_emplace(request.channel, 0).first->second;
   storage_.run(
-      [caller = caller.loop, request = std::move(request), done = std::move(done)](
+      [this, caller = &caller, request = std::move(request), done = std::move(done)](
           ChannelStore& store, StorageThread::Outbox& outbox) mutable {
-        // Posted in the same order as the pushes of publications stored before and after this
-        // read: the caller attaches its subscriber between them.
-        outbox.post(*caller, [done = std::move(done), result = readNow(store, request)]() mutable {
+        // Claimed in the job that reads: every publication stored after this read is handed
+        // to the caller's loop, and posted there after this completion, in which the caller
+        // attaches its subscriber.
+        addChannelLoop(request.channel, caller->index);
+        outbox.post(*caller->loop, [this, caller, channel = request.channel, done = std::move(done),
+                                    result = readNow(store, request)]() mutable {
           done(std::move(result));
+          --caller->claimed.find(channel)->second;
+          releaseIfUnused(*caller, channel);
         });
       },
       false);
@@ -257,6 +325,16 @@ void InProcessEngine::presence(net::Loop& from, std::string_view channel,
 }
 
 void InProcessEngine::sweep(int64_t nowMs) {
+  // Channels whose subscribers on this loop all closed and that saw no publication since.
+  if (net::Loop* current = net::Loop::current()) {
+    if (LoopPart* part = findPart(*current)) {
+      std::vector<std::string> unused;
+      for (const auto& [channel, reads] : part->claimed) {
+        if (reads == 0 && part->topics->subscriberCount(channel) == 0) unused.push_back(channel);
+      }
+      for (const std::string& channel : unused) releaseIfUnused(*part, channel);
+    }
+  }
   // One sweep queued at a time: several hubs (one per loop) may call this every second.
   if (sweepQueued_.exchange(true)) return;
   storage_.run([this, nowMs](ChannelStore& store, StorageThread::Outbox&) {

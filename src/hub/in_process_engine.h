@@ -2,14 +2,25 @@
 // The engine of one process (engine.h): history in a ChannelStore owned by a StorageThread
 // (SQLite off the loop threads, group commit across loops), fan-out through each loop's
 // pubsub::Topics, presence in memory. Serves any number of loops: each registers itself and
-// its Topics with addLoop() before it runs, and a stored publication is handed to every loop
-// in the Outbox of its batch (one wake-up per loop per batch).
+// its Topics with addLoop() before it runs, and a stored publication is handed to the loops
+// that have subscribers on its channel, in the Outbox of its batch (one wake-up per such loop
+// per batch; a loop without subscribers on the channel is not woken).
+//
+// Which loops have subscribers on a channel (the channel's loops) is known to the storage
+// thread, which alone reads and writes it: a loop claims a channel there before its first
+// subscriber can see a publication, and releases it once it has none, each through the
+// storage queue, so a claim and a release take their place among the publications as they
+// are stored. A read claims the channel for its loop in the same job that reads (the
+// subscriber attached in the read's completion misses nothing stored after the read); an
+// attach() without a read claims it with a job of its own. No lock on the message path.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -70,20 +81,44 @@ class InProcessEngine final : public Engine {
     std::string bytes;
     std::vector<Item> items;
   };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class T>
+  using ChannelMap = std::unordered_map<std::string, T, Hash, std::equal_to<>>;
+
   struct LoopPart {
     net::Loop* loop;
     pubsub::Topics* topics;
+    uint32_t index;                        // in loops_
     bool wakeDeferred = false;             // touched on this loop's thread only
     std::shared_ptr<Deliveries> outgoing;  // this iteration's, for the other loops; ditto
+    // The channels this loop has claimed on the storage thread, each with the number of its
+    // reads not yet completed here (a subscriber may attach in any of them). This loop's
+    // thread only.
+    ChannelMap<uint32_t> claimed;
   };
   LoopPart& partOf(net::Loop& loop);
+  LoopPart* findPart(const net::Loop& loop);
+  // The channel's loops, kept by the storage thread: claim when the loop may have subscribers
+  // from now on, release when it has none and no read that could attach one.
+  void claim(LoopPart& part, std::string_view channel);
+  void releaseIfUnused(LoopPart& part, std::string_view channel);
+  void addChannelLoop(const std::string& channel, uint32_t index);     // storage thread only
+  void removeChannelLoop(const std::string& channel, uint32_t index);  // ditto
   void handOver(LoopPart& from);
   // Wakes the storage thread once at the end of the loop's iteration, for all it queued.
   void wakeAtEndOfIteration(LoopPart& part);
+  // Hands a stored publication's push to the channel's loops (storage thread).
+  void deliver(const PublishRequest& publication, uint64_t offset, StorageThread::Outbox& outbox);
   static ReadResult readNow(ChannelStore& store, const ReadRequest& request);
 
   InProcessEngineOptions options_;
   std::vector<std::unique_ptr<LoopPart>> loops_;  // fixed once the loops run
+  // Per channel, the indexes of the loops that claimed it (LoopPart::claimed): the loops its
+  // publications are handed to. Storage thread only.
+  ChannelMap<std::vector<uint32_t>> channelLoops_;
   std::mutex presenceMutex_;
   std::unordered_map<std::string, std::vector<PresenceMember>> presence_;
   LocalDisconnect localDisconnect_;
