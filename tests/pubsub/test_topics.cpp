@@ -8,12 +8,12 @@
 
 #include <atomic>
 #include <deque>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "client/client.h"
+#include "net_test_util.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 
@@ -24,22 +24,8 @@ using duplex::WebSocket;
 using duplex::pubsub::SlowSubscriberPolicy;
 using duplex::pubsub::Topics;
 using duplex::pubsub::TopicsOptions;
-
-// Runs the loop until `done` holds (checked every millisecond) or `limitMs` passes.
-bool runUntil(duplex::net::Loop& loop, const std::function<bool()>& done, int limitMs = 10000) {
-  bool ok = false;
-  auto check = loop.setInterval(1, [&] {
-    if (done()) {
-      ok = true;
-      loop.stop();
-    }
-  });
-  auto limit = loop.setTimeout(limitMs, [&] { loop.stop(); });
-  loop.run();
-  loop.cancelTimer(check);
-  loop.cancelTimer(limit);
-  return ok || done();
-}
+using duplex::test::runFor;
+using duplex::test::runUntil;
 
 struct Client {
   WebSocket* ws = nullptr;
@@ -166,8 +152,7 @@ TEST(Topics, PublishCanExcludeTheSender) {
       runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
   a.ws->send("!room hello");  // the fixture publishes with except = sender
   ASSERT_TRUE(runUntil(f.loop, [&] { return b.received.size() == 1; }));
-  runUntil(
-      f.loop, [] { return false; }, 50);
+  runFor(f.loop, 50);
   EXPECT_TRUE(a.received.empty());
 }
 
@@ -219,8 +204,9 @@ TEST(Topics, SlowSubscriberIsClosedWith1013AndPublishersKeepGoing) {
     ++published;
     return f.topics.stats().slowClosed == 1;
   }));
-  // The slow one is gone once its close times out (it never reads our close frame).
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }));
+  // The slow one is gone once its close times out (it never reads our close frame). That has
+  // taken 2 s here, so the bound is 10 s rather than runUntil's usual 5.
+  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }, 10000));
   // It was sent close 1013; never reading, it never answered, so the connection ended
   // abnormally (RFC 6455 7.1.5) with our reason.
   ASSERT_FALSE(f.closeCodes.empty());

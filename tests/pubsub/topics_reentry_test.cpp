@@ -15,6 +15,7 @@
 
 #include "client/client.h"
 #include "net/loop.h"
+#include "net_test_util.h"
 #include "pubsub/topics.h"
 #include "server/app.h"
 
@@ -25,21 +26,8 @@ using duplex::WebSocket;
 using duplex::pubsub::SlowSubscriberPolicy;
 using duplex::pubsub::Topics;
 using duplex::pubsub::TopicsOptions;
-
-bool runUntil(duplex::net::Loop& loop, const std::function<bool()>& done, int limitMs = 10000) {
-  bool ok = false;
-  auto check = loop.setInterval(1, [&] {
-    if (!ok && done()) {
-      ok = true;
-      loop.stop();
-    }
-  });
-  auto limit = loop.setTimeout(limitMs, [&] { loop.stop(); });
-  loop.run();
-  loop.cancelTimer(check);
-  loop.cancelTimer(limit);
-  return ok;
-}
+using duplex::test::runFor;
+using duplex::test::runUntil;
 
 // Topics under the Drop policy, a route whose connections subscribe to the topic their path
 // names (/t/<topic>), and whatever onDropped and the close handler are told to do.
@@ -214,8 +202,7 @@ TEST(TopicsReentry, AConnectionEndedFromInsideOnDroppedIsUnsubscribedAfterTheWal
   ASSERT_TRUE(runUntil(f.loop, [&] {
     return count(before, "after") >= f.afterPublishes && count(after, "after") >= f.afterPublishes;
   }));
-  runUntil(
-      f.loop, [] { return false; }, 50);
+  runFor(f.loop, 50);
   EXPECT_EQ(count(before, "after"), f.afterPublishes);
   EXPECT_EQ(count(after, "after"), f.afterPublishes);
   EXPECT_EQ(f.topics.publish("feed", "next"), 2u);
