@@ -25,12 +25,7 @@ class Echo final : public Scenario {
     for (uint32_t id = 0; id < n; ++id) {
       for (uint32_t k = 0; k < options_.inFlight; ++k) sendOne(loop_.connection(id));
     }
-    if (!runFor(options_.warmup)) return false;
-    measuring_ = true;
-    beginWindow();
-    if (!runFor(options_.duration)) return false;
-    endWindow();
-    measuring_ = false;
+    if (!warmUpThenMeasure()) return false;
     // Every message sent must come back, or the server lost one.
     sending_ = false;
     if (!runUntil([&] { return outstanding_ == 0; }, "the last echoes")) return false;
@@ -69,7 +64,7 @@ class Echo final : public Scenario {
     }
     ++received_;
     --outstanding_;
-    if (measuring_) {
+    if (measuring()) {
       latency_.record(loop_.now() - sentAt_[slot(c.id(), seq)]);
       ++measured_;
     }
@@ -95,7 +90,7 @@ class Echo final : public Scenario {
   std::vector<uint64_t> sentAt_;  // W slots per connection: send time of seq % W
   LatencyHistogram latency_;
   uint64_t outstanding_ = 0, received_ = 0, measured_ = 0;
-  bool sending_ = false, measuring_ = false;
+  bool sending_ = false;
 };
 
 }  // namespace

@@ -28,12 +28,7 @@ class Fanout final : public Scenario {
     if (!runFor(0.3)) return false;
     sending_ = true;
     for (uint32_t k = 0; k < options_.inFlight; ++k) publish();
-    if (!runFor(options_.warmup)) return false;
-    measuring_ = true;
-    beginWindow();
-    if (!runFor(options_.duration)) return false;
-    endWindow();
-    measuring_ = false;
+    if (!warmUpThenMeasure()) return false;
     sending_ = false;
     if (!runUntil([&] { return outstanding_ == 0; }, "the last deliveries")) return false;
     if (!closeAll(0, all)) return false;
@@ -72,13 +67,13 @@ class Fanout final : public Scenario {
     }
     ++received_;
     const uint32_t slot = seq % options_.inFlight;
-    if (measuring_) {
+    if (measuring()) {
       latency_.record(loop_.now() - publishedAt_[slot]);
       ++measured_;
     }
     if (++receipts_[slot] == options_.subscribers + 1) {
       --outstanding_;
-      if (measuring_) ++completedInWindow_;
+      if (measuring()) ++completedInWindow_;
       if (sending_) publish();
     }
   }
@@ -105,7 +100,7 @@ class Fanout final : public Scenario {
   std::vector<uint32_t> receipts_;
   LatencyHistogram latency_;
   uint64_t outstanding_ = 0, received_ = 0, measured_ = 0, completedInWindow_ = 0;
-  bool sending_ = false, measuring_ = false;
+  bool sending_ = false;
 };
 
 }  // namespace
