@@ -1,9 +1,11 @@
 // Fan-out: one publisher, S subscribers, a server that sends every message to every connection.
 // Each subscriber (and the publisher, which hears itself) must receive every publish, in order.
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "histogram.h"
-#include "payload.h"
+#include "ordered_messages.h"
 #include "scenarios.h"
 
 namespace bench {
@@ -13,10 +15,8 @@ class Fanout final : public Scenario {
  public:
   Fanout(const Options& o, const Target& t)
       : Scenario(o, t, o.bytes),
-        codec_(o.bytes, o.payload),
-        opcode_(o.binary ? duplex::Opcode::Binary : duplex::Opcode::Text),
+        messages_(o, o.subscribers + 1),
         publisher_(o.subscribers),
-        nextReceive_(o.subscribers + 1, 0),
         publishedAt_(o.inFlight, 0),
         receipts_(o.inFlight, 0) {}
 
@@ -48,21 +48,10 @@ class Fanout final : public Scenario {
   void onOpen(Connection&) override { onOpened(); }
 
   void onMessage(Connection& c, duplex::Opcode opcode, std::string_view payload) override {
-    uint32_t sender = 0, seq = 0;
+    uint32_t seq = 0;
     std::string why;
-    if (opcode != opcode_) {
-      fail("connection " + std::to_string(c.id()) + ": got a message of the wrong type");
-      return;
-    }
-    if (!codec_.read(payload, sender, seq, why)) {
-      fail("connection " + std::to_string(c.id()) + ": " + why);
-      return;
-    }
-    const uint32_t expected = nextReceive_[c.id()]++;
-    if (sender != publisher_ || seq != expected) {
-      fail("connection " + std::to_string(c.id()) + ": expected publish " +
-           std::to_string(expected) + ", got message " + std::to_string(seq) + " of connection " +
-           std::to_string(sender));
+    if (!messages_.isNext(c.id(), publisher_, opcode, payload, seq, why)) {
+      fail(std::move(why));
       return;
     }
     ++received_;
@@ -85,16 +74,15 @@ class Fanout final : public Scenario {
     publishedAt_[slot] = loop_.now();
     receipts_[slot] = 0;
     Connection& c = loop_.connection(publisher_);
-    loop_.sendFrame(c, opcode_, codec_.size(),
-                    [&](uint8_t* out) { codec_.write(out, c.id(), seq); });
+    const PayloadCodec& codec = messages_.codec();
+    loop_.sendFrame(c, messages_.opcode(), codec.size(),
+                    [&](uint8_t* out) { codec.write(out, c.id(), seq); });
     ++outstanding_;
   }
 
-  PayloadCodec codec_;
-  duplex::Opcode opcode_;
+  OrderedMessages messages_;
   uint32_t publisher_;  // its id; subscribers are 0 .. S-1
   uint32_t nextPublish_ = 0;
-  std::vector<uint32_t> nextReceive_;
   // W slots, for publish seq % W: when it was sent, and how many connections have it so far.
   std::vector<uint64_t> publishedAt_;
   std::vector<uint32_t> receipts_;
