@@ -1,8 +1,6 @@
 // Topics against real connections: the server (App) and the clients share one Loop, and raw
 // blocking sockets stand in for peers that misbehave (never read).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "client/client.h"
 #include "net_test_util.h"
 #include "pubsub/topics.h"
+#include "raw_subscriber.h"
 #include "server/app.h"
 
 namespace {
@@ -24,6 +23,7 @@ using duplex::WebSocket;
 using duplex::pubsub::SlowSubscriberPolicy;
 using duplex::pubsub::Topics;
 using duplex::pubsub::TopicsOptions;
+using duplex::test::rawSubscriber;
 using duplex::test::runFor;
 using duplex::test::runUntil;
 
@@ -88,25 +88,6 @@ void connectClient(Fixture& f, std::string_view topic, Client& c) {
                                        Opcode) { c.received.emplace_back(data); },
                        .close = [&c](WebSocket&, uint16_t, std::string_view) { c.closed = true; },
                        .error = [&c](std::string_view) { c.closed = true; }});
-}
-
-// A peer that completes the handshake and then never reads: its kernel buffers fill up and
-// the server's queue for it grows.
-int rawSubscriber(uint16_t port, std::string_view topic) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return -1;
-  std::string request = "GET /t/" + std::string(topic) +
-                        " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        "Sec-WebSocket-Version: 13\r\n\r\n";
-  ::send(fd, request.data(), request.size(), 0);
-  return fd;
 }
 
 TEST(Topics, FanOutReachesEverySubscriberOnceAndNobodyElse) {
