@@ -4,8 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +92,16 @@ void connectClient(Fixture& f, std::string_view topic, Client& c) {
                        .error = [&c](std::string_view) { c.closed = true; }});
 }
 
+// Connects the clients to /t/<topic>, then runs until the topic has them all and every one is
+// open (see Fixture); false if that never happens.
+bool connectAll(Fixture& f, std::string_view topic, std::initializer_list<Client*> clients) {
+  for (Client* c : clients) connectClient(f, topic, *c);
+  return runUntil(f.loop, [&] {
+    return f.topics.subscriberCount(topic) == clients.size() &&
+           std::all_of(clients.begin(), clients.end(), [](const Client* c) { return c->open; });
+  });
+}
+
 TEST(Topics, FanOutReachesEverySubscriberOnceAndNobodyElse) {
   const size_t kSubscribers = 1000;
   Fixture f;
@@ -127,10 +139,7 @@ TEST(Topics, PublishCanExcludeTheSender) {
   Fixture f;
   Client& a = f.client();
   Client& b = f.client();
-  connectClient(f, "room", a);
-  connectClient(f, "room", b);
-  ASSERT_TRUE(
-      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
+  ASSERT_TRUE(connectAll(f, "room", {&a, &b}));
   a.ws->send("!room hello");  // the fixture publishes with except = sender
   ASSERT_TRUE(runUntil(f.loop, [&] { return b.received.size() == 1; }));
   runFor(f.loop, 50);
@@ -141,10 +150,7 @@ TEST(Topics, SubscriptionsEndWithTheConnectionAndEmptyTopicsVanish) {
   Fixture f;
   Client& a = f.client();
   Client& b = f.client();
-  connectClient(f, "room", a);
-  connectClient(f, "room", b);
-  ASSERT_TRUE(
-      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
+  ASSERT_TRUE(connectAll(f, "room", {&a, &b}));
   a.ws->close();
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
   b.ws->terminate();  // an abrupt end too
@@ -156,10 +162,7 @@ TEST(Topics, UnsubscribeStopsDelivery) {
   Fixture f;
   Client& a = f.client();
   Client& b = f.client();
-  connectClient(f, "room", a);
-  connectClient(f, "room", b);
-  ASSERT_TRUE(
-      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
+  ASSERT_TRUE(connectAll(f, "room", {&a, &b}));
   a.ws->send("unsubscribe");
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
   EXPECT_EQ(f.topics.publish("room", "x"), 1u);
@@ -239,8 +242,7 @@ TEST(Topics, DropPolicySkipsASlowSubscriberAndTellsItHowManyItMissed) {
 TEST(Topics, PublishFromAnotherThreadIsDeliveredOnTheLoop) {
   Fixture f;
   Client& a = f.client();
-  connectClient(f, "x", a);
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("x") == 1 && a.open; }));
+  ASSERT_TRUE(connectAll(f, "x", {&a}));
   std::thread producer([&] {
     for (int i = 0; i < 100; ++i) f.topics.publishFromAnyThread("x", std::to_string(i));
   });
