@@ -190,7 +190,8 @@ TEST(Topics, SlowSubscriberIsClosedWith1013AndPublishersKeepGoing) {
   }));
   // The slow one is gone once its close times out (it never reads our close frame). That has
   // taken 2 s here, so the bound is 10 s rather than runUntil's usual 5.
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }, 10000));
+  ASSERT_TRUE(runUntil(
+      f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }, 10000));
   // It was sent close 1013; never reading, it never answered, so the connection ended
   // abnormally (RFC 6455 7.1.5) with our reason.
   ASSERT_FALSE(f.closeCodes.empty());
