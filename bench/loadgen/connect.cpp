@@ -19,12 +19,7 @@ class Connect final : public Scenario {
       loop_.open(loop_.connection(id));
       ++active_;
     }
-    if (!runFor(options_.warmup)) return false;
-    measuring_ = true;
-    beginWindow();
-    if (!runFor(options_.duration)) return false;
-    endWindow();
-    measuring_ = false;
+    if (!warmUpThenMeasure()) return false;
     reopening_ = false;
     if (!runUntil([&] { return active_ == 0; }, "the last handshakes")) return false;
 
@@ -37,7 +32,7 @@ class Connect final : public Scenario {
   }
 
   void onOpen(Connection& c) override {
-    if (measuring_) latency_.record(loop_.now() - c.startedNs());
+    if (measuring()) latency_.record(loop_.now() - c.startedNs());
     loop_.sendClose(c, 1000);
   }
 
@@ -50,7 +45,7 @@ class Connect final : public Scenario {
     if (code != 1000 && code != 1005 && code != 1006) return false;
     loop_.close(c);
     ++completed_;
-    if (measuring_) ++measured_;
+    if (measuring()) ++measured_;
     if (reopening_) {
       loop_.open(c);
     } else {
@@ -63,7 +58,7 @@ class Connect final : public Scenario {
   LatencyHistogram latency_;
   uint32_t active_ = 0;
   uint64_t completed_ = 0, measured_ = 0;
-  bool reopening_ = false, measuring_ = false;
+  bool reopening_ = false;
 };
 
 }  // namespace

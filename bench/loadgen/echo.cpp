@@ -1,8 +1,10 @@
 // Echo: every reply must come back on the connection that sent it, in order, byte for byte.
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "histogram.h"
-#include "payload.h"
+#include "ordered_messages.h"
 #include "scenarios.h"
 
 namespace bench {
@@ -12,10 +14,8 @@ class Echo final : public Scenario {
  public:
   Echo(const Options& o, const Target& t)
       : Scenario(o, t, o.bytes),
-        codec_(o.bytes, o.payload),
-        opcode_(o.binary ? duplex::Opcode::Binary : duplex::Opcode::Text),
+        messages_(o, o.connections),
         nextSend_(o.connections, 0),
-        nextReceive_(o.connections, 0),
         sentAt_(static_cast<size_t>(o.connections) * o.inFlight, 0) {}
 
   bool run(JsonObject& result) override {
@@ -25,12 +25,7 @@ class Echo final : public Scenario {
     for (uint32_t id = 0; id < n; ++id) {
       for (uint32_t k = 0; k < options_.inFlight; ++k) sendOne(loop_.connection(id));
     }
-    if (!runFor(options_.warmup)) return false;
-    measuring_ = true;
-    beginWindow();
-    if (!runFor(options_.duration)) return false;
-    endWindow();
-    measuring_ = false;
+    if (!warmUpThenMeasure()) return false;
     // Every message sent must come back, or the server lost one.
     sending_ = false;
     if (!runUntil([&] { return outstanding_ == 0; }, "the last echoes")) return false;
@@ -50,26 +45,16 @@ class Echo final : public Scenario {
   void onOpen(Connection&) override { onOpened(); }
 
   void onMessage(Connection& c, duplex::Opcode opcode, std::string_view payload) override {
-    uint32_t sender = 0, seq = 0;
+    // Each connection hears its own messages back.
+    uint32_t seq = 0;
     std::string why;
-    if (opcode != opcode_) {
-      fail("connection " + std::to_string(c.id()) + ": got a message of the wrong type");
-      return;
-    }
-    if (!codec_.read(payload, sender, seq, why)) {
-      fail("connection " + std::to_string(c.id()) + ": " + why);
-      return;
-    }
-    const uint32_t expected = nextReceive_[c.id()]++;
-    if (sender != c.id() || seq != expected) {
-      fail("connection " + std::to_string(c.id()) + ": expected its message " +
-           std::to_string(expected) + ", got message " + std::to_string(seq) + " of connection " +
-           std::to_string(sender));
+    if (!messages_.isNext(c.id(), c.id(), opcode, payload, seq, why)) {
+      fail(std::move(why));
       return;
     }
     ++received_;
     --outstanding_;
-    if (measuring_) {
+    if (measuring()) {
       latency_.record(loop_.now() - sentAt_[slot(c.id(), seq)]);
       ++measured_;
     }
@@ -84,18 +69,18 @@ class Echo final : public Scenario {
   void sendOne(Connection& c) {
     const uint32_t seq = nextSend_[c.id()]++;
     sentAt_[slot(c.id(), seq)] = loop_.now();
-    loop_.sendFrame(c, opcode_, codec_.size(),
-                    [&](uint8_t* out) { codec_.write(out, c.id(), seq); });
+    const PayloadCodec& codec = messages_.codec();
+    loop_.sendFrame(c, messages_.opcode(), codec.size(),
+                    [&](uint8_t* out) { codec.write(out, c.id(), seq); });
     ++outstanding_;
   }
 
-  PayloadCodec codec_;
-  duplex::Opcode opcode_;
-  std::vector<uint32_t> nextSend_, nextReceive_;
+  OrderedMessages messages_;
+  std::vector<uint32_t> nextSend_;
   std::vector<uint64_t> sentAt_;  // W slots per connection: send time of seq % W
   LatencyHistogram latency_;
   uint64_t outstanding_ = 0, received_ = 0, measured_ = 0;
-  bool sending_ = false, measuring_ = false;
+  bool sending_ = false;
 };
 
 }  // namespace

@@ -1,9 +1,11 @@
 // Fan-out: one publisher, S subscribers, a server that sends every message to every connection.
 // Each subscriber (and the publisher, which hears itself) must receive every publish, in order.
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "histogram.h"
-#include "payload.h"
+#include "ordered_messages.h"
 #include "scenarios.h"
 
 namespace bench {
@@ -13,10 +15,8 @@ class Fanout final : public Scenario {
  public:
   Fanout(const Options& o, const Target& t)
       : Scenario(o, t, o.bytes),
-        codec_(o.bytes, o.payload),
-        opcode_(o.binary ? duplex::Opcode::Binary : duplex::Opcode::Text),
+        messages_(o, o.subscribers + 1),
         publisher_(o.subscribers),
-        nextReceive_(o.subscribers + 1, 0),
         publishedAt_(o.inFlight, 0),
         receipts_(o.inFlight, 0) {}
 
@@ -28,12 +28,7 @@ class Fanout final : public Scenario {
     if (!runFor(0.3)) return false;
     sending_ = true;
     for (uint32_t k = 0; k < options_.inFlight; ++k) publish();
-    if (!runFor(options_.warmup)) return false;
-    measuring_ = true;
-    beginWindow();
-    if (!runFor(options_.duration)) return false;
-    endWindow();
-    measuring_ = false;
+    if (!warmUpThenMeasure()) return false;
     sending_ = false;
     if (!runUntil([&] { return outstanding_ == 0; }, "the last deliveries")) return false;
     if (!closeAll(0, all)) return false;
@@ -53,32 +48,21 @@ class Fanout final : public Scenario {
   void onOpen(Connection&) override { onOpened(); }
 
   void onMessage(Connection& c, duplex::Opcode opcode, std::string_view payload) override {
-    uint32_t sender = 0, seq = 0;
+    uint32_t seq = 0;
     std::string why;
-    if (opcode != opcode_) {
-      fail("connection " + std::to_string(c.id()) + ": got a message of the wrong type");
-      return;
-    }
-    if (!codec_.read(payload, sender, seq, why)) {
-      fail("connection " + std::to_string(c.id()) + ": " + why);
-      return;
-    }
-    const uint32_t expected = nextReceive_[c.id()]++;
-    if (sender != publisher_ || seq != expected) {
-      fail("connection " + std::to_string(c.id()) + ": expected publish " +
-           std::to_string(expected) + ", got message " + std::to_string(seq) + " of connection " +
-           std::to_string(sender));
+    if (!messages_.isNext(c.id(), publisher_, opcode, payload, seq, why)) {
+      fail(std::move(why));
       return;
     }
     ++received_;
     const uint32_t slot = seq % options_.inFlight;
-    if (measuring_) {
+    if (measuring()) {
       latency_.record(loop_.now() - publishedAt_[slot]);
       ++measured_;
     }
     if (++receipts_[slot] == options_.subscribers + 1) {
       --outstanding_;
-      if (measuring_) ++completedInWindow_;
+      if (measuring()) ++completedInWindow_;
       if (sending_) publish();
     }
   }
@@ -90,22 +74,21 @@ class Fanout final : public Scenario {
     publishedAt_[slot] = loop_.now();
     receipts_[slot] = 0;
     Connection& c = loop_.connection(publisher_);
-    loop_.sendFrame(c, opcode_, codec_.size(),
-                    [&](uint8_t* out) { codec_.write(out, c.id(), seq); });
+    const PayloadCodec& codec = messages_.codec();
+    loop_.sendFrame(c, messages_.opcode(), codec.size(),
+                    [&](uint8_t* out) { codec.write(out, c.id(), seq); });
     ++outstanding_;
   }
 
-  PayloadCodec codec_;
-  duplex::Opcode opcode_;
+  OrderedMessages messages_;
   uint32_t publisher_;  // its id; subscribers are 0 .. S-1
   uint32_t nextPublish_ = 0;
-  std::vector<uint32_t> nextReceive_;
   // W slots, for publish seq % W: when it was sent, and how many connections have it so far.
   std::vector<uint64_t> publishedAt_;
   std::vector<uint32_t> receipts_;
   LatencyHistogram latency_;
   uint64_t outstanding_ = 0, received_ = 0, measured_ = 0, completedInWindow_ = 0;
-  bool sending_ = false, measuring_ = false;
+  bool sending_ = false;
 };
 
 }  // namespace

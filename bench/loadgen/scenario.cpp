@@ -46,14 +46,16 @@ bool Scenario::runUntil(const std::function<bool()>& done, const char* what) {
   return !loop_.failed();
 }
 
-void Scenario::beginWindow() {
+bool Scenario::warmUpThenMeasure() {
+  if (!runFor(options_.warmup)) return false;
+  measuring_ = true;
   cpuStart_ = probe_.cpu();
   windowStart_ = monotonicNs();
-}
-
-void Scenario::endWindow() {
+  const bool ran = runFor(options_.duration);
   windowEnd_ = monotonicNs();
   cpuEnd_ = probe_.cpu();
+  measuring_ = false;
+  return ran;
 }
 
 void Scenario::reportWindow(JsonObject& result, uint64_t count, const char* countName) const {

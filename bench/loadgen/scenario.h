@@ -31,9 +31,11 @@ class Scenario : public ClientHandler {
   bool runFor(double seconds);
   bool runUntil(const std::function<bool()>& done, const char* what);
 
-  // The measured window: server and generator CPU time and the clock at both edges.
-  void beginWindow();
-  void endWindow();
+  // Runs the warm-up (options.warmup seconds), then the measured window (options.duration),
+  // taking the server's and the generator's CPU time and the clock at both of its edges.
+  // measuring() holds during the window only: what handlers count then is the result.
+  bool warmUpThenMeasure();
+  bool measuring() const { return measuring_; }
   // Adds duration, CPU figures and `rate` = count / duration to the result.
   void reportWindow(JsonObject& result, uint64_t count, const char* countName) const;
 
@@ -57,6 +59,7 @@ class Scenario : public ClientHandler {
   uint32_t openedCount_ = 0;  // handshakes completed in this openAll()
   uint32_t closesPending_ = 0;
   bool closing_ = false;
+  bool measuring_ = false;
   CpuSample cpuStart_, cpuEnd_;
   uint64_t windowStart_ = 0, windowEnd_ = 0;
 };

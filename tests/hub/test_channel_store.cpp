@@ -17,6 +17,7 @@ namespace {
 
 using test::appendOk;
 using test::collectInto;
+using test::isEpoch;
 using test::keep;
 using test::offsetsOf;
 using test::openStoreOrFail;
@@ -24,11 +25,6 @@ using test::pub;
 using test::range;
 using test::Seen;
 using test::TempDir;
-
-bool isEpoch(const Epoch& epoch) {
-  return epoch.view().size() == 16 &&
-         epoch.view().find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
 
 TEST(ChannelStore, UnknownChannelHasNoEpochAndTopZero) {
   TempDir dir;

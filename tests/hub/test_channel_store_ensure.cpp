@@ -15,16 +15,12 @@ namespace {
 
 using test::appendOk;
 using test::collectInto;
+using test::isEpoch;
 using test::keep;
 using test::openStoreOrFail;
 using test::pub;
 using test::Seen;
 using test::TempDir;
-
-bool isEpoch(const Epoch& epoch) {
-  return epoch.view().size() == 16 &&
-         epoch.view().find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
 
 TEST(ChannelEnsure, DrawsTheEpochOnceAndTheFirstPublicationKeepsIt) {
   TempDir dir;

@@ -1,6 +1,6 @@
 #pragma once
-// Shared by the channel store tests: open-or-fail, publications, appends that must succeed,
-// and visitors that copy what they are shown.
+// Shared by the channel store tests: open-or-fail, the shape of an epoch, publications, appends
+// that must succeed, and visitors that copy what they are shown.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -19,6 +19,12 @@ inline std::unique_ptr<ChannelStore> openStoreOrFail(const std::string& path,
   auto store = ChannelStore::open(path, options);
   EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
   return store.ok() ? std::move(*store) : nullptr;
+}
+
+// A drawn epoch: 16 lowercase hex digits (channel_store.h).
+inline bool isEpoch(const Epoch& epoch) {
+  return epoch.view().size() == 16 &&
+         epoch.view().find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 inline ChannelLimits keep(uint64_t historySize, int64_t ttlMs = 0, int64_t windowMs = 300'000) {

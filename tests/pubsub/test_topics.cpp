@@ -1,20 +1,21 @@
 // Topics against real connections: the server (App) and the clients share one Loop, and raw
 // blocking sockets stand in for peers that misbehave (never read).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
-#include <functional>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "client/client.h"
+#include "net_test_util.h"
 #include "pubsub/topics.h"
+#include "raw_subscriber.h"
 #include "server/app.h"
 
 namespace {
@@ -24,22 +25,9 @@ using duplex::WebSocket;
 using duplex::pubsub::SlowSubscriberPolicy;
 using duplex::pubsub::Topics;
 using duplex::pubsub::TopicsOptions;
-
-// Runs the loop until `done` holds (checked every millisecond) or `limitMs` passes.
-bool runUntil(duplex::net::Loop& loop, const std::function<bool()>& done, int limitMs = 10000) {
-  bool ok = false;
-  auto check = loop.setInterval(1, [&] {
-    if (done()) {
-      ok = true;
-      loop.stop();
-    }
-  });
-  auto limit = loop.setTimeout(limitMs, [&] { loop.stop(); });
-  loop.run();
-  loop.cancelTimer(check);
-  loop.cancelTimer(limit);
-  return ok || done();
-}
+using duplex::test::rawSubscriber;
+using duplex::test::runFor;
+using duplex::test::runUntil;
 
 struct Client {
   WebSocket* ws = nullptr;
@@ -104,23 +92,14 @@ void connectClient(Fixture& f, std::string_view topic, Client& c) {
                        .error = [&c](std::string_view) { c.closed = true; }});
 }
 
-// A peer that completes the handshake and then never reads: its kernel buffers fill up and
-// the server's queue for it grows.
-int rawSubscriber(uint16_t port, std::string_view topic) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int small = 4096;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return -1;
-  std::string request = "GET /t/" + std::string(topic) +
-                        " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        "Sec-WebSocket-Version: 13\r\n\r\n";
-  ::send(fd, request.data(), request.size(), 0);
-  return fd;
+// Connects the clients to /t/<topic>, then runs until the topic has them all and every one is
+// open (see Fixture); false if that never happens.
+bool connectAll(Fixture& f, std::string_view topic, std::initializer_list<Client*> clients) {
+  for (Client* c : clients) connectClient(f, topic, *c);
+  return runUntil(f.loop, [&] {
+    return f.topics.subscriberCount(topic) == clients.size() &&
+           std::all_of(clients.begin(), clients.end(), [](const Client* c) { return c->open; });
+  });
 }
 
 TEST(Topics, FanOutReachesEverySubscriberOnceAndNobodyElse) {
@@ -160,14 +139,10 @@ TEST(Topics, PublishCanExcludeTheSender) {
   Fixture f;
   Client& a = f.client();
   Client& b = f.client();
-  connectClient(f, "room", a);
-  connectClient(f, "room", b);
-  ASSERT_TRUE(
-      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
+  ASSERT_TRUE(connectAll(f, "room", {&a, &b}));
   a.ws->send("!room hello");  // the fixture publishes with except = sender
   ASSERT_TRUE(runUntil(f.loop, [&] { return b.received.size() == 1; }));
-  runUntil(
-      f.loop, [] { return false; }, 50);
+  runFor(f.loop, 50);
   EXPECT_TRUE(a.received.empty());
 }
 
@@ -175,10 +150,7 @@ TEST(Topics, SubscriptionsEndWithTheConnectionAndEmptyTopicsVanish) {
   Fixture f;
   Client& a = f.client();
   Client& b = f.client();
-  connectClient(f, "room", a);
-  connectClient(f, "room", b);
-  ASSERT_TRUE(
-      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
+  ASSERT_TRUE(connectAll(f, "room", {&a, &b}));
   a.ws->close();
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
   b.ws->terminate();  // an abrupt end too
@@ -190,10 +162,7 @@ TEST(Topics, UnsubscribeStopsDelivery) {
   Fixture f;
   Client& a = f.client();
   Client& b = f.client();
-  connectClient(f, "room", a);
-  connectClient(f, "room", b);
-  ASSERT_TRUE(
-      runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 2 && a.open && b.open; }));
+  ASSERT_TRUE(connectAll(f, "room", {&a, &b}));
   a.ws->send("unsubscribe");
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("room") == 1; }));
   EXPECT_EQ(f.topics.publish("room", "x"), 1u);
@@ -219,8 +188,10 @@ TEST(Topics, SlowSubscriberIsClosedWith1013AndPublishersKeepGoing) {
     ++published;
     return f.topics.stats().slowClosed == 1;
   }));
-  // The slow one is gone once its close times out (it never reads our close frame).
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }));
+  // The slow one is gone once its close times out (it never reads our close frame). That has
+  // taken 2 s here, so the bound is 10 s rather than runUntil's usual 5.
+  ASSERT_TRUE(runUntil(
+      f.loop, [&] { return f.topics.subscriberCount("feed") == 1; }, 10000));
   // It was sent close 1013; never reading, it never answered, so the connection ended
   // abnormally (RFC 6455 7.1.5) with our reason.
   ASSERT_FALSE(f.closeCodes.empty());
@@ -272,8 +243,7 @@ TEST(Topics, DropPolicySkipsASlowSubscriberAndTellsItHowManyItMissed) {
 TEST(Topics, PublishFromAnotherThreadIsDeliveredOnTheLoop) {
   Fixture f;
   Client& a = f.client();
-  connectClient(f, "x", a);
-  ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("x") == 1 && a.open; }));
+  ASSERT_TRUE(connectAll(f, "x", {&a}));
   std::thread producer([&] {
     for (int i = 0; i < 100; ++i) f.topics.publishFromAnyThread("x", std::to_string(i));
   });

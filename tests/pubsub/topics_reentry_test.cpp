@@ -2,9 +2,7 @@
 // over a topic's subscribers) may send to its connection, but a publish, subscribe or
 // unsubscribe it makes is refused, in every build, and counted. A connection onDropped ends is
 // unsubscribed once the walk is over, without disturbing it. Runs clean under ASan.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,7 +13,9 @@
 
 #include "client/client.h"
 #include "net/loop.h"
+#include "net_test_util.h"
 #include "pubsub/topics.h"
+#include "raw_subscriber.h"
 #include "server/app.h"
 
 namespace {
@@ -25,21 +25,9 @@ using duplex::WebSocket;
 using duplex::pubsub::SlowSubscriberPolicy;
 using duplex::pubsub::Topics;
 using duplex::pubsub::TopicsOptions;
-
-bool runUntil(duplex::net::Loop& loop, const std::function<bool()>& done, int limitMs = 10000) {
-  bool ok = false;
-  auto check = loop.setInterval(1, [&] {
-    if (!ok && done()) {
-      ok = true;
-      loop.stop();
-    }
-  });
-  auto limit = loop.setTimeout(limitMs, [&] { loop.stop(); });
-  loop.run();
-  loop.cancelTimer(check);
-  loop.cancelTimer(limit);
-  return ok;
-}
+using duplex::test::rawSubscriber;
+using duplex::test::runFor;
+using duplex::test::runUntil;
 
 // Topics under the Drop policy, a route whose connections subscribe to the topic their path
 // names (/t/<topic>), and whatever onDropped and the close handler are told to do.
@@ -79,23 +67,7 @@ struct Fixture {
     for (duplex::net::Socket* socket : loop.sockets()) socket->closeNow();
   }
 
-  // A subscriber that completes the handshake and reads only when drain() is called.
-  int rawSubscriber(std::string_view topic) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(app.port());
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return -1;
-    std::string request = "GET /t/" + std::string(topic) +
-                          " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          "Sec-WebSocket-Version: 13\r\n\r\n";
-    ::send(fd, request.data(), request.size(), 0);
-    return fd;
-  }
+  // Reads whatever a rawSubscriber has been sent so far.
   static void drain(int fd) {
     char buffer[65536];
     while (::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
@@ -153,7 +125,7 @@ TEST(TopicsReentry, PublishSubscribeAndUnsubscribeFromInsideOnDroppedAreRefused)
     f.topics.unsubscribeAll(ws);
     stillSubscribedInside = f.topics.isSubscribed(ws, topic);
   };
-  int raw = f.rawSubscriber("feed");
+  int raw = rawSubscriber(f.app.port(), "feed");
   ASSERT_GE(raw, 0);
   connectReader(f, "feed", reader);
   ASSERT_TRUE(
@@ -190,7 +162,7 @@ TEST(TopicsReentry, AConnectionEndedFromInsideOnDroppedIsUnsubscribedAfterTheWal
     ++closesSeen;
     publishFromCloseHandler = f.topics.publish("feed", "leave");
   };
-  int raw = f.rawSubscriber("feed");
+  int raw = rawSubscriber(f.app.port(), "feed");
   ASSERT_GE(raw, 0);
   // Subscribers on both sides of the raw one in the topic's list: the walk must reach them all,
   // once each, while the raw one's entry goes away under it.
@@ -214,8 +186,7 @@ TEST(TopicsReentry, AConnectionEndedFromInsideOnDroppedIsUnsubscribedAfterTheWal
   ASSERT_TRUE(runUntil(f.loop, [&] {
     return count(before, "after") >= f.afterPublishes && count(after, "after") >= f.afterPublishes;
   }));
-  runUntil(
-      f.loop, [] { return false; }, 50);
+  runFor(f.loop, 50);
   EXPECT_EQ(count(before, "after"), f.afterPublishes);
   EXPECT_EQ(count(after, "after"), f.afterPublishes);
   EXPECT_EQ(f.topics.publish("feed", "next"), 2u);
@@ -225,7 +196,7 @@ TEST(TopicsReentry, AConnectionEndedFromInsideOnDroppedIsUnsubscribedAfterTheWal
 TEST(TopicsReentry, TheLastSubscriberEndedFromInsideOnDroppedTakesItsTopicAlongAfterTheWalk) {
   Fixture f;
   f.whenDropped = [&](WebSocket& ws, std::string_view, uint64_t) { ws.terminate("enough"); };
-  int raw = f.rawSubscriber("solo");
+  int raw = rawSubscriber(f.app.port(), "solo");
   ASSERT_GE(raw, 0);
   ASSERT_TRUE(runUntil(f.loop, [&] { return f.topics.subscriberCount("solo") == 1; }));
   ASSERT_TRUE(f.stallThenCatchUp(raw, "solo"));

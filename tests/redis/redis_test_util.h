@@ -28,6 +28,16 @@ inline redis::Options quickOptions() {
   return options;
 }
 
+// quickOptions() under which a hung Redis (the connection open, nothing answered) is noticed
+// within a few hundred milliseconds: a PING after 100 ms idle, 200 ms for any answer or connect.
+inline redis::Options idlePingOptions() {
+  redis::Options options = quickOptions();
+  options.idlePingMs = 100;
+  options.commandTimeoutMs = 200;
+  options.connectTimeoutMs = 200;
+  return options;
+}
+
 // Records onUp/onDown in order ("up", "down: why").
 struct Transitions {
   std::vector<std::string> events;

@@ -213,11 +213,7 @@ TEST(RedisConnectionFaults, AHungRedisIsNoticedByTheIdlePingAndTheConnectionRema
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Options options = quickOptions();
-  options.idlePingMs = 100;
-  options.commandTimeoutMs = 200;
-  options.connectTimeoutMs = 200;
-  Connection c(loop, endpoint(server.url()), options);
+  Connection c(loop, endpoint(server.url()), test::idlePingOptions());
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(waitUp(loop, c));

@@ -203,11 +203,7 @@ TEST(RedisSubscriber, AHungRedisIsNoticedByTheIdlePingAndEverythingResubscribed)
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Options options = quickOptions();
-  options.idlePingMs = 100;
-  options.commandTimeoutMs = 200;
-  options.connectTimeoutMs = 200;
-  Subscriber s(loop, test::endpointOf(server.url()), options);
+  Subscriber s(loop, test::endpointOf(server.url()), test::idlePingOptions());
   Connection c(loop, test::endpointOf(server.url()), quickOptions());
   Inbox inbox;
   inbox.watch(s);

@@ -9,6 +9,7 @@
 
 #include "server/http_route.h"
 #include "server_fixture.h"
+#include "temp_dir.h"
 
 namespace duplex {
 namespace {

@@ -5,14 +5,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
 
-namespace duplex::hub::test {
+namespace duplex::test {
 
 class TempDir {
  public:
   TempDir() {
     const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/duplex-hub-XXXXXX";
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/duplex-test-XXXXXX";
     if (!mkdtemp(pattern.data())) std::abort();
     path_ = pattern;
   }
@@ -30,4 +31,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+}  // namespace duplex::test
+
+// The hub's tests (tests/hub, tests/multiloop) live in duplex::hub::test, where `test::TempDir`
+// would otherwise not find this class.
+namespace duplex::hub::test {
+using duplex::test::TempDir;
 }  // namespace duplex::hub::test
