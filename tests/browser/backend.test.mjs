@@ -72,9 +72,28 @@ async function startDuplexd(t, port, backend) {
   const server = new ServerProcess([command, '--host', '127.0.0.1', '--port', String(port),
     '--quiet', '--data', path.join(scratch, `data-${port}`), '--hub-config', config,
     ...(process.env.DUPLEXD_THREADS ? ['--threads', process.env.DUPLEXD_THREADS] : [])], 'duplexd');
-  t.after(() => server.stopAndCheck());
+  // Checked at the end only once it listens: one that could not (it has exited, or ready()
+  // killed it) is the caller's to retry or report.
   await server.ready();
+  t.after(() => server.stopAndCheck());
   return server;
+}
+
+// The back end and duplexd each need the other's address: duplexd gets a port chosen free
+// beforehand. Another test's server or an outgoing connection's local port may take it while
+// the back end starts (a second or more for Python's imports on a cold machine), and duplexd
+// then cannot listen: both start again on another port.
+async function startBackendAndDuplexd(t) {
+  for (let tries = 1; ; tries++) {
+    const port = await freePort();
+    const backend = await startBackend(t, `ws://127.0.0.1:${port}/connection`);
+    try {
+      await startDuplexd(t, port, backend);
+      return backend;
+    } catch (error) {
+      if (tries === 3 || !/Address already in use/.test(String(error))) throw error;
+    }
+  }
 }
 
 // A browser of its own (its own cookies) on the chat page, logged in as `name` unless null.
@@ -134,9 +153,7 @@ describe('the Python back end example in chromium', () => {
   });
 
   it('lets logged-in users chat, refuses rude words and a browser without a session', async (t) => {
-    const port = await freePort();
-    const backend = await startBackend(t, `ws://127.0.0.1:${port}/connection`);
-    await startDuplexd(t, port, backend);
+    const backend = await startBackendAndDuplexd(t);
 
     const alice = await person(t, backend, 'alice');
     const bob = await person(t, backend, 'bob');

@@ -57,6 +57,10 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+class PortTaken(AssertionError):
+    """nginx could not listen: a port free_port() gave was taken before nginx bound it."""
+
+
 class Nginx:
     """Debian's nginx with the documented site, in the foreground, with its own prefix."""
 
@@ -104,8 +108,9 @@ http {{
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"nginx exited {self.proc.returncode}:\n"
-                                     f"{self.proc.stdout.read().decode()}")
+                output = self.proc.stdout.read().decode()
+                kind = PortTaken if "Address already in use" in output else AssertionError
+                raise kind(f"nginx exited {self.proc.returncode}:\n{output}")
             try:
                 for port in (self.http_port, self.https_port):
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -136,13 +141,23 @@ def proxied(tmp_path):
     duplexd = servers.ServerProcess(
         [os.environ.get("DUPLEXD") or servers.REPO / "build/release/apps/duplexd",
          "--host", "127.0.0.1", "--port", "0", "--data", tmp_path / "data"], name="duplexd")
-    nginx_dir = tmp_path / "nginx"
-    nginx_dir.mkdir()
-    try:
-        nginx = Nginx(nginx_dir, duplexd.port)
-    except BaseException:
-        duplexd.stop_and_check()
-        raise
+    # free_port() closes its socket before nginx binds (after making a certificate): another
+    # test's server or an outgoing connection's local port may take it meanwhile. Other ports,
+    # then.
+    for tries in range(1, 4):
+        nginx_dir = tmp_path / f"nginx{tries}"
+        nginx_dir.mkdir()
+        try:
+            nginx = Nginx(nginx_dir, duplexd.port)
+            break
+        except PortTaken:
+            if tries < 3:
+                continue
+            duplexd.stop_and_check()
+            raise
+        except BaseException:
+            duplexd.stop_and_check()
+            raise
     yield nginx
     nginx.stop()
     duplexd.stop_and_check()

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -81,13 +82,21 @@ TEST_F(HttpClientTest, ReadsAChunkedBody) {
   EXPECT_EQ(answer.body, R"({"chunked": "yes"})");
 }
 
+// libcurl asks a large body (with Debian's 7.88: one of 2 MiB, not one of 100 KB) to
+// "Expect: 100-continue", then waits up to a second for an answer that many small servers
+// never send. The request must not ask: the backend echoes the headers it got. (Not a bound on
+// the time taken: a busy machine breaks that, and this backend, Python's http.server, answers
+// 100 Continue at once, so it would not show the wait anyway.)
 TEST_F(HttpClientTest, ALargeBodyIsSentWithoutWaitingForContinue) {
-  std::string body = "\"" + std::string(100'000, 'x') + "\"";
-  uint64_t start = test::monotonicMs();
+  const size_t size = 2 << 20;
+  std::string body = "\"" + std::string(size - 2, 'x') + "\"";
   HttpAnswer answer = postAndWait(backend.url("/echo"), body);
   ASSERT_TRUE(answer.answered()) << answer.error;
   EXPECT_EQ(answer.status, 200);
-  EXPECT_LT(test::monotonicMs() - start, 900u);  // curl's Expect: 100-continue waits 1 s
+  const std::string headers = answer.body.substr(std::min(answer.body.size(), size));
+  EXPECT_NE(headers.find("\"Content-Length\": \"" + std::to_string(size) + "\""), std::string::npos)
+      << headers;
+  EXPECT_EQ(headers.find("\"Expect\""), std::string::npos) << headers;
 }
 
 TEST_F(HttpClientTest, ASlowAnswerTimesOutWithoutHoldingUpTheLoopOrOtherRequests) {

@@ -99,7 +99,10 @@ def test_api_publishes_are_answered_after_their_commit_and_share_it(hub):
         assert status == 200
         metrics = metric_values(text.decode())
         commits = metrics["duplex_hub_store_commit_seconds_count"]
-        assert 2 <= commits < 6, metrics
+        # Fewer commits than publications: they shared. Usually the first request commits
+        # alone and the other five share the next one (2), but on a busy machine the storage
+        # thread may not wake before all six are queued, and then one commit takes them all.
+        assert 1 <= commits < 6, metrics
         assert metrics["duplex_hub_store_commit_seconds_sum"] >= commits * 0.99, metrics
         assert metrics['duplex_hub_api_calls_total{endpoint="/api/publish",status="200"}'] == 6
 
@@ -138,7 +141,11 @@ def test_api_and_websocket_publishes_share_one_commit(hub):
         assert offsets == [2, 3, 4, 5, 6, 7]
         status, text = await asyncio.to_thread(http_get, server, "/metrics")
         metrics = metric_values(text.decode())
-        assert metrics["duplex_hub_store_commit_seconds_count"] == 2, metrics
+        # Two: the first alone, then the six together. One when a busy machine kept the
+        # storage thread asleep until the six were queued behind the first (the sleep above
+        # makes that rare, not impossible): then all seven shared it, which is as good. Kept
+        # apart, the API's and the WebSocket's publishes would make three in the usual case.
+        assert metrics["duplex_hub_store_commit_seconds_count"] in (1, 2), metrics
 
     run(go())
 

@@ -60,9 +60,9 @@ def test_per_ip_and_total_limits_from_several_addresses(tmp_path):
             status, sock = attempt(server.port, "127.0.0.3")
             assert status == 101, "127.0.0.3 refused because of 127.0.0.2's connections"
             held.append(sock)
-        status, sock = attempt(server.port, "127.0.0.4")
-        assert status == 101
-        held.append(sock)
+        # The 7th. The refused 4th from 127.0.0.2 counted towards the total until its loop saw
+        # it close (it may linger up to 2 s), and on a busy machine that loop may not have yet.
+        held.append(eventually_admitted(server.port, "127.0.0.4"))
         # ...but the total is: 7 open, an 8th from a fresh address is refused.
         status, refused = attempt(server.port, "127.0.0.5")
         assert status == 503, "an 8th connection got in past --max-connections 7"

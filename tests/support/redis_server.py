@@ -21,18 +21,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class RedisExited(AssertionError):
+    """redis-server ended before it answered PING (a taken port, a bad option)."""
+
+
 class RedisServer:
     """One redis-server child on 127.0.0.1; kill() and start() again keep its port and directory
     (so appendonly data survives a restart)."""
 
     def __init__(self, directory: Path, password: str | None = None, durable: bool = False):
-        self.port = free_port()
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self.password = password
         self.durable = durable
         self.proc = None
-        self.start()
+        # free_port() closes its socket before redis-server binds: another test's server, or
+        # an outgoing connection's local port, may take the port meanwhile, and redis-server
+        # then exits at once. Another free port, then (as tests/redis/redis_server.cpp does).
+        for tries in range(3):
+            self.port = free_port()
+            try:
+                self.start()
+                return
+            except RedisExited:
+                if tries == 2:
+                    raise
 
     @property
     def url(self) -> str:
@@ -56,9 +69,17 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.ping():
                 return
-            assert self.proc.poll() is None, f"redis-server exited {self.proc.returncode}"
+            if self.proc.poll() is not None:
+                raise RedisExited(f"redis-server on port {self.port} exited "
+                                  f"{self.proc.returncode}: {self.log_tail()}")
             time.sleep(0.02)
         raise AssertionError("redis-server did not answer PING within 10 s")
+
+    def log_tail(self) -> str:
+        try:
+            return (self.dir / "redis.log").read_text(errors="replace")[-500:]
+        except OSError:
+            return ""
 
     def command(self, *args: str) -> bytes:
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:

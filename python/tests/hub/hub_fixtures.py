@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import sys
 import time
@@ -42,8 +43,12 @@ def b64url(data: bytes) -> str:
 
 
 def make_token(sub: str, ttl: float = 3600, secret: str = SECRET, **claims) -> str:
+    """A token good for at least `ttl` seconds (less than one more). `exp` is in whole seconds
+    and the hub refuses it from that second on: rounded down, a token of ttl=1 made late in a
+    second had only what was left of that second to connect with, at worst nothing."""
     head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = b64url(json.dumps({"sub": sub, "exp": int(time.time() + ttl), **claims}).encode())
+    exp = math.ceil(time.time() + ttl)
+    body = b64url(json.dumps({"sub": sub, "exp": exp, **claims}).encode())
     signature = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
     return f"{head}.{body}.{b64url(signature)}"
 
