@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hub_support import API_KEY, Client, api, hub, run  # noqa: E402,F401 (hub is a fixture)
 
 STALL_MS = 2000
-PROMPT_S = 0.25  # "within milliseconds" on a shared 2-core machine
+PROMPT_S = 0.5  # "within milliseconds", with room for a loaded 2-core CI machine: a quarter of the stall
 
 
 def stalled(hub, ms=STALL_MS):
