@@ -27,6 +27,7 @@
 #include "hub/engine.h"
 #include "hub/local_disconnect.h"
 #include "hub/storage_thread.h"
+#include "net/string_map.h"
 #include "pubsub/topics.h"
 
 namespace duplex::hub {
@@ -81,13 +82,6 @@ class InProcessEngine final : public Engine {
     std::string bytes;
     std::vector<Item> items;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  template <class T>
-  using ChannelMap = std::unordered_map<std::string, T, Hash, std::equal_to<>>;
-
   struct LoopPart {
     net::Loop* loop;
     pubsub::Topics* topics;
@@ -97,7 +91,7 @@ class InProcessEngine final : public Engine {
     // The channels this loop has claimed on the storage thread, each with the number of its
     // reads not yet completed here (a subscriber may attach in any of them). This loop's
     // thread only.
-    ChannelMap<uint32_t> claimed;
+    net::StringMap<uint32_t> claimed;
   };
   LoopPart& partOf(net::Loop& loop);
   LoopPart* findPart(const net::Loop& loop);
@@ -118,7 +112,7 @@ class InProcessEngine final : public Engine {
   std::vector<std::unique_ptr<LoopPart>> loops_;  // fixed once the loops run
   // Per channel, the indexes of the loops that claimed it (LoopPart::claimed): the loops its
   // publications are handed to. Storage thread only.
-  ChannelMap<std::vector<uint32_t>> channelLoops_;
+  net::StringMap<std::vector<uint32_t>> channelLoops_;
   std::mutex presenceMutex_;
   std::unordered_map<std::string, std::vector<PresenceMember>> presence_;
   LocalDisconnect localDisconnect_;

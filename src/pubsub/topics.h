@@ -26,6 +26,7 @@
 
 #include "net/lifeline.h"
 #include "net/loop.h"
+#include "net/string_map.h"
 #include "protocol/opcode.h"
 #include "server/websocket.h"
 
@@ -104,11 +105,6 @@ class Topics {
  private:
   struct Topic;
   struct Subscriptions;
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-
   Subscriptions* subscriptionsOf(const WebSocket& ws) const;
   // True (and says so) when called from inside a publish.
   bool refusedInsidePublish(const char* call);
@@ -124,7 +120,7 @@ class Topics {
 
   net::Loop& loop_;
   TopicsOptions options_;
-  std::unordered_map<std::string, std::unique_ptr<Topic>, Hash, std::equal_to<>> topics_;
+  net::StringMap<std::unique_ptr<Topic>> topics_;
   net::Chunk* packing_ = nullptr;  // consecutive small frames share a chunk
   std::vector<WebSocket*> slow_;   // reused by publish(): slow subscribers to close afterwards
   std::string deflated_;           // reused by publish(): the message compressed once

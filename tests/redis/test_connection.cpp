@@ -9,6 +9,7 @@
 namespace duplex::redis {
 namespace {
 
+using test::endpointOf;
 using test::must;
 using test::quickOptions;
 using test::RedisServer;
@@ -17,15 +18,11 @@ using test::runUntil;
 using test::Transitions;
 using test::waitUp;
 
-Endpoint endpoint(const std::string& url) {
-  return test::endpointOf(url);
-}
-
 TEST(RedisConnection, EveryReplyType) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url()), quickOptions());
+  Connection c(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, c));
 
   Reply status = must(loop, c, {"SET", "k", "v"});
@@ -66,7 +63,7 @@ TEST(RedisConnection, BinarySafeKeysAndValues) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url()), quickOptions());
+  Connection c(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, c));
   std::string key("k\0\r\n*1", 6);
   std::string value;
@@ -85,7 +82,7 @@ TEST(RedisConnection, MultiMegabyteValuesBothWays) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url()), quickOptions());
+  Connection c(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, c));
   std::string big(8 * 1024 * 1024 + 3, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7) ^ (i >> 11));
@@ -106,7 +103,7 @@ TEST(RedisConnection, CallbacksRunLaterInIssueOrderAndMayIssueMore) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url()), quickOptions());
+  Connection c(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, c));
   std::vector<int64_t> order;
   bool inside = false;
@@ -134,8 +131,8 @@ TEST(RedisConnection, AuthWithPasswordAndWithUser) {
       {"--requirepass", "s3cret", "--user", "alice", "on", ">al1ce", "~*", "&*", "+@all"});
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection byPassword(loop, endpoint(server.url(":s3cret")), quickOptions());
-  Connection byUser(loop, endpoint(server.url("alice:al1ce")), quickOptions());
+  Connection byPassword(loop, endpointOf(server.url(":s3cret")), quickOptions());
+  Connection byUser(loop, endpointOf(server.url("alice:al1ce")), quickOptions());
   ASSERT_TRUE(runUntil(loop, [&] { return byPassword.isConnected() && byUser.isConnected(); }));
   must(loop, byPassword, {"SET", "who", "default"});
   EXPECT_EQ(must(loop, byUser, {"ACL", "WHOAMI"}).string, "alice");
@@ -146,7 +143,7 @@ TEST(RedisConnection, WrongPasswordIsOneClearDownAndCommandsFail) {
   RedisServer server({"--requirepass", "s3cret"});
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url(":wrong")), quickOptions());
+  Connection c(loop, endpointOf(server.url(":wrong")), quickOptions());
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
@@ -167,7 +164,7 @@ TEST(RedisConnection, NoPasswordForAServerThatWantsOne) {
   RedisServer server({"--requirepass", "s3cret"});
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url()), quickOptions());
+  Connection c(loop, endpointOf(server.url()), quickOptions());
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
@@ -178,8 +175,8 @@ TEST(RedisConnection, SelectsTheUrlsDatabase) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection db3(loop, endpoint(server.url("", "/3")), quickOptions());
-  Connection db0(loop, endpoint(server.url()), quickOptions());
+  Connection db3(loop, endpointOf(server.url("", "/3")), quickOptions());
+  Connection db0(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(runUntil(loop, [&] { return db3.isConnected() && db0.isConnected(); }));
   must(loop, db3, {"SET", "where", "three"});
   EXPECT_EQ(must(loop, db0, {"GET", "where"}).type, Reply::Type::Nil);
@@ -192,7 +189,7 @@ TEST(RedisConnection, DatabaseOutOfRangeIsAClearDown) {
   RedisServer server({"--databases", "4"});
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url("", "/4")), quickOptions());
+  Connection c(loop, endpointOf(server.url("", "/4")), quickOptions());
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
@@ -204,7 +201,7 @@ TEST(RedisConnection, DestroyedWithCommandsInFlightFailsThemLaterAsClosed) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  auto c = std::make_unique<Connection>(loop, endpoint(server.url()), quickOptions());
+  auto c = std::make_unique<Connection>(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, *c));
   std::vector<std::string> errors;
   for (int i = 0; i < 3; ++i) {
@@ -223,7 +220,7 @@ TEST(RedisConnection, DestroyedFromItsOwnCallback) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  auto c = std::make_unique<Connection>(loop, endpoint(server.url()), quickOptions());
+  auto c = std::make_unique<Connection>(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, *c));
   int answered = 0, failed = 0;
   c->command({"PING"}, [&](Result&& r) {

@@ -10,6 +10,7 @@
 namespace duplex::redis {
 namespace {
 
+using test::endpointOf;
 using test::must;
 using test::quickOptions;
 using test::RedisServer;
@@ -17,10 +18,6 @@ using test::run;
 using test::runUntil;
 using test::Transitions;
 using test::waitUp;
-
-Endpoint endpoint(const std::string& url) {
-  return test::endpointOf(url);
-}
 
 // A port nothing listens on: one a server had a moment ago.
 uint16_t deadPort() {
@@ -30,7 +27,7 @@ uint16_t deadPort() {
 
 TEST(RedisConnectionFaults, NothingListeningIsOneDownAndCommandsFailAtOnce) {
   net::Loop loop;
-  Connection c(loop, endpoint("redis://127.0.0.1:" + std::to_string(deadPort())), quickOptions());
+  Connection c(loop, endpointOf("redis://127.0.0.1:" + std::to_string(deadPort())), quickOptions());
   Transitions seen;
   seen.watch(c);
   bool done = false;
@@ -54,7 +51,7 @@ TEST(RedisConnectionFaults, KilledMidPipelineFailsPendingThenReconnectsAfterRest
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url()), quickOptions());
+  Connection c(loop, endpointOf(server.url()), quickOptions());
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(waitUp(loop, c));
@@ -91,9 +88,9 @@ TEST(RedisConnectionFaults, MaxClientsReachedIsAClearDown) {
   RedisServer server({"--maxclients", "1"});
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection first(loop, endpoint(server.url()), quickOptions());
+  Connection first(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, first));
-  Connection second(loop, endpoint(server.url()), quickOptions());
+  Connection second(loop, endpointOf(server.url()), quickOptions());
   Transitions seen;
   seen.watch(second);
   ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
@@ -105,7 +102,7 @@ TEST(RedisConnectionFaults, DestroyedFromOnDown) {
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  auto c = std::make_unique<Connection>(loop, endpoint(server.url()), quickOptions());
+  auto c = std::make_unique<Connection>(loop, endpointOf(server.url()), quickOptions());
   ASSERT_TRUE(waitUp(loop, *c));
   int failed = 0;
   bool down = false;
@@ -129,7 +126,7 @@ TEST(RedisConnectionFaults, ALateReplyTimesOutAndTheConnectionIsRemade) {
   net::Loop loop;
   Options options = quickOptions();
   options.commandTimeoutMs = 150;
-  Connection c(loop, endpoint(server.url()), options);
+  Connection c(loop, endpointOf(server.url()), options);
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(waitUp(loop, c));
@@ -161,7 +158,7 @@ TEST(RedisConnectionFaults, AServerThatNeverAnswersHitsTheConnectTimeout) {
   net::Loop loop;
   Options options = quickOptions();
   options.connectTimeoutMs = 100;
-  Connection c(loop, endpoint("redis://127.0.0.1:" + std::to_string(ntohs(address.sin_port))),
+  Connection c(loop, endpointOf("redis://127.0.0.1:" + std::to_string(ntohs(address.sin_port))),
                options);
   Transitions seen;
   seen.watch(c);
@@ -181,7 +178,7 @@ TEST(RedisConnectionFaults, BackoffGrowsBetweenAttempts) {
   options.reconnectMinMs = 20;
   options.reconnectMaxMs = 160;
   uint16_t port = deadPort();
-  Connection c(loop, endpoint("redis://127.0.0.1:" + std::to_string(port)), options);
+  Connection c(loop, endpointOf("redis://127.0.0.1:" + std::to_string(port)), options);
   int attempts = 0;
   int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
@@ -213,7 +210,7 @@ TEST(RedisConnectionFaults, AHungRedisIsNoticedByTheIdlePingAndTheConnectionRema
   RedisServer server;
   ASSERT_TRUE(server.running()) << server.startError();
   net::Loop loop;
-  Connection c(loop, endpoint(server.url()), test::idlePingOptions());
+  Connection c(loop, endpointOf(server.url()), test::idlePingOptions());
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(waitUp(loop, c));
@@ -245,7 +242,7 @@ TEST(RedisConnectionFaults, NoIdlePingWhenSwitchedOff) {
   net::Loop loop;
   Options options = quickOptions();
   options.idlePingMs = 0;
-  Connection c(loop, endpoint(server.url()), options);
+  Connection c(loop, endpointOf(server.url()), options);
   ASSERT_TRUE(waitUp(loop, c));
   int64_t before = pingsServed(loop, c);
   test::runFor(loop, 300);

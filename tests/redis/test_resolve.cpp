@@ -18,6 +18,7 @@
 namespace duplex::redis {
 namespace {
 
+using test::endpointOf;
 using test::must;
 using test::quickOptions;
 using test::RedisServer;
@@ -25,10 +26,6 @@ using test::run;
 using test::runUntil;
 using test::Transitions;
 using test::waitUp;
-
-Endpoint endpoint(const std::string& url) {
-  return test::endpointOf(url);
-}
 
 std::string hostUrl(const std::string& host, uint16_t port) {
   return "redis://" + host + ":" + std::to_string(port);
@@ -60,7 +57,7 @@ TEST(RedisResolve, AHostNameIsLookedUpAndConnects) {
   CountingLookup counting;
   Options options = quickOptions();
   options.lookup = counting.lookup();
-  Connection c(loop, endpoint(hostUrl("localhost", server.port())), options);
+  Connection c(loop, endpointOf(hostUrl("localhost", server.port())), options);
   ASSERT_TRUE(waitUp(loop, c));
   EXPECT_EQ(must(loop, c, {"PING"}).string, "PONG");
   EXPECT_EQ(counting.calls(), 1);
@@ -73,8 +70,8 @@ TEST(RedisResolve, ALiteralAddressIsNeverLookedUp) {
   CountingLookup counting;
   Options options = quickOptions();
   options.lookup = counting.lookup();
-  Connection c(loop, endpoint(server.url()), options);
-  Subscriber s(loop, endpoint(server.url()), options);
+  Connection c(loop, endpointOf(server.url()), options);
+  Subscriber s(loop, endpointOf(server.url()), options);
   ASSERT_TRUE(waitUp(loop, c));
   ASSERT_TRUE(runUntil(loop, [&] { return s.isConnected(); }));
   EXPECT_EQ(counting.calls(), 0);
@@ -82,7 +79,7 @@ TEST(RedisResolve, ALiteralAddressIsNeverLookedUp) {
 
 TEST(RedisResolve, ANameThatDoesNotResolveIsOneClearDown) {
   net::Loop loop;
-  Connection c(loop, endpoint("redis://no-such-host.invalid:6379"), quickOptions());
+  Connection c(loop, endpointOf("redis://no-such-host.invalid:6379"), quickOptions());
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
@@ -107,7 +104,7 @@ TEST(RedisResolve, ANameIsLookedUpAgainAtEachRetryWithOneDownForTheOutage) {
     ++*calls;
     return net::Resolution{{}, "cannot resolve " + host + ": Name or service not known"};
   };
-  Connection c(loop, endpoint("redis://gone.example:6379"), options);
+  Connection c(loop, endpointOf("redis://gone.example:6379"), options);
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
@@ -133,8 +130,8 @@ TEST(RedisResolve, TheLoopRunsWhileALookupTakesItsTime) {
     return net::Resolution{{loopback(port)}, {}};
   };
   auto started = std::chrono::steady_clock::now();
-  Connection named(loop, endpoint(hostUrl("slow.example", server.port())), slow);
-  Connection literal(loop, endpoint(server.url()), quickOptions());
+  Connection named(loop, endpointOf(hostUrl("slow.example", server.port())), slow);
+  Connection literal(loop, endpointOf(server.url()), quickOptions());
   int ticks = 0;
   net::Loop::TimerId ticker = loop.setInterval(10, [&] { ticks += !answered; });
   // While the name is being looked up, the loop's other connection connects and answers, and
@@ -167,7 +164,7 @@ TEST(RedisResolve, ALookupSlowerThanTheConnectTimeoutIsOneDownAndOneThreadNotOne
     --running;
     return net::Resolution{{loopback(port)}, {}};
   };
-  Connection c(loop, endpoint(hostUrl("slow.example", server.port())), options);
+  Connection c(loop, endpointOf(hostUrl("slow.example", server.port())), options);
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(runUntil(loop, [&] { return seen.downs() > 0; }));
@@ -193,7 +190,7 @@ TEST(RedisResolve, DestroyedWhileALookupRunsItsAnswerIsDropped) {
       return net::Resolution{{loopback(9)}, {}};
     };
     {
-      Connection c(loop, endpoint("redis://slow.example:6379"), options);
+      Connection c(loop, endpointOf("redis://slow.example:6379"), options);
       test::runFor(loop, 20);
     }
     test::runFor(loop, 10);
@@ -217,7 +214,7 @@ TEST(RedisResolve, EveryAddressOfANameIsTriedInTurn) {
   options.lookup = [refuses = gone.port(), port = server.port()](const std::string&, uint16_t) {
     return net::Resolution{{loopback(refuses), loopback(port)}, {}};
   };
-  Connection c(loop, endpoint(hostUrl("two.example", server.port())), options);
+  Connection c(loop, endpointOf(hostUrl("two.example", server.port())), options);
   Transitions seen;
   seen.watch(c);
   ASSERT_TRUE(waitUp(loop, c));
