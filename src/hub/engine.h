@@ -132,6 +132,12 @@ class Engine {
   // handed to this node's subscribers on `from`. Publishes from any loops may share one commit.
   virtual void publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) = 0;
 
+  // For a channel without history, which has no read to wait for: calls done(true) on `from`
+  // once a subscriber attached in `done` gets every publication made after that, from any node
+  // (on one node at once, maybe during the call; over Redis once this node's SUBSCRIBE is in
+  // effect). done(false): the engine cannot promise it now (answer `unavailable`).
+  virtual void listen(net::Loop& from, std::string_view channel, Done<bool> done) = 0;
+
   // Reads history. Attaching the subscriber in `done` gives no gap and no duplicate: every
   // publication newer than the result's position.top reaches `from` after `done` runs.
   virtual void read(net::Loop& from, ReadRequest request, Done<ReadResult> done) = 0;

@@ -103,9 +103,15 @@ void Hub::subscribeAllowed(WebSocket& ws, Client& client,
 void Hub::subscribeRead(WebSocket& ws, std::shared_ptr<Subscription> subscription,
                         ReadRequest read) {
   if (!subscription->history) {
-    ReadResult nothing;
-    nothing.ok = true;
-    return subscribed(ws, clientOf(ws), *subscription, nothing);
+    // Nothing to read; answered once the engine delivers this channel's live publications here.
+    return engine_.listen(*here().loop, subscription->channel,
+                          [this, caller = callerOf(ws), subscription](bool live) {
+                            auto client = caller.open();
+                            if (!client) return;  // closed meanwhile: closed() left presence
+                            ReadResult nothing;
+                            nothing.ok = live;
+                            subscribed(*client->ws, *client, *subscription, nothing);
+                          });
   }
   engine_.read(*here().loop, std::move(read),
                [this, caller = callerOf(ws), subscription](ReadResult&& result) {

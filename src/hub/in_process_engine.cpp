@@ -251,6 +251,12 @@ void InProcessEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult
   wakeAtEndOfIteration(caller);
 }
 
+void InProcessEngine::listen(net::Loop&, std::string_view, Done<bool> done) {
+  // Publications without history go to every loop's Topics as they are made: attached now,
+  // a subscriber gets each one made from now on.
+  done(true);
+}
+
 void InProcessEngine::checkStore(net::Loop& from, Done<std::optional<std::string>> done) {
   LoopPart& caller = partOf(from);
   storage_.run(

@@ -54,6 +54,7 @@ class InProcessEngine final : public Engine {
                  const WebSocket* except) override;
   void publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) override;
   void read(net::Loop& from, ReadRequest request, Done<ReadResult> done) override;
+  void listen(net::Loop& from, std::string_view channel, Done<bool> done) override;
   void join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
             Done<JoinResult> done) override;
   void leave(std::string_view channel, std::string_view client) override;

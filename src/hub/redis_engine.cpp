@@ -254,6 +254,13 @@ void RedisEngine::sendMarker(Channel& c, int attempt) {
   });
 }
 
+void RedisEngine::whenConfirmed(Channel& c, Task task) {
+  // Without its pub/sub link the SUBSCRIBE cannot come into effect before the link is back,
+  // which may take long: the task runs now and finds the channel unconfirmed.
+  if (c.confirmed || !shards_[c.shard].subscriber->isConnected()) return task();
+  c.afterConfirmed.push_back(std::move(task));
+}
+
 void RedisEngine::confirm(Channel& c) {
   if (c.confirmed) return;
   c.confirmed = true;

@@ -72,6 +72,7 @@ class RedisEngine final : public Engine {
                  const WebSocket* except) override;
   void publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) override;
   void read(net::Loop& from, ReadRequest request, Done<ReadResult> done) override;
+  void listen(net::Loop& from, std::string_view channel, Done<bool> done) override;
   void join(net::Loop& from, std::string_view channel, PresenceMember member, size_t max,
             Done<JoinResult> done) override;
   void leave(std::string_view channel, std::string_view client) override;
@@ -137,6 +138,8 @@ class RedisEngine final : public Engine {
   void onConnectionUp(Shard& shard);
   void sendMarker(Channel& channel, int attempt);
   void confirm(Channel& channel);
+  // Runs `task` once the channel's SUBSCRIBE is in effect, or at once when it cannot be yet.
+  void whenConfirmed(Channel& channel, Task task);
   void onMessage(Shard& shard, std::string_view pubsubChannel, std::string_view payload);
   void onControl(std::string_view payload);  // redis_control.cpp
   void onSubscriberUp(Shard& shard);
@@ -149,6 +152,7 @@ class RedisEngine final : public Engine {
   void catchUp(Channel& channel);
   void publishOnEngine(LoopPart& caller, PublishRequest request, Done<PublishResult> done);
   void readOnEngine(LoopPart& caller, ReadRequest request, Done<ReadResult> done);
+  void listenOnEngine(LoopPart& caller, const std::string& name, Done<bool> done);
   void attachedOnEngine(const std::string& channel, int delta);
   void housekeeping();
   void refreshPresence();

@@ -100,6 +100,17 @@ void RedisEngine::publishOnEngine(LoopPart& caller, PublishRequest request,
       });
 }
 
+void RedisEngine::listenOnEngine(LoopPart& caller, const std::string& name, Done<bool> done) {
+  // Live publications reach this node over pub/sub only: none made before its SUBSCRIBE is in
+  // effect can come later, so the subscriber is attached (and answered) after that.
+  auto answer = [this, &caller, name, done = std::move(done)]() mutable {
+    auto it = channels_.find(name);
+    const bool live = it != channels_.end() && it->second->confirmed;
+    toLoop(caller, [done = std::move(done), live]() mutable { done(bool{live}); });
+  };
+  whenConfirmed(channel(name), std::move(answer));
+}
+
 void RedisEngine::readOnEngine(LoopPart& caller, ReadRequest request, Done<ReadResult> done) {
   Channel& subscribed = channel(request.channel);
   auto fail = [this, &caller](Done<ReadResult>& to, std::string error) {
@@ -187,8 +198,7 @@ void RedisEngine::readOnEngine(LoopPart& caller, ReadRequest request, Done<ReadR
           maybeCatchUp(*c);
         });
   };
-  if (subscribed.confirmed) return issue();
-  subscribed.afterConfirmed.push_back(std::move(issue));
+  whenConfirmed(subscribed, std::move(issue));
 }
 
 }  // namespace duplex::hub

@@ -88,6 +88,13 @@ void RedisEngine::read(net::Loop& from, ReadRequest request, Done<ReadResult> do
   });
 }
 
+void RedisEngine::listen(net::Loop& from, std::string_view channel, Done<bool> done) {
+  LoopPart& caller = partOf(from);
+  toEngine(caller, [this, &caller, name = std::string(channel), done = std::move(done)]() mutable {
+    listenOnEngine(caller, name, std::move(done));
+  });
+}
+
 void RedisEngine::sweep(int64_t) {
   // Nothing to do here: Redis trims streams as they grow (MAXLEN), keys expire by themselves,
   // and presence reads skip (and joins delete) expired members.

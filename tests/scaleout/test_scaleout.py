@@ -7,9 +7,11 @@ import asyncio
 import time
 import urllib.request
 
+import pytest
 import websockets
 
 from scaleout_support import Client, api, cluster, run, run_duplexd, token  # noqa: F401
+from support.slow_link import SlowLink
 
 # Channels that land on both shards of two (jump hash of the name; checked below).
 CHANNELS = [f"talk:room{i}" for i in range(6)]
@@ -55,6 +57,40 @@ def test_a_publish_on_one_node_reaches_subscribers_on_the_others_once(cluster):
     run(go())
     # The channels are spread over both shards.
     assert b"talk:room" in keys_on(ra) and b"talk:room" in keys_on(rb)
+
+
+@pytest.fixture
+def slow_links():
+    """slow_links(port, delay): a SlowLink to that port, stopped after the test's nodes (ask for
+    this fixture before `cluster`)."""
+    links = []
+
+    def make(port: int, delay: float) -> SlowLink:
+        links.append(SlowLink(port, delay))
+        return links[-1]
+
+    yield make
+    for link in links:
+        link.stop()
+
+
+def test_a_subscribe_without_history_is_answered_once_its_node_gets_every_later_publication(
+        slow_links, cluster):
+    # Node `far` reaches Redis 0.3 s late each way: its SUBSCRIBE lands long after a publish
+    # made through `near` right after far's answer, unless far answers only once it is in effect.
+    redis = cluster.redis()
+    link = slow_links(redis.port, 0.3)
+    near, far = cluster.node(redis.url), cluster.node(f"redis://127.0.0.1:{link.port}")
+
+    async def go():
+        pub, sub = await Client.open(near), await Client.open(far)
+        for i in range(3):
+            channel = f"live:far{i}"
+            assert "result" in await sub.call("subscribe", {"channel": channel})
+            await pub.call("publish", {"channel": channel, "data": i})
+            assert (await sub.push())["pub"] == {"offset": 0, "data": i}
+
+    run(go())
 
 
 def test_a_node_subscribes_once_per_channel_and_unsubscribes_after_the_last_leaves(cluster):
@@ -236,6 +272,11 @@ def test_readyz_follows_redis(cluster):
         assert reply["error"]["code"] == "unavailable", reply
         # Presence that Redis cannot join is unavailable, not a full channel.
         reply = await c.call("subscribe", {"channel": "talk:down"})
+        assert reply["error"]["code"] == "unavailable", reply
+        # A channel without history too: this node could not get the other nodes' publications.
+        reply = await c.call("subscribe", {"channel": "live:down"})
+        assert reply["error"]["code"] == "unavailable", reply
+        reply = await c.call("subscribe", {"channel": "tiny:down"})  # history, no presence
         assert reply["error"]["code"] == "unavailable", reply
         # A user disconnect still ends this node's connections, and says the others were not
         # told.
