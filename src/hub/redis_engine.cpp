@@ -29,9 +29,13 @@ std::string randomHex(size_t digits) {
   return out;
 }
 
-int64_t wallClockMs() {
+// How long a subscribe waits for this node's SUBSCRIBE to its channel to come into effect (a
+// pub/sub link that is down or being remade) before it answers unavailable, which clients retry.
+constexpr int64_t kConfirmWaitMs = 2'000;
+
+int64_t steadyMs() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 bool failed(const redis::Result& result) {
@@ -171,13 +175,10 @@ void RedisEngine::runEngine(std::promise<void>& ready) {
         DUPLEX_LOG(Warn, "redis engine: %s: pub/sub connection lost: %.*s",
                    shard.endpoint.text().c_str(), static_cast<int>(why.size()), why.data());
       }
-      // A subscribe that waited for its SUBSCRIBE cannot be sure of it now: answer unavailable.
+      // Its SUBSCRIBEs are no longer in effect: subscribes wait for the link (onSubscriberUp),
+      // or answer unavailable after kConfirmWaitMs.
       for (auto& [name, channel] : channels_) {
-        if (&shards_[channel->shard] != &shard) continue;
-        channel->confirmed = false;
-        auto waiting = std::move(channel->afterConfirmed);
-        channel->afterConfirmed.clear();
-        for (auto& task : waiting) task();
+        if (&shards_[channel->shard] == &shard) channel->confirmed = false;
       }
     });
   }
@@ -236,15 +237,10 @@ RedisEngine::Channel& RedisEngine::channel(const std::string& name) {
 void RedisEngine::sendMarker(Channel& c, int attempt) {
   // SUBSCRIBE leaves on the Subscriber's connection and this PUBLISH on the command connection:
   // Redis may see them in either order, so the marker is sent again until it comes back.
+  // Those waiting for it answer unavailable after kConfirmWaitMs (housekeeping).
   Shard& shard = shards_[c.shard];
   if (c.confirmed) return;
-  if (attempt >= 40 || !shard.subscriber->isConnected()) {
-    // ~2 s without the SUBSCRIBE in effect: the reads waiting for it answer unavailable.
-    auto waiting = std::move(c.afterConfirmed);
-    c.afterConfirmed.clear();
-    for (auto& task : waiting) task();
-    if (!shard.subscriber->isConnected()) return;  // onSubscriberUp confirms every channel
-  }
+  if (!shard.subscriber->isConnected()) return;  // onSubscriberUp confirms every channel
   shard.connection->command(
       {"PUBLISH", redis_keys::pubsub(c.name), redis_keys::encode('m', nodeId_, {}, 0, {})},
       [](redis::Result&&) {});
@@ -255,18 +251,21 @@ void RedisEngine::sendMarker(Channel& c, int attempt) {
 }
 
 void RedisEngine::whenConfirmed(Channel& c, Task task) {
-  // Without its pub/sub link the SUBSCRIBE cannot come into effect before the link is back,
-  // which may take long: the task runs now and finds the channel unconfirmed.
-  if (c.confirmed || !shards_[c.shard].subscriber->isConnected()) return task();
+  if (c.confirmed) return task();
+  if (c.afterConfirmed.empty()) c.waitingSinceMs = steadyMs();
   c.afterConfirmed.push_back(std::move(task));
+}
+
+void RedisEngine::stopWaiting(Channel& c) {
+  auto waiting = std::move(c.afterConfirmed);
+  c.afterConfirmed.clear();
+  for (auto& task : waiting) task();
 }
 
 void RedisEngine::confirm(Channel& c) {
   if (c.confirmed) return;
   c.confirmed = true;
-  auto waiting = std::move(c.afterConfirmed);
-  c.afterConfirmed.clear();
-  for (auto& task : waiting) task();
+  stopWaiting(c);
 }
 
 void RedisEngine::onSubscriberUp(Shard& shard) {
@@ -410,10 +409,11 @@ void RedisEngine::attachedOnEngine(const std::string& name, int delta) {
 }
 
 void RedisEngine::housekeeping() {
-  const int64_t now = wallClockMs();
+  const int64_t now = steadyMs();
   for (auto it = channels_.begin(); it != channels_.end();) {
     Channel& c = *it->second;
     maybeCatchUp(c);
+    if (!c.afterConfirmed.empty() && now - c.waitingSinceMs >= kConfirmWaitMs) stopWaiting(c);
     const bool idle =
         c.attached == 0 && c.afterConfirmed.empty() && c.feed->idle() && !c.catchUpScheduled;
     if (!idle) {

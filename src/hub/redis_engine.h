@@ -117,7 +117,8 @@ class RedisEngine final : public Engine {
     std::unique_ptr<ChannelFeed> feed;
     size_t attached = 0;               // local subscribers over every loop
     bool confirmed = false;            // our SUBSCRIBE is in effect (the marker came back)
-    std::vector<Task> afterConfirmed;  // reads waiting for that
+    std::vector<Task> afterConfirmed;  // reads and listens waiting for that
+    int64_t waitingSinceMs = -1;       // when the first of them began to wait
     int64_t idleSinceMs = -1;          // when `attached` fell to 0 with nothing in flight
     bool catchUpScheduled = false;
   };
@@ -138,8 +139,10 @@ class RedisEngine final : public Engine {
   void onConnectionUp(Shard& shard);
   void sendMarker(Channel& channel, int attempt);
   void confirm(Channel& channel);
-  // Runs `task` once the channel's SUBSCRIBE is in effect, or at once when it cannot be yet.
+  // Runs `task` once the channel's SUBSCRIBE is in effect, or after kConfirmWaitMs without it
+  // (housekeeping); the task then finds the channel unconfirmed and answers unavailable.
   void whenConfirmed(Channel& channel, Task task);
+  void stopWaiting(Channel& channel);  // runs the tasks waiting for the confirmation
   void onMessage(Shard& shard, std::string_view pubsubChannel, std::string_view payload);
   void onControl(std::string_view payload);  // redis_control.cpp
   void onSubscriberUp(Shard& shard);

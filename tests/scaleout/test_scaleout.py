@@ -93,6 +93,26 @@ def test_a_subscribe_without_history_is_answered_once_its_node_gets_every_later_
     run(go())
 
 
+def test_a_subscribe_made_while_its_nodes_pubsub_link_is_remade_waits_for_it(cluster):
+    # Answered once the link is back (0.3 s here; unavailable only after 2 s without it), and
+    # then gets what is published, with history or without.
+    redis = cluster.redis()
+    near = cluster.node(redis.url)
+    node = cluster.node(redis.url, env={"DUPLEXD_TEST_REDIS_RECONNECT_MS": "300"})
+
+    async def go():
+        pub, sub = await Client.open(near), await Client.open(node)
+        await sub.call("ping")
+        assert b"ERR" not in redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+        for channel in ("live:back", "tiny:back"):
+            r = await sub.call("subscribe", {"channel": channel})
+            assert "result" in r, r
+            await pub.call("publish", {"channel": channel, "data": channel})
+            assert (await sub.push())["pub"]["data"] == channel
+
+    run(go())
+
+
 def test_a_node_subscribes_once_per_channel_and_unsubscribes_after_the_last_leaves(cluster):
     redis = cluster.redis()
     env = {"DUPLEXD_TEST_UNSUBSCRIBE_AFTER_MS": "300"}
@@ -459,9 +479,17 @@ def test_subscribers_of_a_node_that_missed_trimmed_publications_are_told_to_reco
         # tiny:gap cannot be: its subscriber is told to reconnect and recover (4009).
         push = await sub.push("disconnect", timeout=10)
         assert push["disconnect"]["code"] == 4009
+        # CLIENT KILL cut A's pub/sub connection too: until A has it back, a subscribe there
+        # may answer unavailable, which a client retries.
         again = await Client.open(a)
-        r = await again.call("subscribe", {"channel": "tiny:gap",
-                                           "since": {"offset": 0, "epoch": epoch}})
+        deadline = time.monotonic() + 10
+        while True:
+            r = await again.call("subscribe", {"channel": "tiny:gap",
+                                               "since": {"offset": 0, "epoch": epoch}})
+            if "result" in r or time.monotonic() > deadline:
+                break
+            assert r["error"]["code"] == "unavailable", r
+            await asyncio.sleep(0.2)
         assert r["result"]["recovered"] is False and r["result"]["offset"] == 5
 
     run(go())
