@@ -368,19 +368,31 @@ class Processes:
         self.children: list[tuple[str, subprocess.Popen]] = []
 
     def redis(self, redis_server: str) -> tuple[str, int]:
-        port = free_port()
         directory = tempfile.mkdtemp(dir=self.work)
-        child = subprocess.Popen(
-            ["taskset", "-c", self.cores, redis_server, "--port", str(port), "--bind", "127.0.0.1",
-             "--dir", directory, "--save", "", "--appendonly", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.children.append(("redis-server", child))
-        deadline = time.monotonic() + 10
-        while not ping(port):
-            if time.monotonic() > deadline or child.poll() is not None:
-                raise RuntimeError("redis-server did not answer PING")
-            time.sleep(0.02)
-        return f"redis://127.0.0.1:{port}", child.pid
+        # A free port may be taken before redis-server binds it (it then exits at once):
+        # another port, then.
+        for attempt in range(3):
+            port = free_port()
+            child = subprocess.Popen(
+                ["taskset", "-c", self.cores, redis_server, "--port", str(port), "--bind",
+                 "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no",
+                 "--loglevel", "warning"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while not ping(port):
+                if child.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    child.kill()
+                    child.wait()
+                    raise RuntimeError("redis-server did not answer PING")
+                time.sleep(0.02)
+            else:
+                self.children.append(("redis-server", child))
+                return f"redis://127.0.0.1:{port}", child.pid
+            if attempt == 2:
+                raise RuntimeError(f"redis-server exited at once ({child.returncode})")
+        raise AssertionError("unreachable")
 
     def node(self, duplexd: str, urls: list[str], threads: int | None = None) -> tuple[int, int]:
         """threads: duplexd's --threads; None leaves its default (one loop per core of the
