@@ -30,8 +30,7 @@ static_assert(sizeof(void*) != 8 || sizeof(WebSocket) <= 152,
 WebSocket::WebSocket(net::Loop& loop, int fd, protocol::Role role)
     : net::Socket(loop, fd), connection_(role) {}
 
-WebSocket::WebSocket(net::Loop& loop, protocol::Role role)
-    : net::Socket(loop), connection_(role) {}
+WebSocket::WebSocket(net::Loop& loop, protocol::Role role) : net::Socket(loop), connection_(role) {}
 
 WebSocket::~WebSocket() = default;
 

@@ -219,9 +219,9 @@ TEST_F(ClientResolveTest, ANamesAddressesAreTriedInTurnWhileTheyRefuse) {
   ClientBehavior c = recordingClient();
   // Two refusing addresses before the server's (as ::1 before 127.0.0.1 for "localhost" on a
   // server that listens on IPv4 only).
-  c.lookup = slowLookup(
-      record, std::chrono::milliseconds(0),
-      {{loopback(refusedPort()), loopback(refusedPort()), loopback(app->port())}, {}});
+  c.lookup =
+      slowLookup(record, std::chrono::milliseconds(0),
+                 {{loopback(refusedPort()), loopback(refusedPort()), loopback(app->port())}, {}});
   connect(loop, nameUrl("several.test", app->port()), c);
   ASSERT_TRUE(test::runUntil(loop, [&] { return client.opens > 0 || client.errors > 0; }));
   EXPECT_EQ(client.events, std::vector<std::string>{"open"}) << client.error;
@@ -251,7 +251,8 @@ TEST_F(ClientResolveTest, TheHandshakeTimeoutCoversALookupThatNeverAnswers) {
     return net::Resolution{{loopback(port)}, {}};
   };
   connect(loop, nameUrl("hung.test", app->port()), c);
-  ASSERT_TRUE(test::runUntil(loop, [&] { return client.errors > 0; }, 5000));
+  ASSERT_TRUE(test::runUntil(
+      loop, [&] { return client.errors > 0; }, 5000));
   gate->release();
   test::runFor(loop, 50);
   EXPECT_EQ(client.events, std::vector<std::string>{"error"});
