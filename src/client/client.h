@@ -71,11 +71,11 @@ struct ClientBehavior : protocol::ConnectionLimits {
 // connection, not the loop), then its addresses are tried in turn while they refuse.
 // handshakeTimeoutSeconds covers all of it: lookup, connect, TLS and the HTTP exchange.
 // Returns the connection, owned by the loop and valid until its close (or error) handler has
-// returned; null when it failed at once (a TLS setup error, a refused literal address), with
-// behavior.error still to come. Throws std::invalid_argument for a malformed URL; other
-// failures go to behavior.error, at a later iteration, never inside connect(): "cannot resolve
-// NAME: REASON", "connection failed: Connection refused", ... Before open, close() or
-// terminate() abandons the attempt: no handler runs for it.
+// returned; null when it failed at once (a TLS setup error, a literal address the kernel
+// refuses outright: no route), with behavior.error still to come. Throws std::invalid_argument
+// for a malformed URL; other failures go to behavior.error, at a later iteration, never inside
+// connect(): "cannot resolve NAME: REASON", "connection failed: Connection refused", ...
+// Before open, close() or terminate() abandons the attempt: no handler runs for it.
 WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavior);
 
 }  // namespace duplex
