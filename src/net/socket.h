@@ -88,9 +88,10 @@ class Socket : public Pollable {
   // Gives a socket made without one its descriptor (connecting, or connected), or swaps the one
   // it has for another: the connect to one of a name's addresses failed and the next is tried.
   // A first descriptor inherits what was queued while there was none; a swap drops what was
-  // queued and the TLS session, which belonged to the old connection. The new descriptor is
-  // open while the old one is, so their numbers differ: onEvents tells the old one's late
-  // events by that.
+  // queued and the TLS session, which belonged to the old connection. Swap from the socket's
+  // own onEnd: the events epoll gave for the old descriptor in this iteration are then all in
+  // the onEvents call that is running, which drops the rest of them (the new descriptor is
+  // open while the old one is, so their numbers differ).
   void attachDescriptor(int fd);
   // Bytes arrived; they sit in the loop's shared read buffer and are only valid during the call
   // (mutable, so a parser may unmask in place).
