@@ -245,6 +245,18 @@ def test_client_errors(run):
     run(main)
 
 
+def test_a_host_name_is_looked_up_off_the_loop_and_connects(run):
+    # "localhost" goes through the client's resolver thread, whose answer is posted to the loop
+    # that asyncio drives: it must wake that loop.
+    async def main():
+        async with duplex.serve(echo, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with duplex.connect(f"ws://localhost:{port}/") as ws:
+                await ws.send("by name")
+                assert await ws.recv() == "by name"
+    run(main)
+
+
 def test_max_size_closes_1009(run):
     async def main():
         async with duplex.serve(echo, "127.0.0.1", 0, max_size=1000) as server:

@@ -9,10 +9,13 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "client/url.h"
-#include "net/address.h"
 #include "net/random.h"
+#include "net/resolver.h"
 #include "net/tls_context.h"
 #include "net/tls_session.h"
 #include "protocol/handshake.h"
@@ -24,10 +27,60 @@ namespace {
 // A server's 101 head is small; anything this large is not a WebSocket server.
 constexpr size_t kMaxResponseHead = 16 * 1024;
 
+// A non-blocking socket connecting to `address` (the connect completes later), or -1 with
+// `error` set when the kernel refused at once (no route, no IPv6 here).
+int startConnect(const net::ResolvedAddress& address, const std::string& where,
+                 std::string& error) {
+  int fd = ::socket(address.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address.address), address.length) != 0 &&
+      errno != EINPROGRESS) {
+    int saved = errno;
+    ::close(fd);
+    error = "cannot connect to " + where + ": " + std::strerror(saved);
+    return -1;
+  }
+  return fd;
+}
+
+// Connects, sends the upgrade request, checks the answer. Made with its descriptor when the
+// URL names a literal address (connect() already started the TCP connect: no lookup, no wait);
+// for a name, made without one, which comes once net::Resolver's thread has looked the name up
+// (getaddrinfo on the loop's thread would stall every socket and timer of the loop).
+//
+// handshakeTimeoutSeconds counts from connect(): resolution, the TCP connect (to each address
+// tried), TLS and the HTTP exchange all come out of that one budget, as a caller waiting for
+// open sees them.
 class ClientConnection final : public WebSocket {
  public:
-  ClientConnection(net::Loop& loop, int fd, const WebSocketUrl& url, ClientBehavior client)
-      : WebSocket(loop, fd, protocol::Role::Client), client_(std::move(client)) {
+  // Connecting to a literal address already.
+  ClientConnection(net::Loop& loop, int fd, const WebSocketUrl& url, ClientBehavior client,
+                   std::unique_ptr<net::TlsSession> tls)
+      : WebSocket(loop, fd, protocol::Role::Client), client_(std::move(client)), url_(url) {
+    prepare(std::move(tls));
+    // Queued now, sent by the end-of-iteration flush once the TCP connection is up.
+    sendRequest();
+  }
+
+  // A name, looked up first.
+  ClientConnection(net::Loop& loop, const WebSocketUrl& url, ClientBehavior client,
+                   std::unique_ptr<net::TlsSession> tls)
+      : WebSocket(loop, protocol::Role::Client), client_(std::move(client)), url_(url) {
+    prepare(std::move(tls));
+    resolver_ = std::make_unique<net::Resolver>(loop, std::move(client_.lookup));
+    // Answered at a later iteration, never inside resolve(), so never inside connect().
+    resolver_->resolve(url.host, url.port,
+                       [this](net::Resolution&& resolution) { resolved(std::move(resolution)); });
+  }
+
+ private:
+  void prepare(std::unique_ptr<net::TlsSession> tls) {
+    pendingTls_ = std::move(tls);
     // The route-like behavior the shared WebSocket code runs on.
     routeBehavior_.message = client_.message;
     routeBehavior_.close = client_.close;
@@ -40,10 +93,10 @@ class ClientConnection final : public WebSocket {
     uint8_t nonce[16];
     net::secureRandom(nonce, sizeof nonce);
     key_ = protocol::makeClientKey(std::span<const uint8_t, 16>(nonce, 16));
-    std::string host = url.hostHeader();
+    std::string host = url_.hostHeader();
     protocol::ClientRequest request;
     request.host = host;
-    request.path = url.target;
+    request.path = url_.target;
     request.key = key_;
     request.origin = client_.origin;
     for (const std::string& p : client_.subprotocols) request.protocols.push_back(p);
@@ -54,12 +107,53 @@ class ClientConnection final : public WebSocket {
       offer = deflateOffer_.headerValue();
       request.extensions = offer;
     }
-    // Queued now, sent by the end-of-iteration flush once the TCP connection is up.
-    write(protocol::writeClientRequest(request));
+    request_ = protocol::writeClientRequest(request);
     setDeadline(client_.handshakeTimeoutSeconds);
   }
 
- private:
+  void sendRequest() {
+    write(request_);
+    request_.clear();
+    request_.shrink_to_fit();
+    // The request waits in the queue for the TLS handshake.
+    if (pendingTls_) startTls(std::move(pendingTls_));
+  }
+
+  void resolved(net::Resolution&& resolution) {
+    if (isClosed()) return;  // closed (or failed) while the lookup ran: the answer is dropped
+    if (resolution.addresses.empty()) {
+      return fail(resolution.error.empty() ? "cannot resolve " + url_.host + ": no address"
+                                           : resolution.error);
+    }
+    addresses_ = std::move(resolution.addresses);
+    connectNext({});
+  }
+
+  // The name's next address, in getaddrinfo's order (an IPv6 one that is refused, then the
+  // IPv4 one, as with "localhost" on many systems). A connect that never completes (packets
+  // dropped) is not cut short for the next: the handshake timeout ends the attempt.
+  void connectNext(std::string lastError) {
+    while (nextAddress_ < addresses_.size()) {
+      const net::ResolvedAddress& address = addresses_[nextAddress_++];
+      int fd = startConnect(address, url_.hostHeader(), lastError);
+      if (fd < 0) continue;
+      attachDescriptor(fd);
+      // The request waits for the connect to complete (onHandshakeDrain). Sent at this
+      // iteration's end, the send could consume the refusal ("Connection refused") that tells
+      // us to try the next address, or that the error handler should say.
+      awaitingConnect_ = true;
+      requestDrain();
+      return;
+    }
+    fail(lastError);
+  }
+
+  void onHandshakeDrain() override {
+    if (!awaitingConnect_) return;
+    awaitingConnect_ = false;  // connected
+    sendRequest();
+  }
+
   bool onHandshakeData(std::span<uint8_t>& data) override {
     if (failed_) return false;
     pending_.append(reinterpret_cast<const char*>(data.data()), data.size());
@@ -103,7 +197,13 @@ class ClientConnection final : public WebSocket {
     return !isClosed();
   }
 
-  void onHandshakeTimeout() override { fail("handshake timed out"); }
+  void onHandshakeTimeout() override {
+    if (!hasDescriptor()) {
+      return fail("cannot resolve " + url_.host + ": no answer within " +
+                  std::to_string(client_.handshakeTimeoutSeconds) + " s");
+    }
+    fail("handshake timed out");
+  }
 
   void onTlsError(std::string_view why) override {
     if (handshaking()) {
@@ -114,6 +214,12 @@ class ClientConnection final : public WebSocket {
   }
 
   void onHandshakeEnd(int error) override {
+    if (awaitingConnect_) {
+      // This address refused (or could not be reached): the next one.
+      awaitingConnect_ = false;
+      return connectNext(error ? std::string("connection failed: ") + std::strerror(error)
+                               : std::string("connection closed while connecting"));
+    }
     fail(error ? std::string("connection failed: ") + std::strerror(error)
                : std::string("connection closed during the handshake"));
   }
@@ -128,8 +234,16 @@ class ClientConnection final : public WebSocket {
   ClientBehavior client_;
   WebSocketBehavior routeBehavior_;
   std::string key_;
+  std::string request_;  // until it is written
   std::string pending_;
   protocol::DeflateOffer deflateOffer_;
+  std::unique_ptr<net::TlsSession> pendingTls_;  // until the request is written
+  // A name's lookup and its answer (none for a literal address).
+  WebSocketUrl url_;
+  std::unique_ptr<net::Resolver> resolver_;
+  std::vector<net::ResolvedAddress> addresses_;
+  size_t nextAddress_ = 0;
+  bool awaitingConnect_ = false;  // connecting to one of a name's addresses
   bool failed_ = false;
 };
 
@@ -159,24 +273,14 @@ WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavio
       return reportLater(e.what());
     }
   }
-  sockaddr_storage address;
-  socklen_t length;
-  if (!net::resolveAddress(parsed.host, parsed.port, address, length, error)) {
-    return reportLater(error);
+  net::ResolvedAddress literal;
+  if (!net::literalAddress(parsed.host, parsed.port, literal)) {
+    return new ClientConnection(loop, parsed, std::move(behavior), std::move(tls));
   }
-  int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return reportLater(std::string("socket: ") + std::strerror(errno));
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
-    int saved = errno;
-    ::close(fd);
-    return reportLater("cannot connect to " + parsed.hostHeader() + ": " + std::strerror(saved));
-  }
-  auto* connection = new ClientConnection(loop, fd, parsed, std::move(behavior));
-  // The upgrade request the constructor queued waits for the TLS handshake.
-  if (tls) connection->startTls(std::move(tls));
-  return connection;
+  // A literal address connects at once, as fast as it can: no lookup, no thread.
+  int fd = startConnect(literal, parsed.hostHeader(), error);
+  if (fd < 0) return reportLater(error);
+  return new ClientConnection(loop, fd, parsed, std::move(behavior), std::move(tls));
 }
 
 }  // namespace duplex

@@ -21,6 +21,7 @@
 
 #include "connection/websocket.h"
 #include "net/loop.h"
+#include "net/resolver.h"
 #include "protocol/connection_limits.h"
 
 namespace duplex {
@@ -60,11 +61,21 @@ struct ClientBehavior : protocol::ConnectionLimits {
   ClientTlsOptions tls;
   // permessage-deflate offered to the server (as browsers do); enabled = false offers nothing.
   protocol::PerMessageDeflateConfig compression;
+  // How a host name is looked up (on a thread of its own, see net::Resolver); empty: the
+  // system's resolver. For tests: a lookup that takes its time, or answers what they need.
+  net::Lookup lookup;
 };
 
-// Starts connecting (name resolution may block; connecting does not). Returns the connection,
-// owned by the loop and valid until its close (or error) handler has returned. Throws
-// std::invalid_argument for a malformed URL; failures to connect go to behavior.error.
+// Starts connecting; nothing here blocks. A literal address (127.0.0.1, [::1]) is connected to at
+// once; a host name is first looked up on a thread of its own (a slow DNS server holds up this
+// connection, not the loop), then its addresses are tried in turn while they refuse.
+// handshakeTimeoutSeconds covers all of it: lookup, connect, TLS and the HTTP exchange.
+// Returns the connection, owned by the loop and valid until its close (or error) handler has
+// returned; null when it failed at once (a TLS setup error, a literal address the kernel
+// refuses outright: no route), with behavior.error still to come. Throws std::invalid_argument
+// for a malformed URL; other failures go to behavior.error, at a later iteration, never inside
+// connect(): "cannot resolve NAME: REASON", "connection failed: Connection refused", ...
+// Before open, close() or terminate() abandons the attempt: no handler runs for it.
 WebSocket* connect(net::Loop& loop, std::string_view url, ClientBehavior behavior);
 
 }  // namespace duplex

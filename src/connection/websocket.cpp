@@ -30,6 +30,8 @@ static_assert(sizeof(void*) != 8 || sizeof(WebSocket) <= 152,
 WebSocket::WebSocket(net::Loop& loop, int fd, protocol::Role role)
     : net::Socket(loop, fd), connection_(role) {}
 
+WebSocket::WebSocket(net::Loop& loop, protocol::Role role) : net::Socket(loop), connection_(role) {}
+
 WebSocket::~WebSocket() = default;
 
 void WebSocket::enableCompression(const protocol::DeflateParams& agreed,
@@ -134,6 +136,7 @@ bool WebSocket::sendShared(const SharedFrame& frame) {
 }
 
 void WebSocket::close(uint16_t code, std::string_view reason) {
+  if (handshaking()) return closeNow();
   Sink sink(*this);
   connection_.close(sink, code, reason);
   followConnection();
@@ -141,6 +144,9 @@ void WebSocket::close(uint16_t code, std::string_view reason) {
 
 void WebSocket::terminate(std::string_view reason) {
   if (isClosed()) return;
+  // Aborting would end the phase as if the connection had opened (its close handler would run,
+  // with no behavior yet to find it in).
+  if (handshaking()) return closeNow();
   connection_.abort(protocol::Error::Terminated, reason);
   closeNow();
 }

@@ -68,6 +68,8 @@ class WebSocket : public net::Socket {
 
   // Starts the closing handshake (RFC 6455 7.1.2): sends a close frame, stops delivering
   // messages, and ends the connection when the peer answers or closeTimeoutSeconds pass.
+  // Before open (a client still connecting) there is no WebSocket to close yet: close() and
+  // terminate() drop the attempt, and no handler runs for it.
   void close(uint16_t code = 1000, std::string_view reason = {});
   void close(CloseCode code, std::string_view reason = {}) {
     close(static_cast<uint16_t>(code), reason);
@@ -115,6 +117,8 @@ class WebSocket : public net::Socket {
 
  protected:
   WebSocket(net::Loop& loop, int fd, protocol::Role role);
+  // Without a descriptor yet (net::Socket::attachDescriptor): a client looking its server up.
+  WebSocket(net::Loop& loop, protocol::Role role);
   ~WebSocket() override;
 
   // HTTP phase, implemented by the server and client connections. Consumes the head from the

@@ -23,6 +23,28 @@ Socket::Socket(Loop& loop, int fd) : loop_(&loop), fd_(fd) {
   loop.addSocket(this);
 }
 
+// In the loop's list (deadlines, closing at the loop's end), not yet in its poll set.
+Socket::Socket(Loop& loop) : loop_(&loop), fd_(kNoDescriptorYet) {
+  loop.attach(this);
+}
+
+void Socket::attachDescriptor(int fd) {
+  if (isClosed()) {
+    ::close(fd);
+    return;
+  }
+  if (hasDescriptor()) {
+    releaseDescriptor(false);
+    tls_.reset();
+    stalled_ = 0;
+  }
+  fd_ = fd;
+  loop_->addSocket(this);
+  // The poll set starts with reading only: what was asked for meanwhile (writability, a pause).
+  if (interest() != EPOLLIN) loop_->modify(fd_, interest(), this);
+  if (out_ || tls_) loop_->markDirty(this);
+}
+
 Socket::~Socket() {
   if (out_) loop_->releaseQueue(out_);
 }
@@ -56,15 +78,16 @@ void Socket::setDeadline(uint32_t secondsFromNow) {
 std::string Socket::remoteAddress() const {
   sockaddr_storage storage{};
   socklen_t length = sizeof storage;
-  if (isClosed() || getpeername(fd_, reinterpret_cast<sockaddr*>(&storage), &length) != 0)
+  if (!hasDescriptor() || getpeername(fd_, reinterpret_cast<sockaddr*>(&storage), &length) != 0)
     return {};
   return formatAddress(reinterpret_cast<const sockaddr*>(&storage));
 }
 
 void Socket::onEvents(uint32_t events) {
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+    const int fd = fd_;
     readOnce();
-    if (isClosed()) return;
+    if (fd_ != fd) return;  // closed, or given another descriptor: the rest was the old one's
   }
   if (events & EPOLLOUT) {
     flush();
@@ -104,7 +127,7 @@ void Socket::received(uint8_t* buffer, ssize_t result) {
 }
 
 void Socket::flush() {
-  if (isClosed()) return;
+  if (!hasDescriptor()) return;  // closed, or the queue waits for the descriptor to come
   if (tls_) {
     flushTls();
     if (isClosed()) return;
@@ -171,13 +194,13 @@ void Socket::updateInterest() {
   bool want = hasUnsent() || drainRequested_;
   if (want == wantWritable_ || isClosed()) return;
   wantWritable_ = want;
-  loop_->modify(fd_, interest(), this);
+  if (hasDescriptor()) loop_->modify(fd_, interest(), this);
 }
 
 void Socket::setReading(bool on) {
   if (on == !readingPaused_ || isClosed()) return;
   readingPaused_ = !on;
-  loop_->modify(fd_, interest(), this);
+  if (hasDescriptor()) loop_->modify(fd_, interest(), this);
 }
 
 uint32_t Socket::interest() const {
@@ -187,6 +210,7 @@ uint32_t Socket::interest() const {
 
 void Socket::closeGracefully(uint32_t lingerSeconds) {
   if (isClosed() || lingering_) return;
+  if (!hasDescriptor()) return closeNow();  // nothing was sent, nobody to wait for
   setReading(true);
   closeAfterFlush_ = true;
   lingerSeconds_ = static_cast<uint16_t>(std::clamp<uint32_t>(lingerSeconds, 1, UINT16_MAX));
@@ -204,15 +228,15 @@ void Socket::deadlinePassed() {
   }
 }
 
-void Socket::closeNow(bool reset) {
-  if (isClosed()) return;
-  if (reset) {
-    linger option{1, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof option);
+void Socket::releaseDescriptor(bool reset) {
+  if (hasDescriptor()) {
+    if (reset) {
+      linger option{1, 0};
+      setsockopt(fd_, SOL_SOCKET, SO_LINGER, &option, sizeof option);
+    }
+    loop_->remove(fd_);
+    ::close(fd_);
   }
-  loop_->remove(fd_);
-  ::close(fd_);
-  fd_ = -1;
   if (out_) {
     loop_->releaseQueue(out_);
     out_ = nullptr;
@@ -221,6 +245,12 @@ void Socket::closeNow(bool reset) {
     loop_->releaseQueue(tls_->wire());
     tls_->wire() = nullptr;
   }
+}
+
+void Socket::closeNow(bool reset) {
+  if (isClosed()) return;
+  releaseDescriptor(reset);
+  fd_ = kClosed;
   loop_->detach(this);
   onClosed();
 }

@@ -21,12 +21,17 @@ class TlsSession;
 class Socket : public Pollable {
  public:
   Socket(Loop& loop, int fd);
+  // A socket whose descriptor comes later (attachDescriptor): a client still looking up its
+  // server's name. Until then it is open as far as anyone can tell (its deadline runs, writes
+  // wait in the queue, closeNow() ends it); it only has nothing to poll or send on.
+  explicit Socket(Loop& loop);
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
 
   Loop& loop() const { return *loop_; }
-  int fd() const { return fd_; }
-  bool isClosed() const { return fd_ < 0; }
+  int fd() const { return fd_; }  // negative: closed, or no descriptor yet
+  bool isClosed() const { return fd_ == kClosed; }
+  bool hasDescriptor() const { return fd_ >= 0; }
 
   // Room for `size` bytes at the end of the send queue, to be filled before control returns to
   // the loop. The socket is flushed at the end of the loop iteration.
@@ -41,7 +46,8 @@ class Socket : public Pollable {
   // burst to a peer that reads is never mistaken for a peer that does not.
   size_t stalledAmount() const { return stalled_; }
 
-  // Speaks TLS from now on: call right after construction, before the loop runs again. Bytes
+  // Speaks TLS from now on: call right after construction (or attachDescriptor), before the
+  // loop runs again. Bytes
   // written before the handshake completes wait in the queue (see tls_socket.cpp).
   void startTls(std::unique_ptr<TlsSession> session);
   // The TLS session, or null for plain TCP.
@@ -79,6 +85,14 @@ class Socket : public Pollable {
 
  protected:
   virtual ~Socket();
+  // Gives a socket made without one its descriptor (connecting, or connected), or swaps the one
+  // it has for another: the connect to one of a name's addresses failed and the next is tried.
+  // A first descriptor inherits what was queued while there was none; a swap drops what was
+  // queued and the TLS session, which belonged to the old connection. Swap from the socket's
+  // own onEnd: the events epoll gave for the old descriptor in this iteration are then all in
+  // the onEvents call that is running, which drops the rest of them (the new descriptor is
+  // open while the old one is, so their numbers differ).
+  void attachDescriptor(int fd);
   // Bytes arrived; they sit in the loop's shared read buffer and are only valid during the call
   // (mutable, so a parser may unmask in place).
   virtual void onData(std::span<uint8_t> data) = 0;
@@ -124,6 +138,11 @@ class Socket : public Pollable {
   void updateInterest();
   uint32_t interest() const;  // the epoll events wanted now
   void deadlinePassed();
+  // Out of the loop, closed, its queues back to the loop's pool (closeNow's first half).
+  void releaseDescriptor(bool reset);
+
+  static constexpr int kClosed = -1;
+  static constexpr int kNoDescriptorYet = -2;
 
   // Laid out for size (docs/performance.md, "memory per idle connection"): thousands of idle
   // sockets are the common case, so the pointers come first and the small state packs behind

@@ -43,6 +43,15 @@ def test_name_given_instead_of_the_address_is_checked(py_wss, pki):
     assert_passes(result)
 
 
+def test_a_host_name_is_looked_up_and_its_certificate_checked(py_wss, pki):
+    # wss://localhost: the name goes through the client's resolver thread, TLS starts once the
+    # TCP connect completes, and the certificate must name localhost. One that names only the
+    # name (no IP) passes here, where connecting by address refuses it (below).
+    server = py_wss("dns-only")
+    result = our_client(f"wss://localhost:{server.port}/py", "--ca", str(pki / "ca.pem"))
+    assert_passes(result)
+
+
 def test_wrong_host_name_is_refused(py_wss, pki):
     result = our_client(wss_url(py_wss()), "--ca", str(pki / "ca.pem"), "--server-name",
                         "wrong.example")
