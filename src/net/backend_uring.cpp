@@ -239,7 +239,12 @@ void UringBackend::armPoll(int fd, FdState& st) {
   uint32_t mask = 0;
   if (st.events & EPOLLIN) mask |= POLLIN;
   if (st.events & EPOLLOUT) mask |= POLLOUT;
-  io_uring_prep_poll_multishot(s, fd, mask);
+  // One-shot, armed again after each completion has been handled (onPoll): a poll checks
+  // readiness when armed, so what is still ready completes again, level-triggered as
+  // Loop::add promises. A multishot poll completes only on wake-ups: libcurl, which writes a
+  // large body a piece per call without reaching EAGAIN, would then wait for a POLLOUT that
+  // never comes.
+  io_uring_prep_poll_add(s, fd, mask);
   io_uring_sqe_set_data64(s, tag(fd, st.gen, kPoll));
   st.armed = true;
   ++armed_;
