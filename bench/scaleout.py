@@ -371,7 +371,7 @@ class Processes:
         directory = tempfile.mkdtemp(dir=self.work)
         # A free port may be taken before redis-server binds it (it then exits at once):
         # another port, then.
-        for attempt in range(3):
+        for _ in range(3):
             port = free_port()
             child = subprocess.Popen(
                 ["taskset", "-c", self.cores, redis_server, "--port", str(port), "--bind",
@@ -390,9 +390,7 @@ class Processes:
             else:
                 self.children.append(("redis-server", child))
                 return f"redis://127.0.0.1:{port}", child.pid
-            if attempt == 2:
-                raise RuntimeError(f"redis-server exited at once ({child.returncode})")
-        raise AssertionError("unreachable")
+        raise RuntimeError(f"redis-server exited at once, three times ({child.returncode})")
 
     def node(self, duplexd: str, urls: list[str], threads: int | None = None) -> tuple[int, int]:
         """threads: duplexd's --threads; None leaves its default (one loop per core of the

@@ -248,14 +248,7 @@ TEST_F(ClientTest, MaskKeysDifferBetweenFrames) {
 }
 
 TEST_F(ClientTest, ErrorWhenTheConnectionIsRefused) {
-  // A port nobody listens on: bind one, then let it go.
-  int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address = test::loopbackAddress(0);
-  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(probe);
-  std::string target = "ws://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/";
+  std::string target = "ws://127.0.0.1:" + std::to_string(test::unusedLoopbackPort()) + "/";
   connect(loop, target, recordingClient());
   EXPECT_EQ(client.errors, 0) << "the error handler ran inside connect()";
   ASSERT_TRUE(test::runUntil(loop, [&] { return client.errors > 0; }));

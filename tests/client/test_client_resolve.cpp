@@ -31,17 +31,6 @@ net::ResolvedAddress loopback(uint16_t port) {
   return address;
 }
 
-// A port on 127.0.0.1 that nobody listens on: bound, then let go.
-uint16_t refusedPort() {
-  int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address = test::loopbackAddress(0);
-  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(probe);
-  return ntohs(address.sin_port);
-}
-
 // What a test's lookup saw, from the resolver's thread. Shared with the lookup, not captured by
 // reference: a lookup thread may outlive the test's scope.
 struct LookupRecord {
@@ -221,7 +210,7 @@ TEST_F(ClientResolveTest, ANamesAddressesAreTriedInTurnWhileTheyRefuse) {
   // server that listens on IPv4 only).
   c.lookup =
       slowLookup(record, std::chrono::milliseconds(0),
-                 {{loopback(refusedPort()), loopback(refusedPort()), loopback(app->port())}, {}});
+                 {{loopback(test::unusedLoopbackPort()), loopback(test::unusedLoopbackPort()), loopback(app->port())}, {}});
   connect(loop, nameUrl("several.test", app->port()), c);
   ASSERT_TRUE(test::runUntil(loop, [&] { return client.opens > 0 || client.errors > 0; }));
   EXPECT_EQ(client.events, std::vector<std::string>{"open"}) << client.error;
@@ -232,7 +221,7 @@ TEST_F(ClientResolveTest, WhenEveryAddressRefusesThatIsOneError) {
   auto record = std::make_shared<LookupRecord>();
   ClientBehavior c = recordingClient();
   c.lookup = slowLookup(record, std::chrono::milliseconds(0),
-                        {{loopback(refusedPort()), loopback(refusedPort())}, {}});
+                        {{loopback(test::unusedLoopbackPort()), loopback(test::unusedLoopbackPort())}, {}});
   connect(loop, nameUrl("refused.test", 80), c);
   ASSERT_TRUE(test::runUntil(loop, [&] { return client.errors > 0; }));
   test::runFor(loop, 30);

@@ -22,17 +22,6 @@
 namespace duplex::httpclient {
 namespace {
 
-// A port nobody listens on: bound, then closed.
-int closedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address = test::loopbackAddress(0);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t size = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 class HttpClientTest : public ::testing::Test {
  protected:
   // Posts and runs the loop until answered.
@@ -119,7 +108,7 @@ TEST_F(HttpClientTest, ASlowAnswerTimesOutWithoutHoldingUpTheLoopOrOtherRequests
 }
 
 TEST_F(HttpClientTest, NobodyListeningIsRefused) {
-  HttpAnswer answer = postAndWait("http://127.0.0.1:" + std::to_string(closedPort()) + "/x");
+  HttpAnswer answer = postAndWait("http://127.0.0.1:" + std::to_string(test::unusedLoopbackPort()) + "/x");
   EXPECT_EQ(answer.failure, HttpFailure::Refused) << answer.error;
   EXPECT_FALSE(answer.error.empty());
 }

@@ -85,6 +85,19 @@ inline sockaddr_in loopbackAddress(uint16_t port) {
   return address;
 }
 
+// A port on 127.0.0.1 that nobody listens on now: bound, then let go. A connect to it is
+// refused; a server started on it may find it taken meanwhile (then start it on another).
+inline uint16_t unusedLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address = loopbackAddress(0);
+  socklen_t length = sizeof address;
+  const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!bound) ADD_FAILURE() << "no port on 127.0.0.1: " << std::strerror(errno);
+  return bound ? ntohs(address.sin_port) : 0;
+}
+
 // A blocking TCP connection to 127.0.0.1:port (a listener on the same thread's loop is fine:
 // the kernel completes the handshake into the backlog). `receiveBuffer` > 0 shrinks SO_RCVBUF
 // before connecting, which keeps the advertised window small: a peer that does not read then

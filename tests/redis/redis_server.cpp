@@ -16,30 +16,14 @@
 #include <stdexcept>
 #include <thread>
 
+#include "net_test_util.h"
+
 namespace duplex::test {
 namespace {
 
-uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 bool accepts(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
+  sockaddr_in address = loopbackAddress(port);
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   ::close(fd);
   return ok;
@@ -60,9 +44,9 @@ RedisServer::RedisServer(std::vector<std::string> extra, bool tls)
   std::string pattern = (std::filesystem::temp_directory_path() / "duplex-redis-XXXXXX").string();
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
-  // A port another test took between freePort() and redis-server's bind: try another.
+  // A port another test took between unusedLoopbackPort() and redis-server's bind: try another.
   for (int tries = 0; tries < 3 && !running(); ++tries) {
-    port_ = freePort();
+    port_ = unusedLoopbackPort();
     start();
   }
 }

@@ -104,6 +104,7 @@ def test_a_subscribe_made_while_its_nodes_pubsub_link_is_remade_waits_for_it(clu
         pub, sub = await Client.open(near), await Client.open(node)
         await sub.call("ping")
         assert b"ERR" not in redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+        await asyncio.sleep(0.1)  # the node has seen its link go, and not yet made it again
         for channel in ("live:back", "tiny:back"):
             r = await sub.call("subscribe", {"channel": channel})
             assert "result" in r, r
