@@ -66,13 +66,14 @@ async def main(args):
                             compression="deflate" if args.deflate else None,
                             max_size=args.max_message, open_timeout=args.handshake_timeout,
                             ping_interval=args.idle_timeout or None) as server:
+        serving = asyncio.ensure_future(server.serve_forever())
+        loop = asyncio.get_running_loop()
+        # Before the listening line: whoever reads it may send SIGTERM at once.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, serving.cancel)
         scheme = "wss" if ssl else "ws"
         print(f"duplex python echo (API {args.api}, {args.loop}) listening on "
               f"{scheme}://{args.host}:{server.port}", flush=True)
-        serving = asyncio.ensure_future(server.serve_forever())
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, serving.cancel)
         try:
             await serving
         except asyncio.CancelledError:

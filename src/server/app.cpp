@@ -92,13 +92,28 @@ void listenOn(App::Impl& impl, std::string_view host, uint16_t port, const net::
 
 }  // namespace
 
+void App::watchShutdownSignals() {
+  if (!impl_->options.handleSignals || impl_->watchingSignals) return;
+  impl_->watchingSignals = true;
+  // Blocked for this thread and the threads it starts later (run()'s loops), so they all arrive
+  // at loop 0's signalfd.
+  auto shutdownOnSignal = [life = lifeline_.handle()] {
+    if (App* app = life.get()) app->shutdown();
+  };
+  loop().onSignal(SIGINT, shutdownOnSignal);
+  loop().onSignal(SIGTERM, shutdownOnSignal);
+}
+
 App& App::listen(std::string_view host, uint16_t port) {
+  // Before the port exists: a SIGTERM sent by whoever sees it must find the handler.
+  watchShutdownSignals();
   listenOn(*impl_, host, port, nullptr);
   return *this;
 }
 
 App& App::listen(std::string_view host, uint16_t port, const TlsOptions& tls) {
   auto context = net::TlsContext::forServer(tls.certFile, tls.keyFile);
+  watchShutdownSignals();
   listenOn(*impl_, host, port, context.get());
   impl_->tlsContexts.push_back(std::move(context));
   return *this;
@@ -171,15 +186,8 @@ App::ConnectionCounts App::connectionCounts() const {
 
 void App::run() {
   Impl& impl = *impl_;
-  // Before any thread starts: the signals are blocked for this thread and the threads it
-  // starts, so they all arrive at loop 0's signalfd.
-  if (impl.options.handleSignals) {
-    auto shutdownOnSignal = [life = lifeline_.handle()] {
-      if (App* app = life.get()) app->shutdown();
-    };
-    loop().onSignal(SIGINT, shutdownOnSignal);
-    loop().onSignal(SIGTERM, shutdownOnSignal);
-  }
+  // Before any thread starts (a no-op when listen() did it already).
+  watchShutdownSignals();
   // Shut down before run(), with nothing left to close: there is nothing to run for.
   if (impl.shuttingDown && impl.connections == 0) return;
   Impl::LoopState& first = *impl.loops[0];

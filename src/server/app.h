@@ -27,7 +27,9 @@ struct AppOptions {
   // Time a client has to send its complete handshake (slowloris defence).
   uint32_t handshakeTimeoutSeconds = 10;
   // On SIGINT/SIGTERM: send every WebSocket close 1001 and return from run() once all are
-  // closed or this many seconds have passed.
+  // closed or this many seconds have passed. Watched from the first listen() on (or from run()
+  // for an App that never listens), so a signal that arrives between the two still shuts down
+  // gracefully: whoever saw the port can stop the server.
   bool handleSignals = true;
   uint32_t shutdownTimeoutSeconds = 5;
   // Beyond these many open connections (in total, or from one IP address) new ones are answered
@@ -132,6 +134,9 @@ class App {
   struct Impl;
 
  private:
+  // AppOptions::handleSignals: once, on the first loop, before any of its threads start.
+  void watchShutdownSignals();
+
   std::unique_ptr<Impl> impl_;
   net::Lifeline<App> lifeline_{this};  // what the loop's signal handlers capture
 };

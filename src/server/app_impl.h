@@ -71,6 +71,7 @@ struct App::Impl {
   std::mutex perIpMutex;
   std::unordered_map<std::string, uint32_t> connectionsPerIp;
   std::atomic<bool> shuttingDown{false};
+  bool watchingSignals = false;  // App::watchShutdownSignals ran
   // run() is running the loops (one or several): work for a loop from another thread is posted.
   std::atomic<bool> threadsRunning{false};
 

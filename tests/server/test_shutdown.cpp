@@ -1,6 +1,6 @@
 // App::shutdown and App::run: open WebSockets get 1001, connections still in their HTTP phase
 // are ended, run() returns once all are gone, and a peer that never answers is dropped at the
-// shutdown deadline. Also: SIGTERM through run()'s signal handling.
+// shutdown deadline. Also: SIGTERM through the signal handling that listen() or run() sets up.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -142,6 +142,31 @@ TEST_F(Shutdown, AppOnACallersLoopCanBeDestroyedWithOpenConnections) {
     peer.pump();
     return peer.ended();
   }));
+}
+
+TEST_F(Shutdown, SigtermBetweenListenAndRunShutsDownGracefully) {
+  // Whoever saw the port (a test reading the listening line, a supervisor) may send SIGTERM at
+  // once: listen() already watches it, so the process is not killed by the default action.
+  AppOptions o = options();
+  o.handleSignals = true;
+  makeApp(o).ws("/ws", recording());
+  listen();
+  ASSERT_EQ(::raise(SIGTERM), 0);  // pending until run(): the old code died here
+  runApp();
+  EXPECT_TRUE(runReturnedByItself);
+}
+
+TEST(ShutdownOnEveryLoop, SigtermBetweenListenAndRunStopsEveryLoop) {
+  net::Loop loop;
+  AppOptions o;
+  o.handleSignals = true;
+  o.threads = 3;
+  App app(loop, o);
+  app.ws("/ws", {});
+  app.listen("127.0.0.1", 0);
+  ASSERT_EQ(::raise(SIGTERM), 0);
+  app.run();  // returns once every loop has stopped; a hang is ctest's timeout
+  SUCCEED();
 }
 
 }  // namespace
