@@ -50,8 +50,8 @@ int startConnect(const net::ResolvedAddress& address, const std::string& where,
 
 // Connects, sends the upgrade request, checks the answer. Made with its descriptor when the
 // URL names a literal address (connect() already started the TCP connect: no lookup, no wait);
-// for a name, made without one, which comes once net::Resolver's thread has looked the name up
-// (getaddrinfo on the loop's thread would stall every socket and timer of the loop).
+// for a name, made without one, which comes once a net::Resolver lookup thread has looked the name
+// up (getaddrinfo on the loop's thread would stall every socket and timer of the loop).
 //
 // handshakeTimeoutSeconds counts from connect(): resolution, the TCP connect (to each address
 // tried), TLS and the HTTP exchange all come out of that one budget, as a caller waiting for

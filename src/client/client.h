@@ -61,7 +61,7 @@ struct ClientBehavior : protocol::ConnectionLimits {
   ClientTlsOptions tls;
   // permessage-deflate offered to the server (as browsers do); enabled = false offers nothing.
   protocol::PerMessageDeflateConfig compression;
-  // How a host name is looked up (on a thread of its own, see net::Resolver); empty: the
+  // How a host name is looked up (on a lookup thread, see net::Resolver); empty: the
   // system's resolver. For tests: a lookup that takes its time, or answers what they need.
   net::Lookup lookup;
 };

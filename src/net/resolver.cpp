@@ -4,7 +4,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -70,7 +76,88 @@ Resolution resolveBlocking(std::string_view host, uint16_t port) {
   return resolution;
 }
 
-// What a lookup's thread and its Resolver share. `loop` is null once the Resolver is gone; the
+namespace {
+
+// The threads that run every Resolver's lookups in a process: at most kMaxLookupThreads at
+// once (asyncio's default executor, which python-websockets resolves on, is bounded the same
+// way), started when there is work and none idle, ending after kIdleLifetime without any. A
+// thousand connections to one name thus start a handful of threads, not a thousand.
+class LookupThreads {
+ public:
+  static constexpr size_t kMaxLookupThreads = 8;
+  static constexpr auto kIdleLifetime = std::chrono::seconds(10);
+
+  // Never destroyed: at exit a thread may still be inside getaddrinfo, or waiting for work on
+  // this object's condition variable.
+  static LookupThreads& instance() {
+    static LookupThreads* threads = new LookupThreads;
+    return *threads;
+  }
+
+  // Runs `job` on a lookup thread, now or once one is free. Throws std::system_error when no
+  // thread can be started and none is running to take the job later.
+  void run(std::function<void()> job) {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(job));
+    if (idle_ >= jobs_.size() || running_ >= kMaxLookupThreads) {
+      workToDo_.notify_one();
+      return;
+    }
+    try {
+      startThread();
+    } catch (const std::system_error&) {
+      if (running_ > 0) return;  // one of those takes it
+      jobs_.pop_back();
+      throw;
+    }
+  }
+
+ private:
+  // With every signal blocked from its first instruction on: a signal meant for a loop's
+  // signalfd (App's SIGTERM) must never be delivered to, and by default kill, this thread.
+  void startThread() {
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    try {
+      std::thread([this] { work(); }).detach();
+    } catch (...) {
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    ++running_;
+  }
+
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ++idle_;
+      bool hasWork = workToDo_.wait_for(lock, kIdleLifetime, [this] { return !jobs_.empty(); });
+      --idle_;
+      if (!hasWork) {
+        --running_;
+        return;
+      }
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      job = nullptr;  // what it captured goes now, not when the next job comes
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable workToDo_;
+  std::deque<std::function<void()>> jobs_;
+  size_t running_ = 0;  // threads started and not ended
+  size_t idle_ = 0;     // of those, waiting for work
+};
+
+}  // namespace
+
+// What a lookup's job and its Resolver share. `loop` is null once the Resolver is gone; the
 // thread posts only under the mutex, so it never posts to a loop whose owner has left. `done`
 // is touched on the loop's thread only.
 struct Resolver::Shared {
@@ -113,7 +200,11 @@ void Resolver::resolve(std::string host, uint16_t port, Done done) {
     answer(std::move(resolution));
   };
   try {
-    std::thread([shared, deliver, lookup = lookup_, host, port]() mutable {
+    LookupThreads::instance().run([shared, deliver, lookup = lookup_, host, port]() mutable {
+      {
+        std::lock_guard lock(shared->mutex);
+        if (!shared->loop) return;  // the Resolver left while this waited its turn
+      }
       Resolution resolution = lookup(host, port);
       std::lock_guard lock(shared->mutex);
       if (!shared->loop) return;
@@ -121,7 +212,7 @@ void Resolver::resolve(std::string host, uint16_t port, Done done) {
           [deliver = std::move(deliver), resolution = std::move(resolution)]() mutable {
             deliver(std::move(resolution));
           });
-    }).detach();
+    });
   } catch (const std::system_error& e) {
     // No thread to be had (a process at its limit): an answer all the same, at the next
     // iteration, and the owner's usual retry.

@@ -123,9 +123,9 @@ void Link::attempt() {
     addresses_.push_back(literal);
     return connectNext({});
   }
-  // A name: looked up on the resolver's thread, the attempt going on in resolved(). The lookup
-  // has connectTimeoutMs (sweep()), then the connect its own. A lookup slower than that still
-  // runs (one at a time: Resolver), and its answer serves the attempt after.
+  // A name: looked up on a lookup thread (net::Resolver), the attempt going on in resolved(). The
+  // lookup has connectTimeoutMs (sweep()), then the connect its own. A lookup slower than that
+  // still runs (one at a time: Resolver), and its answer serves the attempt after.
   resolving_ = true;
   if (earlyAnswer_) {
     net::Resolution answer = std::move(*earlyAnswer_);

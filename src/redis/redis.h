@@ -2,8 +2,8 @@
 // A Redis client on a net::Loop: RESP2 over our own non-blocking net::Socket (so TLS comes from
 // net, as for WebSockets), with hiredis used only as the reply parser (redisReader: sans-I/O).
 // Commands are pipelined: every command issued during one loop iteration leaves in one write.
-// No thread per request and no blocking call on the loop: a host name is looked up on a thread
-// of its own (net::Resolver), an IP address not at all. Layer: net <- redis <- hub.
+// No thread per request and no blocking call on the loop: a host name is looked up on a lookup
+// thread (net::Resolver), an IP address not at all. Layer: net <- redis <- hub.
 //
 // THE INTERFACE AGREED BETWEEN THE CLIENT (src/redis/*.cpp) AND THE ENGINE (src/hub/redis_*):
 // change it only together.
