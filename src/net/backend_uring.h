@@ -6,7 +6,8 @@
 // - every send of an iteration is an SQE (one sendmsg per socket, the OutQueue's iovecs), and
 //   they all leave in the one io_uring_enter that also waits for the next events; the wait's
 //   timeout is the timer heap's next due;
-// - other descriptors (the loop's eventfd and signalfd) are watched with multishot polls.
+// - other descriptors (the loop's eventfd and signalfd, libcurl's sockets) are watched with
+//   one-shot polls armed again after each completion: level-triggered, as Loop::add promises.
 // Sends carry MSG_DONTWAIT, so the kernel answers each one at once with what it took (as the
 // synchronous sendmsg did): partial sends and backpressure then work exactly as with epoll.
 //
@@ -53,7 +54,8 @@ class UringBackend {
   // Completions are waiting that this iteration did not handle.
   bool hasCompletions() const;
 
-  // Readiness of other descriptors (events: EPOLLIN/EPOLLOUT), through multishot polls.
+  // Readiness of other descriptors (events: EPOLLIN/EPOLLOUT), through one-shot polls re-armed
+  // after each completion (onPoll).
   void add(int fd, uint32_t events, Pollable* target);
   // For a socket: EPOLLIN receives (or stops receiving), EPOLLOUT waits for writability.
   void modify(int fd, uint32_t events, Pollable* target);
