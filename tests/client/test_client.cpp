@@ -204,7 +204,7 @@ TEST_F(ClientTest, ClientCloseHandshakeWithOurServer) {
   makeApp().ws("/ws", recording());
   listen();
   ClientBehavior c = recordingClient();
-  c.open = [this, open = c.open](WebSocket& ws) {
+  c.open = [open = c.open](WebSocket& ws) {
     open(ws);
     ws.close(1000, "done");
     EXPECT_FALSE(ws.send("after close"));
@@ -223,7 +223,7 @@ TEST_F(ClientTest, ClientCloseHandshakeWithOurServer) {
 
 TEST_F(ClientTest, MaskKeysDifferBetweenFrames) {
   ClientBehavior c = recordingClient();
-  c.open = [this, open = c.open](WebSocket& ws) {
+  c.open = [open = c.open](WebSocket& ws) {
     open(ws);
     for (int i = 0; i < 8; ++i) ws.send("same");
     ws.ping("p");
@@ -376,7 +376,7 @@ TEST_F(ClientTest, ServerInitiatedCloseIsAnsweredAndReported) {
 TEST_F(ClientTest, ClientDoesNotWaitForeverForTheServerToCloseTcp) {
   ClientBehavior c = recordingClient();
   c.closeTimeoutSeconds = 1;
-  c.open = [this, open = c.open](WebSocket& ws) {
+  c.open = [open = c.open](WebSocket& ws) {
     open(ws);
     ws.close(1000, "bye");
   };
