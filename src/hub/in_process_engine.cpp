@@ -16,6 +16,10 @@ InProcessEngine::~InProcessEngine() = default;
 void InProcessEngine::addLoop(net::Loop& loop, pubsub::Topics& topics) {
   loops_.push_back(std::make_unique<LoopPart>(
       LoopPart{&loop, &topics, static_cast<uint32_t>(loops_.size()), false, nullptr, {}}));
+  // From two loops on, pushes go only to the loops that have subscribers on their channels.
+  if (loops_.size() > 1) {
+    for (auto& part : loops_) part->topics->shareInterest();
+  }
 }
 
 InProcessEngine::LoopPart* InProcessEngine::findPart(const net::Loop& loop) {
@@ -107,11 +111,23 @@ void InProcessEngine::broadcast(net::Loop& from, std::string_view channel, std::
   batch.bytes.append(message);
 }
 
+bool InProcessEngine::wantsAny(const LoopPart& part, const Deliveries& batch) {
+  const pubsub::TopicInterest* interest = part.topics->interest();
+  if (!interest) return true;
+  pubsub::TopicInterest::Reader reader(*interest);
+  std::string_view bytes = batch.bytes;
+  for (const Deliveries::Item& item : batch.items) {
+    if (reader.wants(bytes.substr(0, item.channelSize))) return true;
+    bytes.remove_prefix(item.channelSize + item.messageSize);
+  }
+  return false;
+}
+
 void InProcessEngine::handOver(LoopPart& from) {
   std::shared_ptr<const Deliveries> batch = std::move(from.outgoing);
   from.outgoing.reset();
   for (auto& part : loops_) {
-    if (part.get() == &from) continue;
+    if (part.get() == &from || !wantsAny(*part, *batch)) continue;
     // Read-only on every loop; each loop frames each message once for its subscribers.
     part->loop->post([topics = part->topics, batch] {
       std::string_view bytes = batch->bytes;

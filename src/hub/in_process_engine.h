@@ -4,7 +4,9 @@
 // pubsub::Topics, presence in memory. Serves any number of loops: each registers itself and
 // its Topics with addLoop() before it runs, and a stored publication is handed to the loops
 // that have subscribers on its channel, in the Outbox of its batch (one wake-up per such loop
-// per batch; a loop without subscribers on the channel is not woken).
+// per batch; a loop without subscribers on the channel is not woken). Pushes that store
+// nothing (presence, channels without history) go from loop to loop directly, one post per
+// iteration to each loop whose Topics has subscribers on one of them (pubsub::TopicInterest).
 //
 // Which loops have subscribers on a channel (the channel's loops) is known to the storage
 // thread, which alone reads and writes it: a loop claims a channel there before its first
@@ -74,7 +76,8 @@ class InProcessEngine final : public Engine {
 
  private:
   // Pushes delivered without storing (presence, channels without history) that one loop sends
-  // the others: gathered during the iteration, handed over at its end with one post per loop.
+  // the others: gathered during the iteration, handed over at its end with one post per loop
+  // that has subscribers on one of their channels.
   struct Deliveries {
     struct Item {
       size_t channelSize;
@@ -103,6 +106,8 @@ class InProcessEngine final : public Engine {
   void addChannelLoop(const std::string& channel, uint32_t index);     // storage thread only
   void removeChannelLoop(const std::string& channel, uint32_t index);  // ditto
   void handOver(LoopPart& from);
+  // `part`'s Topics has subscribers on one of the batch's channels (pubsub::TopicInterest).
+  static bool wantsAny(const LoopPart& part, const Deliveries& batch);
   // Wakes the storage thread once at the end of the loop's iteration, for all it queued.
   void wakeAtEndOfIteration(LoopPart& part);
   // Hands a stored publication's push to the channel's loops (storage thread).

@@ -62,7 +62,8 @@ void RedisEngine::broadcast(net::Loop& from, std::string_view channel, std::stri
   for (auto& part : loops_) {
     if (part->loop == &from) {
       part->topics->publish(channel, message, Opcode::Text, except);
-    } else {
+    } else if (const pubsub::TopicInterest* interest = part->topics->interest();
+               !interest || pubsub::TopicInterest::Reader(*interest).wants(channel)) {
       part->topics->publishFromAnyThread(std::string(channel), std::string(message));
     }
   }

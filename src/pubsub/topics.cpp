@@ -95,6 +95,8 @@ bool Topics::subscribe(WebSocket& ws, std::string_view name) {
     auto topic = std::make_unique<Topic>();
     topic->name = std::string(name);
     it = topics_.emplace(topic->name, std::move(topic)).first;
+    // Before this returns (and the subscriber hears it is subscribed): see TopicInterest.
+    if (interest_) interest_->add(name);
   }
   Topic* topic = it->second.get();
   if (subscriptions && subscriptions->find(topic)) return false;
@@ -116,7 +118,9 @@ void Topics::remove(Topic& topic, uint32_t index) {
     subscribers[index].subscriptions->find(&topic)->index = index;
   }
   subscribers.pop_back();
-  if (subscribers.empty()) topics_.erase(topics_.find(topic.name));  // destroys the topic
+  if (!subscribers.empty()) return;
+  if (interest_) interest_->remove(topic.name);
+  topics_.erase(topics_.find(topic.name));  // destroys the topic
 }
 
 bool Topics::unsubscribe(WebSocket& ws, std::string_view name) {
@@ -167,6 +171,16 @@ bool Topics::isSubscribed(const WebSocket& ws, std::string_view name) const {
   Subscriptions* subscriptions = subscriptionsOf(ws);
   auto it = topics_.find(name);
   return subscriptions && it != topics_.end() && subscriptions->find(it->second.get());
+}
+
+void Topics::shareInterest() {
+  if (relay_) {
+    for (Relay::Shard& shard : relay_->shards) shard.topics->shareInterest();
+    return;
+  }
+  if (interest_) return;
+  interest_ = std::make_unique<TopicInterest>();
+  for (const auto& [name, topic] : topics_) interest_->add(name);
 }
 
 size_t Topics::subscriberCount(std::string_view name) const {

@@ -13,7 +13,8 @@
 // own subscribers and builds (and compresses) each frame once for them; a publish on one loop
 // reaches its own subscribers at once and the other loops' at the end of the iteration, in one
 // batch per iteration handed to each other loop with one post (one wake-up), whatever the
-// number of messages and subscribers. Messages of one publisher on one topic arrive in order
+// number of messages and subscribers, and only to the loops that have subscribers on one of the
+// batch's topics (TopicInterest). Messages of one publisher on one topic arrive in order
 // everywhere. With one loop none of this exists: the publish path has no lock and no atomic.
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include "net/loop.h"
 #include "net/string_map.h"
 #include "protocol/opcode.h"
+#include "pubsub/topic_interest.h"
 #include "server/websocket.h"
 
 namespace duplex::pubsub {
@@ -102,6 +104,13 @@ class Topics {
   size_t topicCount() const;
   const TopicsStats& stats() const;
 
+  // Which topics this (one loop's) Topics has subscribers on, kept from shareInterest() on for
+  // the other loops' threads, so that they hand a batch only to the loops that want it. Topics
+  // over several loops share it for each loop's; so do the hub's engines for the Topics of
+  // their loops once they have two. Null before: whoever asks must then assume every topic.
+  void shareInterest();
+  const TopicInterest* interest() const { return interest_.get(); }
+
  private:
   struct Topic;
   struct Subscriptions;
@@ -128,7 +137,8 @@ class Topics {
   Topic* publishing_ = nullptr;    // the topic whose subscribers a publish is walking
   // Connections that ended during that walk: their entries are blanked, removed after it.
   std::vector<Subscriptions*> endedDuringPublish_;
-  net::Lifeline<Topics> lifeline_{this};  // what publishFromAnyThread's tasks capture
+  std::unique_ptr<TopicInterest> interest_;  // see shareInterest()
+  net::Lifeline<Topics> lifeline_{this};     // what publishFromAnyThread's tasks capture
 };
 
 }  // namespace duplex::pubsub

@@ -9,6 +9,7 @@ Topics::Relay::Relay(const std::vector<net::Loop*>& loops, const TopicsOptions& 
   shards.reserve(loops.size());
   for (net::Loop* loop : loops) {
     shards.push_back({loop, std::make_unique<Topics>(*loop, options), nullptr});
+    shards.back().topics->shareInterest();
   }
 }
 
@@ -46,7 +47,7 @@ void Topics::Relay::handOver(Shard& from) {
   std::shared_ptr<const Batch> batch = std::move(from.outgoing);
   from.outgoing.reset();
   for (Shard& to : shards) {
-    if (&to == &from) continue;
+    if (&to == &from || !wanted(*to.topics, *batch)) continue;
     // Read on `to`'s own thread, where its Topics lives: a Topics gone by then drops the batch.
     to.loop->post([life = to.topics->lifeline_.handle(), batch] {
       Topics* topics = life.get();
@@ -60,10 +61,23 @@ void Topics::Relay::handOver(Shard& from) {
   }
 }
 
+bool Topics::Relay::wanted(const Topics& to, const Batch& batch) {
+  const TopicInterest* interest = to.interest();
+  if (!interest) return true;
+  TopicInterest::Reader reader(*interest);
+  std::string_view bytes = batch.bytes;
+  for (const Batch::Item& item : batch.items) {
+    if (reader.wants(bytes.substr(item.topic, item.topicSize))) return true;
+  }
+  return false;
+}
+
 void Topics::Relay::publishFromAnyThread(std::string topic, std::string data, Opcode opcode) {
   auto message = std::make_shared<const std::pair<std::string, std::string>>(std::move(topic),
                                                                              std::move(data));
   for (Shard& shard : shards) {
+    const TopicInterest* interest = shard.topics->interest();
+    if (interest && !TopicInterest::Reader(*interest).wants(message->first)) continue;
     shard.loop->post([life = shard.topics->lifeline_.handle(), message, opcode] {
       if (Topics* topics = life.get()) topics->publish(message->first, message->second, opcode);
     });

@@ -7,7 +7,8 @@
 // iteration to one batch, and at the end of the iteration (Loop::defer) posts that batch, shared
 // read-only, to every other loop: one Loop::post, so one wake-up, per loop per batch. Batches
 // leave a loop in order and a loop runs its posted tasks in order, so the messages of one
-// publisher on one topic arrive everywhere in the order they were published.
+// publisher on one topic arrive everywhere in the order they were published. A loop that has
+// no subscriber on any of a batch's topics (its Topics' TopicInterest) is not posted to.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ struct Topics::Relay {
                  const WebSocket* except);
   void publishFromAnyThread(std::string topic, std::string data, Opcode opcode);
   void handOver(Shard& from);
+  // `to` has subscribers on one of the batch's topics, or keeps no interest to ask.
+  static bool wanted(const Topics& to, const Batch& batch);
 
   size_t subscriberCount(std::string_view topic) const;
   size_t topicCount() const;

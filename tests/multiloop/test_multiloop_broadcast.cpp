@@ -104,37 +104,103 @@ TEST(MultiLoopBroadcast, EverySubscriberOnEveryLoopGetsEveryMessageOnceInOrder) 
 }
 
 // The hand-off's cost: however many messages a loop publishes in one iteration, each other loop
-// is posted to (woken) once.
-TEST(MultiLoopBroadcast, OneWakeUpPerLoopPerIteration) {
-  std::vector<std::unique_ptr<net::Loop>> owned;
-  std::vector<net::Loop*> loops;
-  for (int i = 0; i < 4; ++i) {
-    owned.push_back(std::make_unique<net::Loop>());
-    loops.push_back(owned.back().get());
+// that has subscribers on one of their topics is posted to (woken) once, and a loop that has
+// none is not posted to at all.
+TEST(MultiLoopBroadcast, ABatchWakesEachLoopWithSubscribersOnItsTopicsOnceAndNoOtherLoop) {
+  App app(test::multiLoopOptions(4));
+  pubsub::Topics topics(app.loops());
+  WebSocketBehavior b;
+  b.open = [&](WebSocket& ws, const Request& request) {
+    std::string topic(request.path().substr(1));
+    if (topic != "publisher") topics.subscribe(ws, topic);
+  };
+  // "TOPIC COUNT": that many publishes on TOPIC, all in this one iteration; "leave TOPIC":
+  // unsubscribes, then says "left".
+  b.message = [&](WebSocket& ws, std::string_view data, Opcode) {
+    if (data.starts_with("leave ")) {
+      topics.unsubscribe(ws, data.substr(6));
+      ws.send("left");
+      return;
+    }
+    size_t space = data.find(' ');
+    std::string topic(data.substr(0, space));
+    int count = std::stoi(std::string(data.substr(space + 1)));
+    for (int i = 0; i < count; ++i) topics.publish(topic, std::to_string(i));
+  };
+  app.ws("/*", std::move(b));
+  app.listen("127.0.0.1", 0);
+  std::string base = "ws://127.0.0.1:" + std::to_string(app.port());
+  ServerThread thread(app);
+  thread.start();
+
+  net::Loop loop;
+  // Round-robin: the i-th connection lives on loop i.
+  const std::vector<std::string> paths = {"/publisher", "/t", "/other", "/t"};
+  std::vector<WebSocket*> clients(paths.size());
+  std::vector<int> received(paths.size(), 0);
+  std::vector<int> next(paths.size(), 0);
+  bool left = false;
+  std::vector<std::string> problems;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    ClientBehavior c;
+    c.open = [&, i](WebSocket& ws) { clients[i] = &ws; };
+    c.message = [&, i](WebSocket&, std::string_view data, Opcode) {
+      if (data == "left") {
+        left = true;
+        return;
+      }
+      // Each burst counts from 0, in order.
+      if (data != "0" && data != std::to_string(next[i]) && problems.size() < 10) {
+        problems.push_back("client " + std::to_string(i) + " got " + std::string(data) +
+                           ", expected 0 or " + std::to_string(next[i]));
+      }
+      next[i] = std::stoi(std::string(data)) + 1;
+      ++received[i];
+    };
+    connect(loop, base + paths[i], std::move(c));
+    ASSERT_TRUE(test::runUntil(loop, [&] { return clients[i] != nullptr; }, 10000));
   }
-  pubsub::Topics topics(loops);
+  ASSERT_EQ(app.acceptedPerLoop(), (std::vector<uint64_t>{1, 1, 1, 1}));
+
   std::vector<uint64_t> before;
-  for (net::Loop* l : loops) before.push_back(l->postCount());
-  // One iteration of loop 0 publishes 500 messages on 5 topics.
-  loops[0]->post([&] {
-    for (int i = 0; i < 500; ++i) topics.publish("t" + std::to_string(i % 5), "message");
-    loops[0]->stop();
-  });
-  loops[0]->run();
-  for (size_t i = 1; i < loops.size(); ++i) {
-    EXPECT_EQ(loops[i]->postCount() - before[i], 1u) << "loop " << i;
-  }
-  // The other loops deliver the batch; a second iteration's publishes make a second batch.
-  loops[0]->post([&] {
-    topics.publish("t0", "again");
-    loops[0]->stop();
-  });
-  loops[0]->run();
-  for (size_t i = 1; i < loops.size(); ++i) {
-    EXPECT_EQ(loops[i]->postCount() - before[i], 2u) << "loop " << i;
-    loops[i]->post([l = loops[i]] { l->stop(); });
-    loops[i]->run();  // runs both batches (no subscribers there: nothing to send)
-  }
+  auto postsSince = [&](size_t i) { return app.loop(i).postCount() - before[i]; };
+  auto countPosts = [&] {
+    before.clear();
+    for (net::Loop* l : app.loops()) before.push_back(l->postCount());
+  };
+
+  countPosts();
+  clients[0]->send("t 500");
+  ASSERT_TRUE(test::runUntil(loop, [&] { return received[1] == 500 && received[3] == 500; }));
+  EXPECT_EQ(postsSince(1), 1u) << "one batch for 500 messages";
+  EXPECT_EQ(postsSince(3), 1u);
+  EXPECT_EQ(postsSince(2), 0u) << "loop 2 has no subscriber on t";
+
+  countPosts();
+  clients[0]->send("other 10");
+  ASSERT_TRUE(test::runUntil(loop, [&] { return received[2] == 10; }));
+  EXPECT_EQ(postsSince(2), 1u);
+  EXPECT_EQ(postsSince(1) + postsSince(3), 0u) << "no subscriber on other there";
+
+  // Nobody anywhere: the publisher's loop keeps the batch to itself. A publish on t after it
+  // shows the loops got nothing in between.
+  countPosts();
+  clients[0]->send("nobody 10");
+  clients[0]->send("t 1");
+  ASSERT_TRUE(test::runUntil(loop, [&] { return received[1] == 501 && received[3] == 501; }));
+  EXPECT_EQ(postsSince(2), 0u);
+  EXPECT_LE(postsSince(1), 2u);  // the two messages may be read in one iteration or in two
+  EXPECT_EQ(received[2], 10);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+
+  // A loop whose last subscriber on t has gone is not woken for t any more.
+  clients[3]->send("leave t");
+  ASSERT_TRUE(test::runUntil(loop, [&] { return left; }));
+  countPosts();
+  clients[0]->send("t 5");
+  ASSERT_TRUE(test::runUntil(loop, [&] { return received[1] == 506; }));
+  EXPECT_EQ(postsSince(3), 0u);
+  thread.stop(loop);
 }
 
 }  // namespace

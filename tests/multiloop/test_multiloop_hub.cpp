@@ -257,6 +257,39 @@ TEST_F(MultiLoopHub, StoredPublicationsWakeOnlyTheLoopsThatHaveSubscribersOnThei
   EXPECT_EQ(posts.since(0) + posts.since(3), 0u);
 }
 
+TEST_F(MultiLoopHub, PushesThatStoreNothingWakeOnlyTheLoopsWithSubscribersOnTheirChannel) {
+  send(3, R"({"id":1,"subscribe":{"channel":"live:x"}})");
+  send(3, R"({"id":2,"subscribe":{"channel":"talk:room"}})");
+  ASSERT_TRUE(until([&] { return peers[3]->has({R"("id":1)"}) && peers[3]->has({R"("id":2)"}); }));
+  PostCounter posts(app);
+  // A presence push (a join on loop 1) and publications without history, from loop 1.
+  send(1, R"({"id":3,"subscribe":{"channel":"talk:room"}})");
+  ASSERT_TRUE(until([&] { return peers[1]->has({R"("id":3)"}); }));
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = std::to_string(100 + i);
+    send(1, R"({"id":)" + id + R"(,"publish":{"channel":"live:x","data":)" + id + "}}");
+    ASSERT_TRUE(until([&] { return peers[1]->has({R"("id":)" + id + ","}); }));
+  }
+  ASSERT_TRUE(until([&] { return peers[3]->count({R"("pub")"}) == 20; }));
+  // Its own join, then loop 1's.
+  ASSERT_TRUE(until([&] { return peers[3]->count({R"("join")"}) == 2; }));
+  EXPECT_EQ(posts.since(0), 0u) << "loop 0 has no subscriber on live:x or talk:room";
+  EXPECT_EQ(posts.since(2), 0u) << "loop 2 has no subscriber on live:x or talk:room";
+  EXPECT_GE(posts.since(3), 1u);
+
+  // Once loop 3's subscriber has left live:x, its publications stay on loop 1.
+  send(3, R"({"id":4,"unsubscribe":{"channel":"live:x"}})");
+  ASSERT_TRUE(until([&] { return peers[3]->has({R"("id":4)"}); }));
+  posts.reset();
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = std::to_string(200 + i);
+    send(1, R"({"id":)" + id + R"(,"publish":{"channel":"live:x","data":)" + id + "}}");
+    ASSERT_TRUE(until([&] { return peers[1]->has({R"("id":)" + id + ","}); }));
+  }
+  EXPECT_EQ(posts.since(0) + posts.since(2) + posts.since(3), 0u);
+  EXPECT_EQ(peers[3]->count({R"("pub")"}), 20u);
+}
+
 // Subscribers on loops 1 to 3 leave and come back with `since`, over and over, while a publisher
 // on loop 0 keeps publishing: each claim and release of the channel on a loop races the
 // publications in flight. Every subscriber must see every offset from its first subscribe on,
