@@ -15,11 +15,8 @@ InProcessEngine::~InProcessEngine() = default;
 
 void InProcessEngine::addLoop(net::Loop& loop, pubsub::Topics& topics) {
   loops_.push_back(std::make_unique<LoopPart>(
-      LoopPart{&loop, &topics, static_cast<uint32_t>(loops_.size()), false, nullptr, {}}));
-  // From two loops on, pushes go only to the loops that have subscribers on their channels.
-  if (loops_.size() > 1) {
-    for (auto& part : loops_) part->topics->shareInterest();
-  }
+      LoopPart{&loop, &topics, static_cast<uint32_t>(loops_.size()), false, {}}));
+  crossLoop_.addLoop(loop, topics);
 }
 
 InProcessEngine::LoopPart* InProcessEngine::findPart(const net::Loop& loop) {
@@ -96,48 +93,10 @@ void InProcessEngine::detach(WebSocket& ws, std::string_view channel) {
 
 void InProcessEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
                                 const WebSocket* except) {
-  LoopPart& here = partOf(from);
-  here.topics->publish(channel, message, Opcode::Text, except);
-  if (loops_.size() == 1) return;
+  partOf(from).topics->publish(channel, message, Opcode::Text, except);
   // The other loops get it at the end of the iteration, with everything else this loop
-  // delivered meanwhile: one post (one wake-up) per loop per iteration, never per message.
-  if (!here.outgoing) {
-    here.outgoing = std::make_shared<Deliveries>();
-    from.defer([this, &here] { handOver(here); });
-  }
-  Deliveries& batch = *here.outgoing;
-  batch.items.push_back({channel.size(), message.size()});
-  batch.bytes.append(channel);
-  batch.bytes.append(message);
-}
-
-bool InProcessEngine::wantsAny(const LoopPart& part, const Deliveries& batch) {
-  const pubsub::TopicInterest* interest = part.topics->interest();
-  if (!interest) return true;
-  pubsub::TopicInterest::Reader reader(*interest);
-  std::string_view bytes = batch.bytes;
-  for (const Deliveries::Item& item : batch.items) {
-    if (reader.wants(bytes.substr(0, item.channelSize))) return true;
-    bytes.remove_prefix(item.channelSize + item.messageSize);
-  }
-  return false;
-}
-
-void InProcessEngine::handOver(LoopPart& from) {
-  std::shared_ptr<const Deliveries> batch = std::move(from.outgoing);
-  from.outgoing.reset();
-  for (auto& part : loops_) {
-    if (part.get() == &from || !wantsAny(*part, *batch)) continue;
-    // Read-only on every loop; each loop frames each message once for its subscribers.
-    part->loop->post([topics = part->topics, batch] {
-      std::string_view bytes = batch->bytes;
-      for (const Deliveries::Item& item : batch->items) {
-        topics->publish(bytes.substr(0, item.channelSize),
-                        bytes.substr(item.channelSize, item.messageSize));
-        bytes.remove_prefix(item.channelSize + item.messageSize);
-      }
-    });
-  }
+  // delivered meanwhile: one post (one wake-up) per loop that wants it, per iteration.
+  crossLoop_.send(from, channel, message, Opcode::Text);
 }
 
 void InProcessEngine::publish(net::Loop& from, PublishRequest request, Done<PublishResult> done) {

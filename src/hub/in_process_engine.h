@@ -6,7 +6,7 @@
 // that have subscribers on its channel, in the Outbox of its batch (one wake-up per such loop
 // per batch; a loop without subscribers on the channel is not woken). Pushes that store
 // nothing (presence, channels without history) go from loop to loop directly, one post per
-// iteration to each loop whose Topics has subscribers on one of them (pubsub::TopicInterest).
+// iteration to each loop whose Topics has subscribers on one of them (pubsub::CrossLoopBatches).
 //
 // Which loops have subscribers on a channel (the channel's loops) is known to the storage
 // thread, which alone reads and writes it: a loop claims a channel there before its first
@@ -30,6 +30,7 @@
 #include "hub/local_disconnect.h"
 #include "hub/storage_thread.h"
 #include "net/string_map.h"
+#include "pubsub/cross_loop_batches.h"
 #include "pubsub/topics.h"
 
 namespace duplex::hub {
@@ -75,23 +76,11 @@ class InProcessEngine final : public Engine {
   uint64_t commits() const { return storage_.commits(); }
 
  private:
-  // Pushes delivered without storing (presence, channels without history) that one loop sends
-  // the others: gathered during the iteration, handed over at its end with one post per loop
-  // that has subscribers on one of their channels.
-  struct Deliveries {
-    struct Item {
-      size_t channelSize;
-      size_t messageSize;  // the message follows the channel in `bytes`
-    };
-    std::string bytes;
-    std::vector<Item> items;
-  };
   struct LoopPart {
     net::Loop* loop;
     pubsub::Topics* topics;
-    uint32_t index;                        // in loops_
-    bool wakeDeferred = false;             // touched on this loop's thread only
-    std::shared_ptr<Deliveries> outgoing;  // this iteration's, for the other loops; ditto
+    uint32_t index;             // in loops_
+    bool wakeDeferred = false;  // touched on this loop's thread only
     // The channels this loop has claimed on the storage thread, each with the number of its
     // reads not yet completed here (a subscriber may attach in any of them). This loop's
     // thread only.
@@ -105,9 +94,6 @@ class InProcessEngine final : public Engine {
   void releaseIfUnused(LoopPart& part, std::string_view channel);
   void addChannelLoop(const std::string& channel, uint32_t index);     // storage thread only
   void removeChannelLoop(const std::string& channel, uint32_t index);  // ditto
-  void handOver(LoopPart& from);
-  // `part`'s Topics has subscribers on one of the batch's channels (pubsub::TopicInterest).
-  static bool wantsAny(const LoopPart& part, const Deliveries& batch);
   // Wakes the storage thread once at the end of the loop's iteration, for all it queued.
   void wakeAtEndOfIteration(LoopPart& part);
   // Hands a stored publication's push to the channel's loops (storage thread).
@@ -116,6 +102,8 @@ class InProcessEngine final : public Engine {
 
   InProcessEngineOptions options_;
   std::vector<std::unique_ptr<LoopPart>> loops_;  // fixed once the loops run
+  // Pushes that store nothing (presence, channels without history), from loop to loop.
+  pubsub::CrossLoopBatches crossLoop_;
   // Per channel, the indexes of the loops that claimed it (LoopPart::claimed): the loops its
   // publications are handed to. Storage thread only.
   net::StringMap<std::vector<uint32_t>> channelLoops_;

@@ -66,10 +66,7 @@ void RedisEngine::addLoop(net::Loop& loop, pubsub::Topics& topics) {
   part->loop = &loop;
   part->topics = &topics;
   loops_.push_back(std::move(part));
-  // From two loops on, presence pushes go only to the loops that have subscribers on the channel.
-  if (loops_.size() > 1) {
-    for (auto& each : loops_) each->topics->shareInterest();
-  }
+  crossLoop_.addLoop(loop, topics);
 }
 
 RedisEngine::LoopPart& RedisEngine::partOf(net::Loop& loop) {

@@ -36,6 +36,7 @@
 #include "hub/engine.h"
 #include "hub/local_disconnect.h"
 #include "hub/redis_feed.h"
+#include "pubsub/cross_loop_batches.h"
 #include "pubsub/topics.h"
 #include "redis/redis.h"
 
@@ -165,6 +166,8 @@ class RedisEngine final : public Engine {
   RedisEngineOptions options_;
   std::string nodeId_;
   std::vector<std::unique_ptr<LoopPart>> loops_;  // fixed once started
+  // Presence pushes from loop to loop (the other nodes get them through Redis).
+  pubsub::CrossLoopBatches crossLoop_;
   net::Loop engineLoop_;
   std::thread thread_;
   std::atomic<uint64_t> gaps_{0};

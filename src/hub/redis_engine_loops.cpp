@@ -59,14 +59,8 @@ void RedisEngine::detach(WebSocket& ws, std::string_view channel) {
 
 void RedisEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
                             const WebSocket* except) {
-  for (auto& part : loops_) {
-    if (part->loop == &from) {
-      part->topics->publish(channel, message, Opcode::Text, except);
-    } else if (const pubsub::TopicInterest* interest = part->topics->interest();
-               !interest || pubsub::TopicInterest::Reader(*interest).wants(channel)) {
-      part->topics->publishFromAnyThread(std::string(channel), std::string(message));
-    }
-  }
+  partOf(from).topics->publish(channel, message, Opcode::Text, except);
+  crossLoop_.send(from, channel, message, Opcode::Text);
   // The other nodes (fire and forget: presence pushes are not stored).
   toEngine(partOf(from), [this, name = std::string(channel), body = std::string(message)] {
     shardFor(name).connection->command(

@@ -125,6 +125,7 @@ class Topics {
 
   // Several loops: one Topics per loop and the batches between them (topics_relay.cpp).
   struct Relay;
+  friend class CrossLoopBatches;  // posts capture lifeline_
   std::unique_ptr<Relay> relay_;
 
   net::Loop& loop_;

@@ -8,8 +8,8 @@ namespace duplex::pubsub {
 Topics::Relay::Relay(const std::vector<net::Loop*>& loops, const TopicsOptions& options) {
   shards.reserve(loops.size());
   for (net::Loop* loop : loops) {
-    shards.push_back({loop, std::make_unique<Topics>(*loop, options), nullptr});
-    shards.back().topics->shareInterest();
+    shards.push_back({loop, std::make_unique<Topics>(*loop, options)});
+    batches.addLoop(*loop, *shards.back().topics);
   }
 }
 
@@ -29,47 +29,9 @@ size_t Topics::Relay::publish(std::string_view topic, std::string_view data, Opc
     publishFromAnyThread(std::string(topic), std::string(data), opcode);
     return 0;
   }
-  Shard& here = shardOf(*current);
-  size_t queued = here.topics->publish(topic, data, opcode, except);
-  if (!here.outgoing) {
-    here.outgoing = std::make_shared<Batch>();
-    Shard* from = &here;
-    here.loop->defer([this, from] { handOver(*from); });
-  }
-  Batch& batch = *here.outgoing;
-  batch.items.push_back({batch.bytes.size(), topic.size(), data.size(), opcode});
-  batch.bytes.append(topic);
-  batch.bytes.append(data);
+  size_t queued = shardOf(*current).topics->publish(topic, data, opcode, except);
+  batches.send(*current, topic, data, opcode);
   return queued;
-}
-
-void Topics::Relay::handOver(Shard& from) {
-  std::shared_ptr<const Batch> batch = std::move(from.outgoing);
-  from.outgoing.reset();
-  for (Shard& to : shards) {
-    if (&to == &from || !wanted(*to.topics, *batch)) continue;
-    // Read on `to`'s own thread, where its Topics lives: a Topics gone by then drops the batch.
-    to.loop->post([life = to.topics->lifeline_.handle(), batch] {
-      Topics* topics = life.get();
-      if (!topics) return;
-      std::string_view bytes = batch->bytes;
-      for (const Batch::Item& item : batch->items) {
-        topics->publish(bytes.substr(item.topic, item.topicSize),
-                        bytes.substr(item.topic + item.topicSize, item.dataSize), item.opcode);
-      }
-    });
-  }
-}
-
-bool Topics::Relay::wanted(const Topics& to, const Batch& batch) {
-  const TopicInterest* interest = to.interest();
-  if (!interest) return true;
-  TopicInterest::Reader reader(*interest);
-  std::string_view bytes = batch.bytes;
-  for (const Batch::Item& item : batch.items) {
-    if (reader.wants(bytes.substr(item.topic, item.topicSize))) return true;
-  }
-  return false;
 }
 
 void Topics::Relay::publishFromAnyThread(std::string topic, std::string data, Opcode opcode) {
