@@ -48,15 +48,18 @@ def cluster(tmp_path):
             self.redises.append(server)
             return server
 
-        def node(self, *urls: str, env: dict | None = None) -> servers.ServerProcess:
+        def node(self, *urls: str, env: dict | None = None,
+                 threads: int | None = None) -> servers.ServerProcess:
             data = tmp_path / f"node{len(self.nodes)}"
             args = [duplexd_command(), "--host", "127.0.0.1", "--port", "0", "--quiet", "--data",
                     str(data), "--hub-config", str(tmp_path / "hub.json")]
             for url in urls:
                 args += ["--engine", url]
             # DUPLEXD_THREADS=N: every node on N loops (as tests/hubd's hub.loops4); else
-            # duplexd's default, one loop per core.
-            if os.environ.get("DUPLEXD_THREADS"):
+            # duplexd's default, one loop per core. A test that needs a number says it.
+            if threads:
+                args += ["--threads", str(threads)]
+            elif os.environ.get("DUPLEXD_THREADS"):
                 args += ["--threads", os.environ["DUPLEXD_THREADS"]]
             environment = dict(os.environ, DUPLEX_TOKEN_SECRET=SECRET, DUPLEX_API_KEY=API_KEY,
                                **(env or {}))

@@ -195,6 +195,36 @@ def test_an_idempotent_retry_sent_to_another_node_is_stored_once(cluster):
     run(go())
 
 
+def test_presence_pushes_cross_the_loops_of_one_node_once(cluster):
+    """Three clients of one node on its three loops (round-robin: in the order they connect).
+    A join on loop 1 reaches the subscriber on loop 0 once: between the loops of a node it goes
+    by the node's own hand-off (CrossLoopBatches), and the copy that comes back from Redis is
+    not delivered again."""
+    node = cluster.node(cluster.redis().url, threads=3)
+
+    async def go():
+        clients = [await Client.open(node) for _ in range(3)]
+        ids = [(await c.call("connect"))["result"]["client"] for c in clients]
+        await clients[0].call("subscribe", {"channel": "talk:loops"})
+        await clients[1].call("subscribe", {"channel": "talk:loops"})
+        joins = [(await clients[0].push("join"))["join"]["client"] for _ in range(2)]
+        assert joins == ids[:2]  # its own, then loop 1's
+        assert (await clients[1].push("join"))["join"]["client"] == ids[1]
+        await clients[1].call("unsubscribe", {"channel": "talk:loops"})
+        assert (await clients[0].push("leave"))["leave"]["client"] == ids[1]
+        # Nothing more comes: each push once. Loop 2 has no subscriber and gets none.
+        for client in clients:
+            while True:
+                try:
+                    await client._read(timeout=0.3)
+                except asyncio.TimeoutError:
+                    break
+        assert [p for p in clients[0].pushes if "join" in p or "leave" in p] == []
+        assert clients[2].pushes == []
+
+    run(go())
+
+
 def test_presence_spans_nodes_and_a_killed_nodes_members_expire(cluster):
     (na, nb, nc), _ = three_nodes(cluster, env={"DUPLEXD_TEST_PRESENCE_TTL_MS": "1500"})
 
