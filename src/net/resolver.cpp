@@ -90,8 +90,12 @@ class LookupThreads {
   // Never destroyed: at exit a thread may still be inside getaddrinfo, or waiting for work on
   // this object's condition variable.
   static LookupThreads& instance() {
-    static LookupThreads* threads = new LookupThreads;
-    return *threads;
+    static std::once_flag created;
+    std::call_once(created, [] {
+      current_ = new LookupThreads;
+      pthread_atfork(nullptr, nullptr, [] { current_ = new LookupThreads; });
+    });
+    return *current_;
   }
 
   // Runs `job` on a lookup thread, now or once one is free. Throws std::system_error when no
@@ -147,6 +151,11 @@ class LookupThreads {
       lock.lock();
     }
   }
+
+  // A child of fork() has none of the parent's threads, though this object counts them (and
+  // its mutex may be held by one): the child starts on a pool of its own, the parent's left
+  // as it was (a Python program that forks its workers after a lookup, say).
+  static inline LookupThreads* current_ = nullptr;
 
   std::mutex mutex_;
   std::condition_variable workToDo_;

@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -125,8 +127,8 @@ TEST(ResolverThreads, LookupThreadsBlockEverySignal) {
   Resolver resolver(loop, [blocked](const std::string&, uint16_t port) {
     sigset_t mask;
     pthread_sigmask(SIG_BLOCK, nullptr, &mask);
-    *blocked = sigismember(&mask, SIGTERM) && sigismember(&mask, SIGINT) &&
-               sigismember(&mask, SIGHUP);
+    *blocked =
+        sigismember(&mask, SIGTERM) && sigismember(&mask, SIGINT) && sigismember(&mask, SIGHUP);
     Resolution answer;
     ResolvedAddress address;
     literalAddress("127.0.0.1", port, address);
@@ -137,6 +139,41 @@ TEST(ResolverThreads, LookupThreadsBlockEverySignal) {
   resolver.resolve("name", 80, [&](Resolution&&) { answered = true; });
   ASSERT_TRUE(test::runUntil(loop, [&] { return answered; }));
   EXPECT_EQ(*blocked, 1);
+}
+
+TEST(ResolverThreads, AForkedChildLooksNamesUpOnThreadsOfItsOwn) {
+  // The parent's lookup threads: all eight busy when it forks, which the child's pool must not
+  // count as its own (it would queue the child's lookup behind threads it does not have).
+  Loop loop;
+  auto held = std::make_shared<HeldLookups>();
+  std::vector<std::unique_ptr<Resolver>> busy;
+  for (int i = 0; i < kMostLookupsAtOnce; ++i) {
+    busy.push_back(std::make_unique<Resolver>(loop, heldLookup(held)));
+    busy.back()->resolve("busy", 80, [](Resolution&&) {});
+  }
+  ASSERT_TRUE(test::runUntil(loop, [&] { return held->running == kMostLookupsAtOnce; }));
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Loop childLoop;
+    Resolver resolver(childLoop, [](const std::string&, uint16_t port) {
+      Resolution answer;
+      ResolvedAddress address;
+      literalAddress("127.0.0.1", port, address);
+      answer.addresses.push_back(address);
+      return answer;
+    });
+    bool answered = false;
+    resolver.resolve("name", 80, [&](Resolution&& r) { answered = r.addresses.size() == 1; });
+    _exit(test::runUntil(
+              childLoop, [&] { return answered; }, 5000)
+              ? 0
+              : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  held->release();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child's lookup never came";
 }
 
 }  // namespace
