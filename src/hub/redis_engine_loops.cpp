@@ -59,10 +59,11 @@ void RedisEngine::detach(WebSocket& ws, std::string_view channel) {
 
 void RedisEngine::broadcast(net::Loop& from, std::string_view channel, std::string_view message,
                             const WebSocket* except) {
-  partOf(from).topics->publish(channel, message, Opcode::Text, except);
+  LoopPart& here = partOf(from);
+  here.topics->publish(channel, message, Opcode::Text, except);
   crossLoop_.send(from, channel, message, Opcode::Text);
   // The other nodes (fire and forget: presence pushes are not stored).
-  toEngine(partOf(from), [this, name = std::string(channel), body = std::string(message)] {
+  toEngine(here, [this, name = std::string(channel), body = std::string(message)] {
     shardFor(name).connection->command(
         {"PUBLISH", redis_keys::pubsub(name), redis_keys::encode('b', nodeId_, {}, 0, body)},
         [](redis::Result&&) {});

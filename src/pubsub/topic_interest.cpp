@@ -12,9 +12,4 @@ void TopicInterest::remove(std::string_view topic) {
   if (auto it = topics_.find(topic); it != topics_.end()) topics_.erase(it);
 }
 
-size_t TopicInterest::size() const {
-  std::lock_guard lock(mutex_);
-  return topics_.size();
-}
-
 }  // namespace duplex::pubsub

@@ -24,7 +24,6 @@ class TopicInterest {
  public:
   void add(std::string_view topic);     // the owning loop's thread
   void remove(std::string_view topic);  // ditto
-  size_t size() const;
 
   // Asks about several topics under one lock, for as long as it lives: keep it short.
   class Reader {

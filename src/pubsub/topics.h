@@ -139,7 +139,7 @@ class Topics {
   // Connections that ended during that walk: their entries are blanked, removed after it.
   std::vector<Subscriptions*> endedDuringPublish_;
   std::unique_ptr<TopicInterest> interest_;  // see shareInterest()
-  net::Lifeline<Topics> lifeline_{this};     // what publishFromAnyThread's tasks capture
+  net::Lifeline<Topics> lifeline_{this};     // what posts from other threads capture
 };
 
 }  // namespace duplex::pubsub

@@ -193,6 +193,13 @@ TEST(MultiLoopBroadcast, ABatchWakesEachLoopWithSubscribersOnItsTopicsOnceAndNoO
   EXPECT_EQ(received[2], 10);
   EXPECT_TRUE(problems.empty()) << problems.front();
 
+  // From a thread that is no loop's: only the loops that want it are posted to.
+  countPosts();
+  topics.publishFromAnyThread("other", "10");
+  ASSERT_TRUE(test::runUntil(loop, [&] { return received[2] == 11; }));
+  EXPECT_EQ(postsSince(2), 1u);
+  EXPECT_EQ(postsSince(0) + postsSince(1) + postsSince(3), 0u);
+
   // A loop whose last subscriber on t has gone is not woken for t any more.
   clients[3]->send("leave t");
   ASSERT_TRUE(test::runUntil(loop, [&] { return left; }));

@@ -26,6 +26,15 @@
 namespace duplex::net {
 namespace {
 
+// What the tests' lookups answer: 127.0.0.1 with the port asked.
+Resolution loopbackAnswer(uint16_t port) {
+  Resolution answer;
+  ResolvedAddress address;
+  literalAddress("127.0.0.1", port, address);
+  answer.addresses.push_back(address);
+  return answer;
+}
+
 // Lookups that wait until the test opens the gate, counting how many run at once. Shared with
 // the lookups: a lookup thread may outlive the test's scope.
 struct HeldLookups {
@@ -57,11 +66,7 @@ Lookup heldLookup(std::shared_ptr<HeldLookups> held) {
     held->hosts.push_back(host);
     held->opened.wait(lock, [&] { return held->open; });
     --held->running;
-    Resolution answer;
-    ResolvedAddress address;
-    literalAddress("127.0.0.1", port, address);
-    answer.addresses.push_back(address);
-    return answer;
+    return loopbackAnswer(port);
   };
 }
 
@@ -129,11 +134,7 @@ TEST(ResolverThreads, LookupThreadsBlockEverySignal) {
     pthread_sigmask(SIG_BLOCK, nullptr, &mask);
     *blocked =
         sigismember(&mask, SIGTERM) && sigismember(&mask, SIGINT) && sigismember(&mask, SIGHUP);
-    Resolution answer;
-    ResolvedAddress address;
-    literalAddress("127.0.0.1", port, address);
-    answer.addresses.push_back(address);
-    return answer;
+    return loopbackAnswer(port);
   });
   bool answered = false;
   resolver.resolve("name", 80, [&](Resolution&&) { answered = true; });
@@ -156,13 +157,8 @@ TEST(ResolverThreads, AForkedChildLooksNamesUpOnThreadsOfItsOwn) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     Loop childLoop;
-    Resolver resolver(childLoop, [](const std::string&, uint16_t port) {
-      Resolution answer;
-      ResolvedAddress address;
-      literalAddress("127.0.0.1", port, address);
-      answer.addresses.push_back(address);
-      return answer;
-    });
+    Resolver resolver(childLoop,
+                      [](const std::string&, uint16_t port) { return loopbackAnswer(port); });
     bool answered = false;
     resolver.resolve("name", 80, [&](Resolution&& r) { answered = r.addresses.size() == 1; });
     _exit(test::runUntil(
