@@ -72,6 +72,18 @@ Lookup heldLookup(std::shared_ptr<HeldLookups> held) {
 
 constexpr int kMostLookupsAtOnce = 8;
 
+// As many held lookups as the process runs at once: until `held` opens, every lookup thread is
+// busy and any other lookup waits its turn.
+std::vector<std::unique_ptr<Resolver>> occupyEveryLookupThread(Loop& loop,
+                                                               std::shared_ptr<HeldLookups> held) {
+  std::vector<std::unique_ptr<Resolver>> busy;
+  for (int i = 0; i < kMostLookupsAtOnce; ++i) {
+    busy.push_back(std::make_unique<Resolver>(loop, heldLookup(held)));
+    busy.back()->resolve("busy", 80, [](Resolution&&) {});
+  }
+  return busy;
+}
+
 TEST(ResolverThreads, AtMostEightLookupsRunAtOnceAndEveryOneIsAnswered) {
   Loop loop;
   auto held = std::make_shared<HeldLookups>();
@@ -98,11 +110,7 @@ TEST(ResolverThreads, AtMostEightLookupsRunAtOnceAndEveryOneIsAnswered) {
 TEST(ResolverThreads, ALookupWaitingItsTurnWhenItsResolverLeavesIsNeverMade) {
   Loop loop;
   auto held = std::make_shared<HeldLookups>();
-  std::vector<std::unique_ptr<Resolver>> busy;
-  for (int i = 0; i < kMostLookupsAtOnce; ++i) {
-    busy.push_back(std::make_unique<Resolver>(loop, heldLookup(held)));
-    busy.back()->resolve("busy", 80, [](Resolution&&) {});
-  }
+  std::vector<std::unique_ptr<Resolver>> busy = occupyEveryLookupThread(loop, held);
   ASSERT_TRUE(test::runUntil(loop, [&] { return held->running == kMostLookupsAtOnce; }));
   bool goneAnswered = false;
   {
@@ -147,11 +155,7 @@ TEST(ResolverThreads, AForkedChildLooksNamesUpOnThreadsOfItsOwn) {
   // count as its own (it would queue the child's lookup behind threads it does not have).
   Loop loop;
   auto held = std::make_shared<HeldLookups>();
-  std::vector<std::unique_ptr<Resolver>> busy;
-  for (int i = 0; i < kMostLookupsAtOnce; ++i) {
-    busy.push_back(std::make_unique<Resolver>(loop, heldLookup(held)));
-    busy.back()->resolve("busy", 80, [](Resolution&&) {});
-  }
+  std::vector<std::unique_ptr<Resolver>> busy = occupyEveryLookupThread(loop, held);
   ASSERT_TRUE(test::runUntil(loop, [&] { return held->running == kMostLookupsAtOnce; }));
   pid_t child = fork();
   ASSERT_GE(child, 0);
